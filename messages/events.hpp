@@ -1,0 +1,73 @@
+#pragma once
+// Event envelopes and payload codecs of CONTRACT §5. Pure: no I/O.
+
+#include "messages/order.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace flashsale {
+
+namespace topics {
+constexpr const char* order_events = "order.v1.events";
+constexpr const char* inventory_events = "inventory.v1.events";
+constexpr const char* payment_events = "payment.v1.events";
+constexpr const char* order_dlq = "order.v1.dlq";
+} // namespace topics
+
+/// RFC 3339 UTC with milliseconds: "2026-01-01T00:00:00.000Z".
+std::string rfc3339_ms(std::int64_t unix_ms);
+/// Parses RFC 3339 (with "Z" or an offset, optional fraction) to Unix ms.
+std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text);
+
+/// An event the order service emits, ready for the outbox.
+struct outgoing_event {
+  std::string event_id;   // UUID
+  std::string event_type; // "ORDER_CREATED", ...
+  std::string order_id;   // the message key
+  std::string envelope;   // the whole JSON envelope (the Kafka value)
+};
+
+outgoing_event make_order_created(const order& o, std::int64_t now_ms);
+outgoing_event make_order_cancelled(const std::string& order_id, const std::string& reason,
+                                    std::int64_t now_ms);
+outgoing_event make_order_expired(const std::string& order_id, const std::string& reason,
+                                  std::int64_t now_ms);
+outgoing_event make_order_paid(const std::string& order_id, std::int64_t now_ms);
+outgoing_event make_order_payment_rejected(const std::string& order_id,
+                                           const std::string& payment_intent_id,
+                                           const std::string& reason, std::int64_t now_ms);
+
+/// An event consumed from inventory.v1.events or payment.v1.events, decoded.
+struct incoming_event {
+  std::string event_id;   // UUID, lower case
+  std::string event_type; // as sent
+  std::string order_id;   // UUID, lower case
+  std::string payment_intent_id; // payment events only
+  std::string reason;            // failure events, if present
+  std::int64_t occurred_at_ms = 0;
+};
+
+enum class decode_failure {
+  not_json,         // the value cannot be parsed as a JSON object
+  bad_envelope,     // missing/ill-typed event_id, event_type, payload
+  invalid_order_id, // payload.order_id missing or not a UUID
+};
+
+struct decode_error {
+  decode_failure failure;
+  std::string detail; // for the dlq_reason header
+};
+
+std::variant<incoming_event, decode_error> decode_incoming(std::string_view value);
+
+/// The trigger an incoming event type maps to; nullopt for INVENTORY_RELEASED (no
+/// transition) and for unknown types (the caller tells the two apart with
+/// is_known_incoming_type).
+std::optional<order_trigger> trigger_for(std::string_view event_type);
+bool is_known_incoming_type(std::string_view event_type);
+
+} // namespace flashsale
