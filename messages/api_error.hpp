@@ -30,9 +30,4 @@ int http_status(error_code c);            // 400, ...
 /// {"error":{"code":"…","message":"…"}} with the message JSON-escaped.
 std::string error_body_json(const api_error& e);
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, api_error& x) {
-  return f(x.code, x.message);
-}
-
 } // namespace flashsale

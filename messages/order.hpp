@@ -37,15 +37,4 @@ std::string order_response_json(const order& o);
 /// {"data": [Order, ...]}
 std::string order_list_response_json(const std::vector<order>& orders);
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, order_item& x) {
-  return f(x.sku_id, x.quantity, x.price);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, order& x) {
-  return f(x.id, x.user_id, x.status, x.currency, x.total_amount, x.items, x.created_at,
-           x.updated_at, x.expired_at, x.reason);
-}
-
 } // namespace flashsale

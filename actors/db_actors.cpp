@@ -1,0 +1,168 @@
+#include "actors/db_actors.hpp"
+
+#include "actors/protocol.hpp"
+#include "persistence/order_repository.hpp"
+#include "persistence/pg_session.hpp"
+
+#include <caf/actor_pool.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_execution_unit.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <utility>
+
+namespace flashsale {
+
+namespace {
+
+template <class Command, class Outcome>
+struct pending_batch {
+  std::vector<Command> commands;
+  std::vector<caf::typed_response_promise<Outcome>> promises;
+
+  bool empty() const { return commands.empty(); }
+
+  /// Runs `commit` over the whole batch and answers every promise with its outcome,
+  /// or every promise with the same failure when the transaction failed.
+  template <class Commit>
+  void flush(persistence::pg_session& db, Commit commit) {
+    std::vector<const Command*> ptrs;
+    ptrs.reserve(commands.size());
+    for (const auto& c : commands)
+      ptrs.push_back(&c);
+    std::vector<Outcome> outcomes;
+    try {
+      outcomes = db.with([&](pqxx::connection_base& conn) { return commit(conn, ptrs); });
+    } catch (...) {
+      Outcome failed;
+      failed.error = persistence::to_api_error(std::current_exception());
+      outcomes.assign(commands.size(), failed);
+    }
+    for (std::size_t i = 0; i < promises.size(); ++i)
+      promises[i].deliver(std::move(outcomes[i]));
+    commands.clear();
+    promises.clear();
+  }
+};
+
+struct writer_state {
+  std::unique_ptr<persistence::pg_session> db;
+  pending_batch<create_command, create_outcome> creates;
+  pending_batch<write_command, write_outcome> writes;
+  bool flush_queued = false;
+  std::size_t max_batch = 1;
+  static inline const char* name = "db_writer";
+};
+
+using writer_actor = caf::stateful_actor<writer_state>;
+
+void flush_all(writer_actor* self) {
+  auto& st = self->state;
+  if (!st.creates.empty())
+    st.creates.flush(*st.db, persistence::create_orders);
+  if (!st.writes.empty())
+    st.writes.flush(*st.db, persistence::write_orders);
+}
+
+/// The flush message goes to the back of the mailbox: everything that arrived while
+/// the previous transaction committed joins this batch, with no artificial delay.
+template <class Batch>
+void enqueue_and_schedule(writer_actor* self, Batch& batch) {
+  auto& st = self->state;
+  if (batch.commands.size() >= st.max_batch) {
+    flush_all(self);
+  } else if (!st.flush_queued) {
+    st.flush_queued = true;
+    self->send(self, flush_atom::value);
+  }
+}
+
+caf::behavior db_writer(writer_actor* self, std::string url, std::size_t max_batch) {
+  self->state.db = std::make_unique<persistence::pg_session>(std::move(url));
+  self->state.max_batch = max_batch;
+  return {
+    [=](create_atom, create_command& cmd) -> caf::result<create_outcome> {
+      auto& batch = self->state.creates;
+      auto rp = self->make_response_promise<create_outcome>();
+      batch.commands.push_back(std::move(cmd));
+      batch.promises.push_back(rp);
+      enqueue_and_schedule(self, batch);
+      return rp;
+    },
+    [=](write_atom, write_command& cmd) -> caf::result<write_outcome> {
+      auto& batch = self->state.writes;
+      auto rp = self->make_response_promise<write_outcome>();
+      batch.commands.push_back(std::move(cmd));
+      batch.promises.push_back(rp);
+      enqueue_and_schedule(self, batch);
+      return rp;
+    },
+    [=](flush_atom) {
+      self->state.flush_queued = false;
+      flush_all(self);
+    },
+  };
+}
+
+struct reader_state {
+  std::unique_ptr<persistence::pg_session> db;
+  static inline const char* name = "db_reader";
+};
+
+using reader_actor = caf::stateful_actor<reader_state>;
+
+caf::behavior db_reader(reader_actor* self, std::string url) {
+  self->state.db = std::make_unique<persistence::pg_session>(std::move(url));
+  return {
+    [=](load_atom, const std::string& id) {
+      load_reply reply;
+      try {
+        auto found = self->state.db->with(
+          [&](pqxx::connection_base& conn) { return persistence::load_order(conn, id); });
+        reply.found = found.has_value();
+        if (found)
+          reply.value = std::move(*found);
+      } catch (...) {
+        reply.failed = true;
+        reply.error = persistence::to_api_error(std::current_exception());
+      }
+      return reply;
+    },
+    [=](list_atom, const list_query& query) {
+      list_reply reply;
+      try {
+        reply.orders = self->state.db->with(
+          [&](pqxx::connection_base& conn) { return persistence::list_orders(conn, query); });
+        reply.ok = true;
+      } catch (...) {
+        reply.error = persistence::to_api_error(std::current_exception());
+      }
+      return reply;
+    },
+  };
+}
+
+template <class Factory>
+caf::actor make_pool(caf::actor_system& sys, std::size_t count, Factory factory) {
+  caf::scoped_execution_unit context{&sys};
+  return caf::actor_pool::make(&context, count, factory, caf::actor_pool::round_robin());
+}
+
+} // namespace
+
+caf::actor spawn_db_writers(caf::actor_system& sys, const std::string& database_url,
+                            std::size_t count, std::size_t max_batch) {
+  return make_pool(sys, count, [&sys, database_url, max_batch] {
+    return sys.spawn<caf::detached>(db_writer, database_url, max_batch);
+  });
+}
+
+caf::actor spawn_db_readers(caf::actor_system& sys, const std::string& database_url,
+                            std::size_t count) {
+  return make_pool(sys, count, [&sys, database_url] {
+    return sys.spawn<caf::detached>(db_reader, database_url);
+  });
+}
+
+} // namespace flashsale

@@ -1,0 +1,26 @@
+#pragma once
+// The HTTP bridge: takes a parsed request with its reply_sink, asks the actor that
+// owns the work, and answers through the sink when the reply arrives.
+
+#include <caf/actor.hpp>
+
+#include <chrono>
+#include <cstddef>
+
+namespace flashsale {
+
+struct bridge_targets {
+  caf::actor registry; // commands about one order
+  caf::actor writers;  // new orders (group commit)
+  caf::actor readers;  // lists
+  std::chrono::milliseconds timeout{5000};
+};
+
+/// A round-robin pool of `count` bridge actors. Handles, each with a trailing
+/// reply_sink_ptr and no reply:
+///   (create_atom, create_command), (fetch_atom, std::string id),
+///   (cancel_atom, std::string id, std::string reason, std::string user_id),
+///   (list_atom, list_query).
+caf::actor spawn_http_bridge(caf::actor_system& sys, bridge_targets targets, std::size_t count);
+
+} // namespace flashsale

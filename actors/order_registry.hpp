@@ -1,0 +1,19 @@
+#pragma once
+// The order registry: maps order id -> order actor, spawns actors on demand and
+// forgets them when they passivate. Every command about an existing order goes
+// through here to the order's single writer.
+
+#include "actors/order_settings.hpp"
+
+#include <caf/fwd.hpp>
+
+namespace flashsale {
+
+/// Handles (all answered with order_reply):
+///   (fetch_atom, std::string order_id)
+///   (cancel_atom, std::string order_id, std::string reason, std::string user_id)
+///   (passivate_atom, std::string order_id, caf::actor) from its order actors.
+caf::actor spawn_order_registry(caf::actor_system& sys, caf::actor writers, caf::actor readers,
+                                order_settings settings);
+
+} // namespace flashsale

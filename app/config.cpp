@@ -1,0 +1,169 @@
+#include "app/config.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+
+namespace flashsale {
+
+namespace {
+
+struct config_error {
+  std::string line;
+};
+
+std::optional<long> parse_long(const std::string& text) {
+  long value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size())
+    return std::nullopt;
+  return value;
+}
+
+/// Reads an integer variable within [lo, hi], keeping `value` when unset.
+template <class T>
+void read_int(const env_lookup& env, const std::string& name, long lo, long hi, T& value) {
+  auto text = env(name);
+  if (!text)
+    return;
+  auto n = parse_long(*text);
+  if (!n || *n < lo || *n > hi)
+    throw config_error{name + " must be an integer between " + std::to_string(lo) + " and "
+                       + std::to_string(hi) + ", got '" + *text + "'"};
+  value = static_cast<T>(*n);
+}
+
+void read_seconds(const env_lookup& env, const std::string& name, std::chrono::seconds& value) {
+  long n = value.count();
+  read_int(env, name, 1, 365L * 24 * 3600, n);
+  value = std::chrono::seconds{n};
+}
+
+std::string required(const env_lookup& env, const std::string& name) {
+  auto text = env(name);
+  if (!text || text->empty())
+    throw config_error{name + " is required"};
+  return *text;
+}
+
+void read_http_addr(const env_lookup& env, config& cfg) {
+  auto text = env("HTTP_ADDR");
+  if (!text)
+    return;
+  auto colon = text->rfind(':');
+  auto port = colon == std::string::npos ? std::nullopt : parse_long(text->substr(colon + 1));
+  if (!port || *port < 0 || *port > 65535 || colon == 0)
+    throw config_error{"HTTP_ADDR must be host:port (e.g. 0.0.0.0:8080), got '" + *text + "'"};
+  cfg.http_host = text->substr(0, colon);
+  cfg.http_port = static_cast<std::uint16_t>(*port);
+}
+
+void read_roles(const env_lookup& env, config& cfg) {
+  auto text = env("ORDER_ROLES");
+  if (!text)
+    return;
+  cfg.enabled = roles{false, false, false, false};
+  std::size_t start = 0;
+  while (start <= text->size()) {
+    auto end = text->find(',', start);
+    if (end == std::string::npos)
+      end = text->size();
+    auto role = text->substr(start, end - start);
+    if (role == "http")
+      cfg.enabled.http = true;
+    else if (role == "relay")
+      cfg.enabled.relay = true;
+    else if (role == "consumer")
+      cfg.enabled.consumer = true;
+    else if (role == "expiry")
+      cfg.enabled.expiry = true;
+    else
+      throw config_error{"ORDER_ROLES takes a comma-separated subset of "
+                         "http,relay,consumer,expiry; got '" + *text + "'"};
+    start = end + 1;
+  }
+}
+
+void read_choice(const env_lookup& env, const std::string& name,
+                 std::initializer_list<const char*> allowed, std::string& value) {
+  auto text = env(name);
+  if (!text)
+    return;
+  for (auto* a : allowed)
+    if (*text == a) {
+      value = *text;
+      return;
+    }
+  std::string list;
+  for (auto* a : allowed)
+    list += (list.empty() ? "" : "|") + std::string{a};
+  throw config_error{name + " must be one of " + list + ", got '" + *text + "'"};
+}
+
+} // namespace
+
+std::variant<config, std::string> load_config(const env_lookup& env) {
+  config cfg;
+  try {
+    cfg.database_url = required(env, "DATABASE_URL");
+    cfg.kafka_brokers = required(env, "KAFKA_BROKERS");
+    read_http_addr(env, cfg);
+    read_roles(env, cfg);
+    read_int(env, "OUTBOX_RELAYS", 0, 64, cfg.outbox_relays);
+    read_int(env, "OUTBOX_BATCH", 1, 10000, cfg.outbox_batch);
+    read_seconds(env, "ORDER_TTL_CREATED_S", cfg.ttl_created);
+    read_seconds(env, "ORDER_TTL_RESERVED_S", cfg.ttl_reserved);
+    read_seconds(env, "ORDER_TTL_PAYMENT_PENDING_S", cfg.ttl_payment_pending);
+    if (auto g = env("KAFKA_GROUP_ID")) {
+      if (g->empty())
+        throw config_error{"KAFKA_GROUP_ID must not be empty"};
+      cfg.kafka_group_id = *g;
+    }
+    read_choice(env, "LOG_LEVEL", {"debug", "info", "warn", "error"}, cfg.log_level);
+    read_choice(env, "LOG_FORMAT", {"json", "text"}, cfg.log_format);
+    read_int(env, "DB_WRITERS", 1, 32, cfg.db_writers);
+    read_int(env, "DB_READERS", 1, 32, cfg.db_readers);
+    read_int(env, "DB_MAX_BATCH", 1, 10000, cfg.db_max_batch);
+    read_int(env, "HTTP_THREADS", 1, 64, cfg.http_threads);
+    read_seconds(env, "ORDER_PASSIVATE_S", cfg.passivate_after);
+  } catch (const config_error& e) {
+    return "configuration error: " + e.line;
+  }
+  return cfg;
+}
+
+std::map<std::string, std::string> read_dotenv(const std::string& path) {
+  std::map<std::string, std::string> vars;
+  std::ifstream in{path};
+  std::string line;
+  while (std::getline(in, line)) {
+    auto first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#')
+      continue;
+    auto eq = line.find('=', first);
+    if (eq == std::string::npos)
+      continue;
+    auto key = line.substr(first, eq - first);
+    if (key.rfind("export ", 0) == 0)
+      key = key.substr(7);
+    auto value = line.substr(eq + 1);
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'')
+        && value.back() == value.front())
+      value = value.substr(1, value.size() - 2);
+    vars[key] = value;
+  }
+  return vars;
+}
+
+env_lookup environment_with(std::map<std::string, std::string> dotenv) {
+  return [dotenv = std::move(dotenv)](const std::string& name) -> std::optional<std::string> {
+    if (const char* v = std::getenv(name.c_str()))
+      return std::string{v};
+    auto i = dotenv.find(name);
+    if (i != dotenv.end())
+      return i->second;
+    return std::nullopt;
+  };
+}
+
+} // namespace flashsale

@@ -1,0 +1,56 @@
+#pragma once
+// The service's configuration: one documented source (CONTRACT §2). Defaults live
+// here, next to the variable names.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace flashsale {
+
+struct roles {
+  bool http = true;
+  bool relay = true;
+  bool consumer = true;
+  bool expiry = true;
+};
+
+struct config {
+  std::string database_url;                      // DATABASE_URL (required)
+  std::string kafka_brokers;                     // KAFKA_BROKERS (required)
+  std::string http_host = "0.0.0.0";             // HTTP_ADDR host part
+  std::uint16_t http_port = 8080;                // HTTP_ADDR port part
+  roles enabled;                                 // ORDER_ROLES
+  int outbox_relays = 4;                         // OUTBOX_RELAYS
+  int outbox_batch = 256;                        // OUTBOX_BATCH
+  std::chrono::seconds ttl_created{300};         // ORDER_TTL_CREATED_S
+  std::chrono::seconds ttl_reserved{120};        // ORDER_TTL_RESERVED_S
+  std::chrono::seconds ttl_payment_pending{600}; // ORDER_TTL_PAYMENT_PENDING_S
+  std::string kafka_group_id = "order-service";  // KAFKA_GROUP_ID
+  std::string log_level = "info";                // LOG_LEVEL: debug|info|warn|error
+  std::string log_format = "json";               // LOG_FORMAT: json|text
+  // Tuning, documented in README:
+  int db_writers = 2;                            // DB_WRITERS: group-commit writers
+  int db_readers = 2;                            // DB_READERS
+  int db_max_batch = 256;                        // DB_MAX_BATCH: commands per commit
+  int http_threads = 2;                          // HTTP_THREADS
+  std::chrono::seconds passivate_after{30};      // ORDER_PASSIVATE_S
+};
+
+using env_lookup = std::function<std::optional<std::string>(const std::string&)>;
+
+/// Reads and checks every variable. On error, returns one line naming the variable.
+std::variant<config, std::string> load_config(const env_lookup& lookup);
+
+/// KEY=VALUE lines of a .env file (comments, blank lines and optional quotes allowed);
+/// empty when the file does not exist.
+std::map<std::string, std::string> read_dotenv(const std::string& path);
+
+/// The process environment, falling back to `dotenv`.
+env_lookup environment_with(std::map<std::string, std::string> dotenv);
+
+} // namespace flashsale

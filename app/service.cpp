@@ -1,0 +1,100 @@
+#include "app/service.hpp"
+
+#include "actors/db_actors.hpp"
+#include "actors/health_monitor.hpp"
+#include "actors/http_bridge.hpp"
+#include "actors/log.hpp"
+#include "actors/order_registry.hpp"
+#include "http/server.hpp"
+#include "messages/metrics.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/send.hpp>
+
+#include <csignal>
+
+namespace flashsale {
+
+namespace {
+
+constexpr std::chrono::milliseconds health_interval{1000};
+constexpr std::chrono::milliseconds request_timeout{5000};
+constexpr std::size_t bridge_actors = 2;
+
+order_settings order_settings_from(const config& cfg) {
+  order_settings s;
+  s.ttl_created = cfg.ttl_created;
+  s.ttl_reserved = cfg.ttl_reserved;
+  s.ttl_payment_pending = cfg.ttl_payment_pending;
+  s.passivate_after = cfg.passivate_after;
+  s.db_timeout = request_timeout;
+  return s;
+}
+
+/// Blocks SIGINT and SIGTERM in every thread started from here on, so that only
+/// wait_for_stop() receives them.
+sigset_t block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int wait_for_stop(const sigset_t& set) {
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+} // namespace
+
+int serve(const config& cfg) {
+  auto stop_signals = block_stop_signals();
+  caf::actor_system_config caf_cfg;
+  caf_cfg.set("logger.console", caf::atom("none"));
+  caf::actor_system sys{caf_cfg};
+  metrics_registry metrics;
+  auto health = std::make_shared<health_state>();
+
+  auto writers = spawn_db_writers(sys, cfg.database_url, cfg.db_writers, cfg.db_max_batch);
+  auto readers = spawn_db_readers(sys, cfg.database_url, cfg.db_readers);
+  auto registry = spawn_order_registry(sys, writers, readers, order_settings_from(cfg));
+  auto monitor = spawn_health_monitor(sys, cfg.database_url, cfg.kafka_brokers, health,
+                                      health_interval);
+
+  std::unique_ptr<http::server> api;
+  caf::actor bridge;
+  if (cfg.enabled.http) {
+    bridge = spawn_http_bridge(sys, {registry, writers, readers, request_timeout},
+                               bridge_actors);
+    http::server_settings hs;
+    hs.host = cfg.http_host;
+    hs.port = cfg.http_port;
+    hs.threads = cfg.http_threads;
+    hs.ttl_created = cfg.ttl_created;
+    api = std::make_unique<http::server>(hs, bridge, metrics, health);
+    try {
+      api->start();
+    } catch (const std::exception& e) {
+      log::error("cannot listen", {{"addr", cfg.http_host + ":" + std::to_string(cfg.http_port)},
+                                   {"error", e.what()}});
+      caf::anon_send_exit(monitor, caf::exit_reason::user_shutdown);
+      return 1;
+    }
+    log::info("http listening", {{"addr", cfg.http_host + ":" + std::to_string(api->port())}});
+  }
+
+  int sig = wait_for_stop(stop_signals);
+  log::info("stopping", {{"signal", std::to_string(sig)}});
+  if (api)
+    api->stop();
+  for (const auto& a : {bridge, registry, readers, writers, monitor})
+    if (a)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  return 0;
+}
+
+} // namespace flashsale

@@ -1,0 +1,77 @@
+#include "http/requests.hpp"
+
+#include "messages/uuid.hpp"
+
+#include <charconv>
+
+namespace flashsale::http {
+
+create_command make_create_command(create_order_request req, std::string idempotency_key,
+                                   std::int64_t now_ms, std::chrono::seconds ttl_created) {
+  create_command cmd;
+  cmd.fingerprint = request_fingerprint(req);
+  order& o = cmd.fresh;
+  o.id = new_uuid();
+  o.user_id = std::move(req.user_id);
+  o.status = order_status::created;
+  o.currency = std::move(req.currency);
+  o.total_amount = req.total_amount;
+  o.items = std::move(req.items);
+  o.created_at = now_ms / 1000;
+  o.updated_at = o.created_at;
+  o.expired_at = o.created_at + ttl_created.count();
+  cmd.idempotency_key = std::move(idempotency_key);
+  cmd.created_event = make_order_created(o, now_ms);
+  return cmd;
+}
+
+namespace {
+
+constexpr int too_large = 1'000'000'000;
+
+/// Parses a whole non-negative decimal integer; very long ones come back as too_large
+/// (out of range, not malformed).
+std::optional<int> parse_small_int(const std::string& text) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  if (text.size() > 9)
+    return too_large;
+  int value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value < 0)
+    return std::nullopt;
+  return value;
+}
+
+} // namespace
+
+std::variant<list_query, api_error> parse_list_query(const std::optional<std::string>& user_id,
+                                                     const std::optional<std::string>& limit,
+                                                     const std::optional<std::string>& offset) {
+  list_query q;
+  if (!user_id)
+    return api_error{error_code::invalid_request, "query parameter user_id is required"};
+  auto uid = normalize_uuid(*user_id);
+  if (!uid)
+    return api_error{error_code::invalid_request, "user_id is not a valid UUID"};
+  q.user_id = *uid;
+  if (limit) {
+    auto n = parse_small_int(*limit);
+    if (!n)
+      return api_error{error_code::invalid_request, "limit must be an integer"};
+    if (*n < 1 || *n > 100)
+      return api_error{error_code::validation_failed, "limit must be between 1 and 100"};
+    q.limit = *n;
+  }
+  if (offset) {
+    auto n = parse_small_int(*offset);
+    if (!n)
+      return api_error{error_code::invalid_request, "offset must be a non-negative integer"};
+    if (*n >= too_large)
+      return api_error{error_code::validation_failed, "offset is too large"};
+    q.offset = *n;
+  }
+  return q;
+}
+
+} // namespace flashsale::http

@@ -1,0 +1,26 @@
+#pragma once
+// Turns validated HTTP input into commands. Pure: no I/O.
+
+#include "messages/api_error.hpp"
+#include "messages/commands.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace flashsale::http {
+
+/// A new order for a validated request: fresh id, status CREATED, its deadline, the
+/// fingerprint for idempotency and its ORDER_CREATED event.
+create_command make_create_command(create_order_request req, std::string idempotency_key,
+                                   std::int64_t now_ms, std::chrono::seconds ttl_created);
+
+/// user_id (required UUID), limit (1–100, default 20), offset (>= 0, default 0).
+/// Malformed UUID or non-integer -> INVALID_REQUEST; out of range -> VALIDATION_FAILED.
+std::variant<list_query, api_error> parse_list_query(const std::optional<std::string>& user_id,
+                                                     const std::optional<std::string>& limit,
+                                                     const std::optional<std::string>& offset);
+
+} // namespace flashsale::http

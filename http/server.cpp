@@ -1,0 +1,235 @@
+#include "http/server.hpp"
+
+#include "actors/protocol.hpp"
+#include "actors/reply_sink.hpp"
+#include "http/requests.hpp"
+#include "http/routes.hpp"
+#include "messages/uuid.hpp"
+
+#include <caf/send.hpp>
+
+#include <pistache/endpoint.h>
+#include <pistache/http.h>
+
+namespace flashsale::http {
+
+namespace Ph = Pistache::Http;
+
+namespace {
+
+constexpr std::size_t pistache_max_request = 1024 * 1024; // above our 64 KiB: we answer 413
+
+using clock = std::chrono::steady_clock;
+
+/// Sends one answer through Pistache and records the route's metrics.
+class pistache_sink final : public reply_sink {
+public:
+  pistache_sink(Ph::ResponseWriter writer, metrics_registry& metrics, const char* route,
+                std::string method)
+    : writer_(std::move(writer)), metrics_(metrics), route_(route),
+      method_(std::move(method)), started_(clock::now()) {}
+
+  void send(http_reply r) override {
+    for (auto& [name, value] : r.headers)
+      writer_.headers().addRaw(Ph::Header::Raw(name, value));
+    bool json = r.body.empty() || r.body.front() == '{';
+    auto mime = json ? MIME(Application, Json) : MIME(Text, Plain);
+    writer_.send(static_cast<Ph::Code>(r.status), r.body, mime);
+    record(r.status);
+  }
+
+private:
+  void record(int status) {
+    std::chrono::duration<double> took = clock::now() - started_;
+    metrics_
+      .get_counter("http_requests_total", "HTTP requests by route, method and status",
+                   {{"route", route_}, {"method", method_}, {"status", std::to_string(status)}})
+      .inc();
+    metrics_
+      .get_histogram("http_request_duration_seconds", "HTTP request latency by route",
+                     {{"route", route_}})
+      .observe(took.count());
+  }
+
+  Ph::ResponseWriter writer_;
+  metrics_registry& metrics_;
+  const char* route_;
+  std::string method_;
+  clock::time_point started_;
+};
+
+http_reply error_reply(error_code code, std::string message) {
+  return {http_status(code), error_body_json({code, std::move(message)}), {}};
+}
+
+std::optional<std::string> header(const Ph::Request& req, const char* name) {
+  auto raw = req.headers().tryGetRaw(name);
+  if (!raw)
+    return std::nullopt;
+  return raw->value();
+}
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+class handler final : public Ph::Handler {
+public:
+  HTTP_PROTOTYPE(handler)
+
+  handler(server_settings settings, caf::actor bridge, metrics_registry* metrics,
+          std::shared_ptr<const health_state> health)
+    : settings_(std::move(settings)), bridge_(std::move(bridge)), metrics_(metrics),
+      health_(std::move(health)) {}
+
+  void onRequest(const Ph::Request& req, Ph::ResponseWriter response) override {
+    std::string method = Ph::methodString(req.method());
+    auto route = match_route(method, req.resource());
+    auto sink = std::make_shared<pistache_sink>(std::move(response), *metrics_, route.label,
+                                                method);
+    try {
+      dispatch(route, req, sink);
+    } catch (...) {
+      sink->send(error_reply(error_code::internal_error, "internal error"));
+    }
+  }
+
+private:
+  void dispatch(const route_match& route, const Ph::Request& req, const reply_sink_ptr& sink) {
+    if (req.body().size() > max_body_bytes) {
+      sink->send(error_reply(error_code::payload_too_large, "request body is over 64 KiB"));
+      return;
+    }
+    switch (route.id) {
+      case route_id::create_order:
+        return create(req, sink);
+      case route_id::get_order:
+        return with_order_id(route, sink, [&](std::string id) {
+          caf::anon_send(bridge_, fetch_atom::value, std::move(id), sink);
+        });
+      case route_id::cancel_order:
+        return cancel(route, req, sink);
+      case route_id::list_orders:
+        return list(req, sink);
+      case route_id::healthz:
+        return sink->send({200, R"({"status":"ok"})", {}});
+      case route_id::readyz:
+        return ready(sink);
+      case route_id::metrics:
+        return sink->send({200, metrics_->render(), {}});
+      case route_id::method_not_allowed:
+        return sink->send(error_reply(error_code::method_not_allowed,
+                                      "method not allowed on this route"));
+      case route_id::not_found:
+        return sink->send(error_reply(error_code::not_found, "no such route"));
+    }
+  }
+
+  void create(const Ph::Request& req, const reply_sink_ptr& sink) {
+    auto key = header(req, "X-Idempotency-Key");
+    if (!key || !valid_idempotency_key(*key)) {
+      sink->send(error_reply(error_code::invalid_request,
+                             "header X-Idempotency-Key (1-64 printable ASCII) is required"));
+      return;
+    }
+    auto parsed = parse_create_order(req.body());
+    if (auto* err = std::get_if<api_error>(&parsed)) {
+      sink->send({http_status(err->code), error_body_json(*err), {}});
+      return;
+    }
+    auto cmd = make_create_command(std::get<create_order_request>(std::move(parsed)),
+                                   std::move(*key), now_ms(), settings_.ttl_created);
+    caf::anon_send(bridge_, create_atom::value, std::move(cmd), sink);
+  }
+
+  void cancel(const route_match& route, const Ph::Request& req, const reply_sink_ptr& sink) {
+    auto reason = parse_cancel_reason(req.body());
+    if (auto* err = std::get_if<api_error>(&reason)) {
+      sink->send({http_status(err->code), error_body_json(*err), {}});
+      return;
+    }
+    std::string user_id;
+    if (auto given = header(req, "X-User-Id")) {
+      auto normalized = normalize_uuid(*given);
+      if (!normalized) {
+        sink->send(error_reply(error_code::invalid_request, "X-User-Id is not a valid UUID"));
+        return;
+      }
+      user_id = *normalized;
+    }
+    with_order_id(route, sink, [&](std::string id) {
+      caf::anon_send(bridge_, cancel_atom::value, std::move(id),
+                     std::get<std::string>(std::move(reason)), std::move(user_id), sink);
+    });
+  }
+
+  void list(const Ph::Request& req, const reply_sink_ptr& sink) {
+    const auto& q = req.query();
+    auto parsed = parse_list_query(q.get("user_id"), q.get("limit"), q.get("offset"));
+    if (auto* err = std::get_if<api_error>(&parsed)) {
+      sink->send({http_status(err->code), error_body_json(*err), {}});
+      return;
+    }
+    caf::anon_send(bridge_, list_atom::value, std::get<list_query>(std::move(parsed)), sink);
+  }
+
+  void ready(const reply_sink_ptr& sink) {
+    bool db = health_->database_ok, kafka = health_->kafka_ok;
+    std::string body = std::string{R"({"database":")"} + (db ? "up" : "down")
+                       + R"(","kafka":")" + (kafka ? "up" : "down") + "\"}";
+    sink->send({db && kafka ? 200 : 503, body, {}});
+  }
+
+  template <class F>
+  void with_order_id(const route_match& route, const reply_sink_ptr& sink, F send) {
+    auto id = normalize_uuid(route.order_id);
+    if (!id) {
+      sink->send(error_reply(error_code::invalid_request, "order id is not a valid UUID"));
+      return;
+    }
+    send(std::move(*id));
+  }
+
+  server_settings settings_;
+  caf::actor bridge_;
+  metrics_registry* metrics_;
+  std::shared_ptr<const health_state> health_;
+};
+
+} // namespace
+
+server::server(server_settings settings, caf::actor bridge, metrics_registry& metrics,
+               std::shared_ptr<const health_state> health)
+  : settings_(std::move(settings)), bridge_(std::move(bridge)), metrics_(metrics),
+    health_(std::move(health)) {}
+
+server::~server() {
+  stop();
+}
+
+void server::start() {
+  Pistache::Address addr{settings_.host, Pistache::Port{settings_.port}};
+  endpoint_ = std::make_unique<Ph::Endpoint>(addr);
+  auto opts = Ph::Endpoint::options()
+                .threads(settings_.threads)
+                .maxRequestSize(pistache_max_request)
+                .flags(Pistache::Tcp::Options::ReuseAddr);
+  endpoint_->init(opts);
+  endpoint_->setHandler(Ph::make_handler<handler>(settings_, bridge_, &metrics_, health_));
+  endpoint_->serveThreaded();
+}
+
+void server::stop() {
+  if (endpoint_) {
+    endpoint_->shutdown();
+    endpoint_.reset();
+  }
+}
+
+std::uint16_t server::port() const {
+  return endpoint_ ? static_cast<std::uint16_t>(static_cast<std::uint16_t>(endpoint_->getPort()))
+                   : 0;
+}
+
+} // namespace flashsale::http

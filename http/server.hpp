@@ -1,0 +1,48 @@
+#pragma once
+// The Pistache endpoint: parses and validates requests on Pistache's threads, hands
+// them to the HTTP bridge with a reply_sink, and returns at once.
+
+#include "actors/health_monitor.hpp"
+#include "messages/metrics.hpp"
+
+#include <caf/actor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace Pistache::Http {
+class Endpoint;
+}
+
+namespace flashsale::http {
+
+struct server_settings {
+  std::string host = "0.0.0.0";         // HTTP_ADDR
+  std::uint16_t port = 8080;            // HTTP_ADDR
+  int threads = 2;                      // Pistache I/O threads
+  std::chrono::seconds ttl_created{300}; // ORDER_TTL_CREATED_S
+};
+
+class server {
+public:
+  server(server_settings settings, caf::actor bridge, metrics_registry& metrics,
+         std::shared_ptr<const health_state> health);
+  ~server();
+
+  /// Binds and serves on background threads; throws when the address is unusable.
+  void start();
+  void stop();
+  /// The bound port (useful with port 0).
+  std::uint16_t port() const;
+
+private:
+  server_settings settings_;
+  caf::actor bridge_;
+  metrics_registry& metrics_;
+  std::shared_ptr<const health_state> health_;
+  std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
+};
+
+} // namespace flashsale::http

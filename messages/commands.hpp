@@ -1,0 +1,66 @@
+#pragma once
+// Commands and replies between the actors and persistence. Plain data, no I/O.
+
+#include "messages/api_error.hpp"
+#include "messages/create_order.hpp"
+#include "messages/events.hpp"
+#include "messages/order.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace flashsale {
+
+/// Persist a new order, its items and its ORDER_CREATED event, unless the same user
+/// already used the idempotency key.
+struct create_command {
+  order fresh; // id, status CREATED, times and deadline already set
+  std::string idempotency_key;
+  std::string fingerprint; // request_fingerprint() of the request
+  outgoing_event created_event;
+};
+
+enum class create_status { created, replayed, key_reused, failed };
+
+struct create_outcome {
+  create_status status = create_status::failed;
+  order stored;    // the order as committed (the earlier one for replayed)
+  api_error error; // for failed: unavailable or internal_error
+};
+
+/// A guarded change of one order: the status moves from `expected` to `next` only if
+/// the row still says `expected`; the event and the inbox row commit with it.
+struct write_command {
+  std::string order_id;
+  order_status expected = order_status::created;
+  order_status next = order_status::created; // == expected: no status change
+  std::string reason;
+  std::optional<std::int64_t> deadline; // Unix seconds of the new state's deadline
+  std::int64_t now_ms = 0;
+  std::optional<outgoing_event> event;
+  std::string inbox_event_id;   // incoming event id, empty when none
+  std::string inbox_event_type;
+};
+
+enum class write_status {
+  applied,   // committed
+  stale,     // the row's status is no longer `expected`: nothing written
+  duplicate, // the inbox already holds the event id: nothing written
+  not_found, // no such order
+  failed,    // database error (see error)
+};
+
+struct write_outcome {
+  write_status status = write_status::failed;
+  api_error error;
+};
+
+struct list_query {
+  std::string user_id;
+  int limit = 20;
+  int offset = 0;
+};
+
+} // namespace flashsale

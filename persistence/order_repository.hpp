@@ -1,0 +1,38 @@
+#pragma once
+// SQL for orders, items, the outbox and the inbox. Blocking: call only from a detached
+// actor or a thread of its own. Each batch function commits one transaction for many
+// commands and returns one outcome per command, in order (group commit).
+
+#include "messages/commands.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pqxx {
+class connection_base;
+}
+
+namespace flashsale::persistence {
+
+/// Inserts new orders with their items and ORDER_CREATED events in one transaction.
+/// A (user, idempotency key) already taken resolves to replayed (same fingerprint) or
+/// key_reused; the unique constraint is the arbiter, also against other processes.
+/// Throws on database errors (nothing is committed then).
+std::vector<create_outcome> create_orders(pqxx::connection_base& conn,
+                                          const std::vector<const create_command*>& cmds);
+
+/// Applies guarded writes, each in its own savepoint, all in one transaction.
+/// Throws on database errors (nothing is committed then).
+std::vector<write_outcome> write_orders(pqxx::connection_base& conn,
+                                        const std::vector<const write_command*>& cmds);
+
+std::optional<order> load_order(pqxx::connection_base& conn, const std::string& order_id);
+
+/// The user's orders, newest first.
+std::vector<order> list_orders(pqxx::connection_base& conn, const list_query& query);
+
+/// Name of the NOTIFY channel raised when new outbox rows commit.
+constexpr const char* outbox_channel = "outbox_events";
+
+} // namespace flashsale::persistence
