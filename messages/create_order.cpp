@@ -1,0 +1,485 @@
+#include "messages/create_order.hpp"
+
+#include "messages/uuid.hpp"
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+
+#include <cstdint>
+
+namespace flashsale {
+
+namespace {
+
+// Iterative: no recursion however deep the input. Numbers as strings: money is read
+// from its text. Validated encoding: whatever we store or echo back is valid UTF-8.
+constexpr unsigned parse_flags = rapidjson::kParseIterativeFlag
+                                 | rapidjson::kParseNumbersAsStringsFlag
+                                 | rapidjson::kParseValidateEncodingFlag;
+
+// Our bodies are three levels deep. Refusing deeper input while parsing keeps the
+// tree (and everything that walks or frees it) shallow.
+constexpr std::size_t max_json_depth = 32;
+
+enum class json_kind { null, boolean, number, string, array, object };
+
+/// A minimal JSON tree that keeps each number's text: RapidJSON's DOM would either
+/// convert numbers to double or, with numbers as strings, lose the number/string
+/// distinction that `"quantity": "5"` needs.
+struct json_node {
+  json_kind kind = json_kind::null;
+  bool flag = false;
+  std::string text;                // a number's text or a string's value
+  std::vector<std::string> keys;   // object member names, parallel to children
+  std::vector<json_node> children; // array elements or object member values
+};
+
+/// SAX handler building a json_node tree; open containers wait on a stack.
+class tree_builder
+  : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, tree_builder> {
+public:
+  bool Null() {
+    return add(json_node{});
+  }
+  bool Bool(bool b) {
+    json_node n;
+    n.kind = json_kind::boolean;
+    n.flag = b;
+    return add(std::move(n));
+  }
+  bool RawNumber(const char* s, rapidjson::SizeType len, bool) {
+    return add(leaf(json_kind::number, s, len));
+  }
+  bool String(const char* s, rapidjson::SizeType len, bool) {
+    return add(leaf(json_kind::string, s, len));
+  }
+  bool Key(const char* s, rapidjson::SizeType len, bool) {
+    open_.back().keys.emplace_back(s, len);
+    return true;
+  }
+  bool StartObject() {
+    return open(json_kind::object);
+  }
+  bool EndObject(rapidjson::SizeType) {
+    return close();
+  }
+  bool StartArray() {
+    return open(json_kind::array);
+  }
+  bool EndArray(rapidjson::SizeType) {
+    return close();
+  }
+
+  bool too_deep() const {
+    return too_deep_;
+  }
+  json_node& root() {
+    return root_;
+  }
+  /// Where the parser is now, e.g. "items[2].price"; names the field of a parse error.
+  std::string current_path() const;
+
+private:
+  static json_node leaf(json_kind kind, const char* s, rapidjson::SizeType len) {
+    json_node n;
+    n.kind = kind;
+    n.text.assign(s, len);
+    return n;
+  }
+  bool open(json_kind kind) {
+    if (open_.size() >= max_json_depth) {
+      too_deep_ = true;
+      return false;
+    }
+    json_node n;
+    n.kind = kind;
+    open_.push_back(std::move(n));
+    return true;
+  }
+  bool close() {
+    json_node n = std::move(open_.back());
+    open_.pop_back();
+    return add(std::move(n));
+  }
+  bool add(json_node n) {
+    if (open_.empty())
+      root_ = std::move(n);
+    else
+      open_.back().children.push_back(std::move(n));
+    return true;
+  }
+
+  std::vector<json_node> open_;
+  json_node root_;
+  bool too_deep_ = false;
+};
+
+std::string tree_builder::current_path() const {
+  std::string path;
+  for (const auto& frame : open_) {
+    if (frame.kind == json_kind::array) {
+      path += '[' + std::to_string(frame.children.size()) + ']';
+    } else if (frame.keys.size() > frame.children.size()) {
+      path += (path.empty() ? "" : ".") + frame.keys.back();
+    } else {
+      break;
+    }
+  }
+  return path;
+}
+
+/// Thrown inside this file only and turned into a returned api_error at the public
+/// functions: validation is a long chain of early exits.
+struct request_error {
+  api_error error;
+};
+
+[[noreturn]] void reject(error_code code, std::string message) {
+  throw request_error{api_error{code, std::move(message)}};
+}
+
+/// Tells whether a path names one of the body's numeric fields.
+using numeric_field_test = bool (*)(std::string_view path);
+
+void reject_parse_error(const tree_builder& builder, rapidjson::ParseResult result,
+                        numeric_field_test is_numeric_field) {
+  if (builder.too_deep())
+    reject(error_code::invalid_request, "body is nested too deeply");
+  // RapidJSON refuses numbers beyond double range even when it hands them over as
+  // text; in a numeric field of ours such a value is simply out of range.
+  auto path = builder.current_path();
+  if (result.Code() == rapidjson::kParseErrorNumberTooBig && is_numeric_field(path))
+    reject(error_code::validation_failed, path + " is out of range");
+  reject(error_code::invalid_request, "body is not valid JSON at byte "
+                                         + std::to_string(result.Offset()) + ": "
+                                         + rapidjson::GetParseError_En(result.Code()));
+}
+
+void check_size(std::string_view body) {
+  if (body.size() > max_body_bytes)
+    reject(error_code::payload_too_large,
+           "body exceeds " + std::to_string(max_body_bytes) + " bytes");
+}
+
+json_node parse_json(std::string_view body, numeric_field_test is_numeric_field) {
+  // RapidJSON reads NUL as the end of input, so text after one would go unseen.
+  if (body.find('\0') != std::string_view::npos)
+    reject(error_code::invalid_request, "body is not valid JSON: it contains a NUL byte");
+  tree_builder builder;
+  rapidjson::MemoryStream stream(body.data(), body.size());
+  rapidjson::Reader reader;
+  auto result = reader.Parse<parse_flags>(stream, builder);
+  if (result.IsError())
+    reject_parse_error(builder, result, is_numeric_field);
+  return std::move(builder.root());
+}
+
+std::string_view kind_name(json_kind kind) {
+  switch (kind) {
+    case json_kind::null:
+      return "null";
+    case json_kind::boolean:
+      return "a boolean";
+    case json_kind::number:
+      return "a number";
+    case json_kind::string:
+      return "a string";
+    case json_kind::array:
+      return "an array";
+    case json_kind::object:
+      return "an object";
+  }
+  return "a value";
+}
+
+/// The member `key` of `object` with the JSON type `kind`, or nullptr when absent.
+/// A duplicated key is refused: parsers disagree on which copy wins.
+const json_node* optional_field(const json_node& object, std::string_view key,
+                                json_kind kind, const std::string& path) {
+  const json_node* found = nullptr;
+  for (std::size_t i = 0; i < object.keys.size(); ++i) {
+    if (object.keys[i] != key)
+      continue;
+    if (found)
+      reject(error_code::invalid_request, path + " appears more than once");
+    found = &object.children[i];
+  }
+  if (found && found->kind != kind)
+    reject(error_code::invalid_request, path + " must be " + std::string{kind_name(kind)});
+  return found;
+}
+
+const json_node& field(const json_node& object, std::string_view key, json_kind kind,
+                       const std::string& path) {
+  const json_node* found = optional_field(object, key, kind, path);
+  if (!found)
+    reject(error_code::invalid_request, path + " is required");
+  return *found;
+}
+
+const json_node& root_object(const json_node& root) {
+  if (root.kind != json_kind::object)
+    reject(error_code::invalid_request, "body must be a JSON object");
+  return root;
+}
+
+std::string item_path(std::size_t index, std::string_view name) {
+  return "items[" + std::to_string(index) + "]." + std::string{name};
+}
+
+// "total_amount", "items[N].quantity" or "items[N].price".
+bool is_create_numeric_field(std::string_view path) {
+  if (path == "total_amount")
+    return true;
+  constexpr std::string_view prefix = "items[";
+  if (path.substr(0, prefix.size()) != prefix)
+    return false;
+  auto rest = path.substr(prefix.size());
+  auto digits = rest.find_first_not_of("0123456789");
+  if (digits == 0 || digits == std::string_view::npos)
+    return false;
+  rest.remove_prefix(digits);
+  return rest == "].quantity" || rest == "].price";
+}
+
+bool no_numeric_fields(std::string_view) {
+  return false;
+}
+
+// --- create: phase 1, the shape (types, presence, UUID) -> INVALID_REQUEST ---------
+
+struct raw_item {
+  std::string_view sku_id;
+  std::string_view quantity; // number text
+  std::string_view price;    // number text
+};
+
+struct raw_request {
+  std::string user_id; // normalised
+  std::string_view currency;
+  std::string_view total_amount; // number text
+  std::vector<raw_item> items;
+};
+
+raw_item read_item(const json_node& node, std::size_t index) {
+  if (node.kind != json_kind::object)
+    reject(error_code::invalid_request, "items[" + std::to_string(index) + "] must be an object");
+  return raw_item{
+    field(node, "sku_id", json_kind::string, item_path(index, "sku_id")).text,
+    field(node, "quantity", json_kind::number, item_path(index, "quantity")).text,
+    field(node, "price", json_kind::number, item_path(index, "price")).text,
+  };
+}
+
+raw_request read_shape(const json_node& root) {
+  const auto& body = root_object(root);
+  raw_request r;
+  auto user_id = normalize_uuid(field(body, "user_id", json_kind::string, "user_id").text);
+  if (!user_id)
+    reject(error_code::invalid_request, "user_id must be a UUID");
+  r.user_id = std::move(*user_id);
+  r.currency = field(body, "currency", json_kind::string, "currency").text;
+  r.total_amount = field(body, "total_amount", json_kind::number, "total_amount").text;
+  const auto& items = field(body, "items", json_kind::array, "items");
+  for (std::size_t i = 0; i < items.children.size(); ++i)
+    r.items.push_back(read_item(items.children[i], i));
+  return r;
+}
+
+// --- create: phase 2, the values -> VALIDATION_FAILED naming the field --------------
+
+[[noreturn]] void invalid_value(const std::string& path, std::string_view what) {
+  reject(error_code::validation_failed, path + " " + std::string{what});
+}
+
+minor_units positive_money(std::string_view text, const std::string& path) {
+  auto m = parse_money(text);
+  if (!m.value) {
+    if (m.error == money_error::too_many_decimals)
+      invalid_value(path, "must have at most 2 decimal places");
+    if (m.error == money_error::out_of_range)
+      invalid_value(path, "is out of range");
+    reject(error_code::invalid_request, path + " must be a number");
+  }
+  if (*m.value <= 0)
+    invalid_value(path, "must be greater than 0");
+  return *m.value;
+}
+
+// The value decides, not the spelling: 5, 5.0 and 5e0 are all five; 5.5 is not an
+// integer. Reading through parse_money keeps huge or odd spellings safe.
+std::int32_t quantity(std::string_view text, const std::string& path) {
+  constexpr minor_units per_unit = 100;
+  auto m = parse_money(text);
+  if (!m.value && m.error == money_error::malformed)
+    reject(error_code::invalid_request, path + " must be a number");
+  if (!m.value || *m.value % per_unit != 0 || *m.value / per_unit < 1
+      || *m.value / per_unit > max_quantity)
+    invalid_value(path, "must be an integer between 1 and " + std::to_string(max_quantity));
+  return static_cast<std::int32_t>(*m.value / per_unit);
+}
+
+bool is_upper_ascii(char c) {
+  return c >= 'A' && c <= 'Z';
+}
+
+void check_currency(std::string_view currency) {
+  if (currency.size() != 3 || !is_upper_ascii(currency[0]) || !is_upper_ascii(currency[1])
+      || !is_upper_ascii(currency[2]))
+    invalid_value("currency", "must be 3 upper-case letters (ISO 4217)");
+}
+
+// Length in characters (UTF-8 code points; the parser has validated the encoding).
+// Control characters are refused: PostgreSQL cannot store NUL, and an SKU has no use
+// for line breaks in logs.
+bool valid_sku(std::string_view sku) {
+  std::size_t chars = 0;
+  for (char c : sku) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f)
+      return false;
+    if ((byte & 0xc0) != 0x80)
+      ++chars;
+  }
+  return chars >= 1 && chars <= max_sku_length;
+}
+
+order_item validate_item(const raw_item& raw, std::size_t index) {
+  if (!valid_sku(raw.sku_id))
+    invalid_value(item_path(index, "sku_id"),
+                  "must be 1 to " + std::to_string(max_sku_length)
+                    + " characters without control characters");
+  order_item item;
+  item.sku_id = std::string{raw.sku_id};
+  item.quantity = quantity(raw.quantity, item_path(index, "quantity"));
+  item.price = positive_money(raw.price, item_path(index, "price"));
+  return item;
+}
+
+void check_total(const create_order_request& r) {
+  std::optional<minor_units> sum = 0;
+  for (const auto& item : r.items) {
+    auto line = checked_mul(item.price, item.quantity);
+    sum = line && sum ? checked_add(*sum, *line) : std::nullopt;
+  }
+  if (!sum || *sum != r.total_amount)
+    invalid_value("total_amount", "must equal the sum of quantity * price over all items");
+}
+
+create_order_request validate(const raw_request& raw) {
+  create_order_request r;
+  r.user_id = raw.user_id;
+  check_currency(raw.currency);
+  r.currency = std::string{raw.currency};
+  r.total_amount = positive_money(raw.total_amount, "total_amount");
+  if (raw.items.empty() || raw.items.size() > max_items)
+    invalid_value("items", "must contain 1 to " + std::to_string(max_items) + " entries");
+  for (std::size_t i = 0; i < raw.items.size(); ++i)
+    r.items.push_back(validate_item(raw.items[i], i));
+  check_total(r);
+  return r;
+}
+
+// --- fingerprint ----------------------------------------------------------------------
+
+constexpr std::uint64_t fnv_offset_basis = 0xcbf29ce484222325ULL;
+constexpr std::uint64_t fnv_prime = 0x100000001b3ULL;
+
+std::uint64_t fnv1a(std::string_view s) {
+  std::uint64_t h = fnv_offset_basis;
+  for (char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= fnv_prime;
+  }
+  return h;
+}
+
+std::uint64_t fnv1(std::string_view s) {
+  std::uint64_t h = fnv_offset_basis;
+  for (char c : s) {
+    h *= fnv_prime;
+    h ^= static_cast<unsigned char>(c);
+  }
+  return h;
+}
+
+void append_hex(std::string& out, std::uint64_t v) {
+  constexpr std::string_view digits = "0123456789abcdef";
+  for (int shift = 60; shift >= 0; shift -= 4)
+    out += digits[(v >> shift) & 0x0f];
+}
+
+/// One line per value; SKUs are length-prefixed so no SKU text can imitate a
+/// separator. "v1" lets a future format change coexist with stored fingerprints.
+std::string normalised_text(const create_order_request& r) {
+  std::string s = "v1\n" + r.user_id + '\n' + r.currency + '\n'
+                  + std::to_string(r.total_amount) + '\n' + std::to_string(r.items.size());
+  for (const auto& item : r.items) {
+    s += '\n' + std::to_string(item.sku_id.size()) + ':' + item.sku_id;
+    s += '\n' + std::to_string(item.quantity) + '\n' + std::to_string(item.price);
+  }
+  return s;
+}
+
+bool is_json_whitespace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+std::string cancel_reason(std::string_view body) {
+  check_size(body);
+  bool blank = true;
+  for (char c : body)
+    blank = blank && is_json_whitespace(c);
+  if (blank)
+    return "USER_CANCEL";
+  auto root = parse_json(body, no_numeric_fields);
+  const auto* reason = optional_field(root_object(root), "reason", json_kind::string, "reason");
+  if (!reason)
+    return "USER_CANCEL";
+  if (reason->text != "USER_CANCEL" && reason->text != "STOCK_EXHAUSTED")
+    invalid_value("reason", "must be USER_CANCEL or STOCK_EXHAUSTED");
+  return reason->text;
+}
+
+} // namespace
+
+std::variant<create_order_request, api_error> parse_create_order(std::string_view body) {
+  try {
+    check_size(body);
+    return validate(read_shape(parse_json(body, is_create_numeric_field)));
+  } catch (request_error& e) {
+    return std::move(e.error);
+  }
+}
+
+bool valid_idempotency_key(std::string_view key) {
+  if (key.empty() || key.size() > max_idempotency_key_length)
+    return false;
+  if (key.front() == ' ' || key.back() == ' ')
+    return false;
+  for (char c : key)
+    if (c < 0x20 || c > 0x7e)
+      return false;
+  return true;
+}
+
+std::string request_fingerprint(const create_order_request& r) {
+  // Two 64-bit FNV variants side by side: 128 bits make an accidental collision
+  // between two different bodies under one user and key negligible.
+  auto text = normalised_text(r);
+  std::string out;
+  append_hex(out, fnv1a(text));
+  append_hex(out, fnv1(text));
+  return out;
+}
+
+std::variant<std::string, api_error> parse_cancel_reason(std::string_view body) {
+  try {
+    return cancel_reason(body);
+  } catch (request_error& e) {
+    return std::move(e.error);
+  }
+}
+
+} // namespace flashsale
