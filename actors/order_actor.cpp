@@ -178,6 +178,9 @@ caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor 
   st.writers = std::move(writers);
   st.readers = std::move(readers);
   st.settings = settings;
+  // Order actors live and die with their registry.
+  self->monitor(st.registry);
+  self->set_down_handler([=](caf::down_msg& dm) { self->quit(dm.reason); });
   load(self, [=] { passivate_if_empty(self); });
   return {
     [=](fetch_atom, const std::string&) {

@@ -21,6 +21,23 @@ constexpr std::size_t pistache_max_request = 1024 * 1024; // above our 64 KiB: w
 
 using clock = std::chrono::steady_clock;
 
+/// A response header with a name chosen at run time: Pistache writes typed headers
+/// only, not raw ones.
+class text_header final : public Ph::Header::Header {
+public:
+  text_header(std::string name, std::string value)
+    : name_(std::move(name)), value_(std::move(value)) {}
+  const char* name() const override { return name_.c_str(); }
+  void write(std::ostream& os) const override { os << value_; }
+#ifdef SAFE_HEADER_CAST
+  uint64_t hash() const override { return 0; }
+#endif
+
+private:
+  std::string name_;
+  std::string value_;
+};
+
 /// Sends one answer through Pistache and records the route's metrics.
 class pistache_sink final : public reply_sink {
 public:
@@ -31,7 +48,7 @@ public:
 
   void send(http_reply r) override {
     for (auto& [name, value] : r.headers)
-      writer_.headers().addRaw(Ph::Header::Raw(name, value));
+      writer_.headers().add(std::make_shared<text_header>(name, value));
     bool json = r.body.empty() || r.body.front() == '{';
     auto mime = json ? MIME(Application, Json) : MIME(Text, Plain);
     writer_.send(static_cast<Ph::Code>(r.status), r.body, mime);

@@ -1,0 +1,98 @@
+# Shared helpers for the end-to-end tests: start the real binary, talk HTTP with curl,
+# assert with clear messages. Sourced by test_*.sh; needs DATABASE_URL (an admin URL
+# of the server ./dev.sh test started), KAFKA_BROKERS and FLASHSALE_BIN.
+set -euo pipefail
+
+E2E_TMP=$(mktemp -d)
+E2E_PIDS=()
+E2E_FAILED=0
+E2E_PASSED=0
+
+e2e_cleanup() {
+  local pid
+  for pid in "${E2E_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${E2E_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$E2E_TMP"
+}
+trap e2e_cleanup EXIT
+
+: "${DATABASE_URL:?DATABASE_URL must point at the test PostgreSQL (run through ./dev.sh test)}"
+: "${KAFKA_BROKERS:?KAFKA_BROKERS must point at the embedded broker (run through ./dev.sh test)}"
+: "${FLASHSALE_BIN:?FLASHSALE_BIN must name the flashsale-order binary}"
+
+# A fresh database on the test server, migrated with the real binary; prints its URL.
+fresh_database() {
+  local name="e2e_$$_$RANDOM"
+  psql -q "$DATABASE_URL" -c "CREATE DATABASE $name" >/dev/null
+  local url="${DATABASE_URL%/*}/$name"
+  DATABASE_URL="$url" "$FLASHSALE_BIN" migrate up >/dev/null
+  echo "$url"
+}
+
+free_port() {
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 20000))
+    if ! ss -ltn "( sport = :$port )" | grep -q ":$port"; then echo "$port"; return; fi
+  done
+}
+
+# start_service URL PORT [VAR=value ...]: runs `serve` in the background, logs to a file.
+start_service() {
+  local url=$1 port=$2
+  shift 2
+  env DATABASE_URL="$url" KAFKA_BROKERS="$KAFKA_BROKERS" HTTP_ADDR="127.0.0.1:$port" "$@" \
+    "$FLASHSALE_BIN" serve >"$E2E_TMP/service-$port.log" 2>&1 &
+  E2E_PIDS+=($!)
+  SERVICE_PID=$!
+}
+
+# wait_for TIMEOUT_S DESCRIPTION COMMAND...: retries COMMAND until it succeeds.
+wait_for() {
+  local timeout=$1 what=$2
+  shift 2
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      echo "timed out after ${timeout}s waiting for: $what" >&2
+      tail -n 30 "$E2E_TMP"/service-*.log >&2 || true
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
+ready() { curl -fsS -o /dev/null "$BASE/readyz"; }
+
+# req METHOD PATH [BODY] [curl args...]: sets STATUS, BODY and HEADERS.
+req() {
+  local method=$1 path=$2 body=${3-}
+  shift 3 2>/dev/null || shift $#
+  local args=(-sS -X "$method" -o "$E2E_TMP/body" -D "$E2E_TMP/headers" -w '%{http_code}'
+    -H 'Content-Type: application/json')
+  if [[ -n "$body" ]]; then args+=(--data-binary "$body"); fi
+  STATUS=$(curl "${args[@]}" "$@" "$BASE$path")
+  BODY=$(cat "$E2E_TMP/body")
+  HEADERS=$(tr -d '\r' <"$E2E_TMP/headers")
+}
+
+check() {
+  local what=$1
+  shift
+  if "$@"; then
+    E2E_PASSED=$((E2E_PASSED + 1))
+  else
+    E2E_FAILED=$((E2E_FAILED + 1))
+    echo "FAIL: $what (status=${STATUS-} body=${BODY:0:300})" >&2
+  fi
+}
+
+eq() { [[ "$1" == "$2" ]]; }
+json() { jq -r "$1" <<<"$BODY"; }
+has_header() { grep -qi "^$1: $2" <<<"$HEADERS"; }
+sql() { psql -qtAX "$1" -c "$2"; }
+
+finish() {
+  echo "$E2E_PASSED passed, $E2E_FAILED failed"
+  ((E2E_FAILED == 0))
+}

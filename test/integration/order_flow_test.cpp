@@ -1,0 +1,244 @@
+// Orders through the actors and the repository, on a real PostgreSQL.
+
+#include "actors/db_actors.hpp"
+#include "actors/order_registry.hpp"
+#include "actors/protocol.hpp"
+#include "http/requests.hpp"
+#include "messages/uuid.hpp"
+#include "persistence/order_repository.hpp"
+#include "test_db.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <boost/test/unit_test.hpp>
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <set>
+
+using namespace flashsale;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+create_order_request sample_request(const std::string& user, minor_units price = 1250) {
+  create_order_request r;
+  r.user_id = user;
+  r.currency = "EUR";
+  r.items = {{"sku-1", 2, price}, {"sku-2", 1, 100}};
+  r.total_amount = 2 * price + 100;
+  return r;
+}
+
+create_command sample_command(const std::string& user, const std::string& key,
+                              minor_units price = 1250) {
+  return http::make_create_command(sample_request(user, price), key, now_ms(), 300s);
+}
+
+std::int64_t count(const std::string& url, const std::string& sql) {
+  pqxx::connection c{url};
+  pqxx::nontransaction tx{c};
+  return tx.exec1(sql)[0].as<std::int64_t>();
+}
+
+/// An actor system with the persistence actors and the registry on a fresh database.
+struct actor_fixture {
+  std::string url = test::fresh_database();
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  caf::actor writers = spawn_db_writers(sys, url, 2, 64);
+  caf::actor readers = spawn_db_readers(sys, url, 2);
+  caf::actor registry = spawn_order_registry(sys, writers, readers, order_settings{});
+  caf::scoped_actor self{sys};
+
+  ~actor_fixture() {
+    for (auto& a : {registry, readers, writers})
+      self->send_exit(a, caf::exit_reason::user_shutdown);
+  }
+
+  create_outcome create(const create_command& cmd) {
+    create_outcome out;
+    self->request(writers, 10s, create_atom::value, cmd)
+      .receive([&](create_outcome& o) { out = std::move(o); },
+               [&](caf::error& e) { BOOST_FAIL("create failed: " << sys.render(e)); });
+    return out;
+  }
+
+  order_reply ask_registry(caf::message msg) {
+    order_reply out;
+    self->request(registry, 10s, std::move(msg))
+      .receive([&](order_reply& r) { out = std::move(r); },
+               [&](caf::error& e) { BOOST_FAIL("registry failed: " << sys.render(e)); });
+    return out;
+  }
+
+  order_reply fetch(const std::string& id) {
+    return ask_registry(caf::make_message(fetch_atom::value, id));
+  }
+
+  order_reply cancel(const std::string& id, const std::string& user = "") {
+    return ask_registry(caf::make_message(cancel_atom::value, id, std::string{"USER_CANCEL"}, user));
+  }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(order_flow)
+
+BOOST_FIXTURE_TEST_CASE(create_commits_order_items_and_event_together, actor_fixture) {
+  auto user = new_uuid();
+  auto out = create(sample_command(user, "key-1"));
+  BOOST_REQUIRE(out.status == create_status::created);
+  const auto& id = out.stored.id;
+  BOOST_TEST(count(url, "SELECT count(*) FROM orders WHERE id = '" + id + "'") == 1);
+  BOOST_TEST(count(url, "SELECT count(*) FROM order_items WHERE order_id = '" + id + "'") == 2);
+  BOOST_TEST(count(url, "SELECT count(*) FROM outbox_events WHERE aggregate_id = '" + id
+                          + "' AND event_type = 'ORDER_CREATED' AND status = 'PENDING'")
+             == 1);
+  auto got = fetch(id);
+  BOOST_REQUIRE(got.ok);
+  BOOST_TEST(got.value.user_id == user);
+  BOOST_TEST(got.value.total_amount == 2600);
+  BOOST_TEST(got.value.items.size() == 2u);
+  BOOST_TEST(got.value.items[0].sku_id == "sku-1");
+  BOOST_TEST((got.value.status == order_status::created));
+  BOOST_TEST(got.value.expired_at.has_value());
+}
+
+BOOST_FIXTURE_TEST_CASE(same_key_same_body_replays_and_other_body_is_refused, actor_fixture) {
+  auto user = new_uuid();
+  auto first = create(sample_command(user, "k"));
+  auto again = create(sample_command(user, "k"));
+  auto other = create(sample_command(user, "k", 999));
+  auto other_user = create(sample_command(new_uuid(), "k"));
+  BOOST_REQUIRE(first.status == create_status::created);
+  BOOST_TEST((again.status == create_status::replayed));
+  BOOST_TEST(again.stored.id == first.stored.id);
+  BOOST_TEST(again.stored.items.size() == 2u);
+  BOOST_TEST((other.status == create_status::key_reused));
+  BOOST_TEST((other_user.status == create_status::created));
+  BOOST_TEST(count(url, "SELECT count(*) FROM orders") == 2);
+  BOOST_TEST(count(url, "SELECT count(*) FROM outbox_events") == 2);
+}
+
+BOOST_FIXTURE_TEST_CASE(concurrent_duplicates_resolve_to_one_order, actor_fixture) {
+  auto user = new_uuid();
+  constexpr int n = 64;
+  for (int i = 0; i < n; ++i) // each request gets its own id: the constraint must arbitrate
+    self->send(writers, create_atom::value, sample_command(user, "same-key"));
+  std::set<std::string> ids;
+  int created = 0;
+  int received = 0;
+  self->receive_for(received, n)([&](create_outcome& o) {
+    BOOST_TEST((o.status == create_status::created || o.status == create_status::replayed));
+    created += o.status == create_status::created;
+    ids.insert(o.stored.id);
+  });
+  BOOST_TEST(created == 1);
+  BOOST_TEST(ids.size() == 1u);
+  BOOST_TEST(count(url, "SELECT count(*) FROM orders WHERE user_id = '" + user + "'") == 1);
+  BOOST_TEST(count(url, "SELECT count(*) FROM order_items") == 2);
+  BOOST_TEST(count(url, "SELECT count(*) FROM outbox_events") == 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(cancel_emits_event_and_is_idempotent, actor_fixture) {
+  auto user = new_uuid();
+  auto id = create(sample_command(user, "c")).stored.id;
+  auto denied = cancel(id, new_uuid());
+  BOOST_TEST(!denied.ok);
+  BOOST_TEST((denied.error.code == error_code::forbidden));
+  auto first = cancel(id, user);
+  BOOST_REQUIRE(first.ok);
+  BOOST_TEST((first.value.status == order_status::cancelled));
+  BOOST_TEST(first.value.reason == "USER_CANCEL");
+  BOOST_TEST(!first.value.expired_at.has_value());
+  auto second = cancel(id);
+  BOOST_REQUIRE(second.ok);
+  BOOST_TEST((second.value.status == order_status::cancelled));
+  BOOST_TEST(count(url, "SELECT count(*) FROM outbox_events WHERE aggregate_id = '" + id
+                          + "' AND event_type = 'ORDER_CANCELLED'")
+             == 1);
+  BOOST_TEST(count(url, "SELECT count(*) FROM orders WHERE id = '" + id
+                          + "' AND status = 'CANCELLED' AND reason = 'USER_CANCEL'")
+             == 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(cancel_of_paid_or_unknown_order_is_refused, actor_fixture) {
+  auto id = create(sample_command(new_uuid(), "p")).stored.id;
+  {
+    pqxx::connection c{url};
+    pqxx::work tx{c};
+    tx.exec("UPDATE orders SET status = 'PAID', expired_at = NULL WHERE id = '" + id + "'");
+    tx.commit();
+  }
+  // The actor's loaded state says CREATED: the guarded write sees PAID, reloads, refuses.
+  auto r = cancel(id);
+  BOOST_TEST(!r.ok);
+  BOOST_TEST((r.error.code == error_code::order_invalid_state));
+  auto missing = cancel(new_uuid());
+  BOOST_TEST(!missing.ok);
+  BOOST_TEST((missing.error.code == error_code::order_not_found));
+  BOOST_TEST(count(url, "SELECT count(*) FROM outbox_events WHERE event_type = 'ORDER_CANCELLED'")
+             == 0);
+}
+
+BOOST_AUTO_TEST_CASE(guarded_write_refuses_stale_status_and_duplicate_inbox) {
+  auto url = test::fresh_database();
+  pqxx::connection conn{url};
+  auto cmd = sample_command(new_uuid(), "g");
+  persistence::create_orders(conn, {&cmd});
+
+  write_command reserve;
+  reserve.order_id = cmd.fresh.id;
+  reserve.expected = order_status::created;
+  reserve.next = order_status::reserved;
+  reserve.now_ms = now_ms();
+  reserve.inbox_event_id = new_uuid();
+  reserve.inbox_event_type = "INVENTORY_RESERVED";
+  write_command stale = reserve; // expects CREATED again, with a new event id
+  stale.inbox_event_id = new_uuid();
+  write_command duplicate = reserve;
+  duplicate.expected = order_status::reserved;
+  duplicate.next = order_status::payment_pending;
+  write_command unknown = reserve;
+  unknown.order_id = new_uuid();
+  unknown.inbox_event_id = new_uuid();
+
+  auto out = persistence::write_orders(conn, {&reserve, &stale, &duplicate, &unknown});
+  BOOST_TEST((out[0].status == write_status::applied));
+  BOOST_TEST((out[1].status == write_status::stale));
+  BOOST_TEST((out[2].status == write_status::duplicate));
+  BOOST_TEST((out[3].status == write_status::not_found));
+  BOOST_TEST(count(url, "SELECT count(*) FROM processed_events") == 1);
+  BOOST_TEST(count(url, "SELECT count(*) FROM orders WHERE status = 'RESERVED'") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(list_is_newest_first_with_limit_and_offset) {
+  auto url = test::fresh_database();
+  pqxx::connection conn{url};
+  auto user = new_uuid();
+  std::vector<create_command> cmds;
+  for (int i = 0; i < 5; ++i) {
+    cmds.push_back(sample_command(user, "l" + std::to_string(i)));
+    cmds.back().fresh.created_at += i; // distinct creation times
+  }
+  std::vector<const create_command*> ptrs;
+  for (auto& c : cmds)
+    ptrs.push_back(&c);
+  persistence::create_orders(conn, ptrs);
+  auto page = persistence::list_orders(conn, {user, 2, 1});
+  BOOST_REQUIRE(page.size() == 2u);
+  BOOST_TEST(page[0].id == cmds[3].fresh.id);
+  BOOST_TEST(page[1].id == cmds[2].fresh.id);
+  BOOST_TEST(page[0].items.size() == 2u);
+  BOOST_TEST(persistence::list_orders(conn, {new_uuid(), 20, 0}).empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
