@@ -1,5 +1,6 @@
 #include "actors/order_actor.hpp"
 
+#include "actors/log.hpp"
 #include "actors/protocol.hpp"
 
 #include <caf/after.hpp>
@@ -7,7 +8,9 @@
 #include <caf/local_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 
 namespace flashsale {
 
@@ -115,6 +118,54 @@ void passivate_if_empty(order_self* self) {
     request_passivation(self);
 }
 
+/// How a guarded write ended, as the deciding functions need it.
+enum class commit_end { applied, duplicate, not_found, failed };
+
+using commit_done = std::function<void(commit_end, api_error)>;
+using retry_fn = std::function<void(int attempt)>;
+
+void arm_deadline(order_self* self);
+
+/// Commits `cmd` through a writer and keeps the in-memory order in step with the row.
+/// A stale guard (someone else wrote) reloads the order and calls `retry` to decide
+/// again; a duplicate inbox id reloads too, since another writer applied it.
+void commit(order_self* self, write_command cmd, int attempt, retry_fn retry,
+            commit_done done) {
+  auto& st = self->state;
+  self->request(st.writers, st.settings.db_timeout, write_atom::value, cmd)
+    .await(
+      [=](write_outcome& out) {
+        auto& st = self->state;
+        switch (out.status) {
+          case write_status::applied:
+            apply_write(*st.current, cmd);
+            arm_deadline(self);
+            done(commit_end::applied, {});
+            return;
+          case write_status::stale:
+            if (attempt >= max_stale_retries) {
+              done(commit_end::failed, {error_code::unavailable, "order is busy, retry"});
+              return;
+            }
+            load(self, [=] { retry(attempt + 1); });
+            return;
+          case write_status::duplicate:
+            load(self, [=] { done(commit_end::duplicate, {}); });
+            return;
+          case write_status::not_found:
+            st.current.reset();
+            done(commit_end::not_found, {error_code::order_not_found, "order not found"});
+            return;
+          case write_status::failed:
+            done(commit_end::failed, out.error);
+            return;
+        }
+      },
+      [=](caf::error&) {
+        done(commit_end::failed, {error_code::unavailable, "database did not answer"});
+      });
+}
+
 void decide_cancel(order_self* self, std::string reason, std::string user_id,
                    caf::typed_response_promise<order_reply> rp, int attempt) {
   auto& st = self->state;
@@ -138,36 +189,132 @@ void decide_cancel(order_self* self, std::string reason, std::string user_id,
                              + " cannot be cancelled"));
     return;
   }
-  auto cmd = make_write(o, *t, st.settings);
-  self->request(st.writers, st.settings.db_timeout, write_atom::value, cmd)
-    .await(
-      [=](write_outcome& out) mutable {
-        auto& st = self->state;
-        switch (out.status) {
-          case write_status::applied:
-            apply_write(*st.current, cmd);
-            rp.deliver(reply_ok(*st.current));
-            return;
-          case write_status::stale:
-          case write_status::duplicate:
-            if (attempt >= max_stale_retries) {
-              rp.deliver(reply_error(error_code::unavailable, "order is busy, retry"));
-              return;
-            }
-            load(self, [=] { decide_cancel(self, reason, user_id, rp, attempt + 1); });
-            return;
-          case write_status::not_found:
-            st.current.reset();
-            rp.deliver(reply_error(error_code::order_not_found, "order not found"));
-            return;
-          case write_status::failed:
-            rp.deliver(order_reply{false, {}, out.error});
-            return;
-        }
-      },
-      [=](caf::error&) mutable {
-        rp.deliver(reply_error(error_code::unavailable, "database did not answer"));
-      });
+  auto retry = [=](int next) { decide_cancel(self, reason, user_id, rp, next); };
+  commit(self, make_write(o, *t, st.settings), attempt, retry,
+         [=](commit_end end, api_error err) mutable {
+           auto& st = self->state;
+           if (end == commit_end::failed || end == commit_end::not_found || !st.current)
+             rp.deliver(order_reply{false, {}, err});
+           else
+             rp.deliver(reply_ok(*st.current));
+         });
+}
+
+using event_done = std::function<void(event_reply)>;
+
+event_reply answer(order_self* self, event_status s) {
+  auto& cur = self->state.current;
+  return {s, cur ? cur->status : order_status::created};
+}
+
+/// The status of an order the actor could not load: missing, or not known yet because
+/// the database is unavailable (then the event must be delivered again).
+event_status without_order(order_self* self) {
+  return self->state.unavailable_reason.code == error_code::order_not_found
+           ? event_status::not_found
+           : event_status::failed;
+}
+
+/// Finishes a commit by telling the caller what became of its event.
+commit_done finish_event(order_self* self, event_status on_applied, event_done done) {
+  return [=](commit_end end, api_error) {
+    switch (end) {
+      case commit_end::applied:
+        done(answer(self, on_applied));
+        return;
+      case commit_end::duplicate:
+        done(answer(self, event_status::duplicate));
+        return;
+      case commit_end::not_found:
+        done(answer(self, event_status::not_found));
+        return;
+      case commit_end::failed:
+        done(answer(self, event_status::failed));
+        return;
+    }
+  };
+}
+
+/// A payment succeeded for an order that can no longer be paid: no transition, but
+/// ORDER_PAYMENT_REJECTED tells the Payment service to refund.
+write_command payment_rejection(const order& o, const incoming_event& ev) {
+  write_command cmd;
+  cmd.order_id = o.id;
+  cmd.expected = o.status;
+  cmd.next = o.status;
+  cmd.reason = o.reason;
+  cmd.deadline = o.expired_at;
+  cmd.now_ms = now_ms();
+  auto why = o.status == order_status::expired ? "ORDER_EXPIRED" : "ORDER_CANCELLED";
+  cmd.event = make_order_payment_rejected(o.id, ev.payment_intent_id, why, cmd.now_ms);
+  return cmd;
+}
+
+bool refund_needed(order_trigger trigger, order_status s) {
+  return trigger == order_trigger::payment_succeeded
+         && (s == order_status::expired || s == order_status::cancelled);
+}
+
+void decide_event(order_self* self, incoming_event ev, event_done done, int attempt) {
+  auto& st = self->state;
+  if (!st.current) {
+    done({without_order(self), order_status::created});
+    return;
+  }
+  const order& o = *st.current;
+  auto trigger = trigger_for(ev.event_type);
+  if (!trigger) { // INVENTORY_RELEASED: acknowledged, no transition
+    done(answer(self, event_status::ignored));
+    return;
+  }
+  write_command cmd;
+  auto on_applied = event_status::applied;
+  if (auto t = next_transition(o.status, *trigger)) {
+    cmd = make_write(o, *t, st.settings);
+  } else if (refund_needed(*trigger, o.status)) {
+    cmd = payment_rejection(o, ev);
+    on_applied = event_status::payment_rejected;
+  } else {
+    done(answer(self, event_status::ignored));
+    return;
+  }
+  cmd.inbox_event_id = ev.event_id;
+  cmd.inbox_event_type = ev.event_type;
+  auto retry = [=](int next) { decide_event(self, ev, done, next); };
+  commit(self, std::move(cmd), attempt, retry, finish_event(self, on_applied, done));
+}
+
+/// Applies the current state's deadline if it has passed.
+void decide_deadline(order_self* self, event_done done, int attempt) {
+  auto& st = self->state;
+  if (!st.current) {
+    done({without_order(self), order_status::created});
+    return;
+  }
+  const order& o = *st.current;
+  auto t = next_transition(o.status, order_trigger::deadline);
+  if (!t || !o.expired_at || *o.expired_at * 1000 > now_ms()) {
+    done(answer(self, event_status::ignored));
+    return;
+  }
+  auto retry = [=](int next) { decide_deadline(self, done, next); };
+  commit(self, make_write(o, *t, st.settings), attempt, retry,
+         finish_event(self, event_status::applied, done));
+}
+
+/// A timer for the current state's deadline; stale timers find another status and
+/// do nothing.
+void arm_deadline(order_self* self) {
+  auto& cur = self->state.current;
+  if (!cur || !cur->expired_at || is_terminal(cur->status))
+    return;
+  auto delay = std::max<std::int64_t>(0, *cur->expired_at * 1000 - now_ms());
+  self->delayed_send(self, std::chrono::milliseconds{delay}, deadline_atom::value, cur->status);
+}
+
+void log_failed_deadline(const std::string& id, const event_reply& r) {
+  if (r.status == event_status::failed)
+    log::warn("deadline not applied, the sweeper retries", {{"order_id", id}});
 }
 
 caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor registry,
@@ -181,7 +328,10 @@ caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor 
   // Order actors live and die with their registry.
   self->monitor(st.registry);
   self->set_down_handler([=](caf::down_msg& dm) { self->quit(dm.reason); });
-  load(self, [=] { passivate_if_empty(self); });
+  load(self, [=] {
+    passivate_if_empty(self);
+    arm_deadline(self);
+  });
   return {
     [=](fetch_atom, const std::string&) {
       auto& st = self->state;
@@ -192,6 +342,23 @@ caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor 
       auto rp = self->make_response_promise<order_reply>();
       decide_cancel(self, std::move(reason), std::move(user_id), rp, 0);
       return rp;
+    },
+    [=](event_atom, incoming_event& ev) -> caf::result<event_reply> {
+      auto rp = self->make_response_promise<event_reply>();
+      decide_event(self, std::move(ev), [rp](event_reply r) mutable { rp.deliver(r); }, 0);
+      return rp;
+    },
+    [=](expire_atom, const std::string&) -> caf::result<event_reply> {
+      auto rp = self->make_response_promise<event_reply>();
+      decide_deadline(self, [rp](event_reply r) mutable { rp.deliver(r); }, 0);
+      return rp;
+    },
+    [=](deadline_atom, order_status armed_for) {
+      auto& cur = self->state.current;
+      if (!cur || cur->status != armed_for)
+        return;
+      auto id = self->state.id;
+      decide_deadline(self, [id](event_reply r) { log_failed_deadline(id, r); }, 0);
     },
     [=](stop_atom) { self->quit(); },
     caf::after(settings.passivate_after) >> [=] { request_passivation(self); },

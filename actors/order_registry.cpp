@@ -61,6 +61,12 @@ caf::behavior registry(registry_self* self, caf::actor writers, caf::actor reade
         const std::string& user_id) {
       return self->delegate(actor_for(self, id), a, id, reason, user_id);
     },
+    [=](event_atom a, const incoming_event& ev) {
+      return self->delegate(actor_for(self, ev.order_id), a, ev);
+    },
+    [=](expire_atom a, const std::string& id) {
+      return self->delegate(actor_for(self, id), a, id);
+    },
     // Messages forwarded before this point are already in the actor's mailbox, ahead
     // of the stop: none is lost, later ones go to a fresh actor.
     [=](passivate_atom, const std::string& id, const caf::actor& who) {

@@ -9,9 +9,13 @@
 
 namespace flashsale {
 
-/// Handles (all answered with order_reply):
-///   (fetch_atom, std::string order_id)
+/// Handles:
+///   (fetch_atom, std::string order_id) -> order_reply
 ///   (cancel_atom, std::string order_id, std::string reason, std::string user_id)
+///     -> order_reply
+///   (event_atom, incoming_event) -> event_reply   (saga events from Kafka)
+///   (expire_atom, std::string order_id) -> event_reply (the sweeper: apply the
+///     deadline of the order's current state if it has passed)
 ///   (passivate_atom, std::string order_id, caf::actor) from its order actors.
 caf::actor spawn_order_registry(caf::actor_system& sys, caf::actor writers, caf::actor readers,
                                 order_settings settings);

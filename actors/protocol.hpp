@@ -23,6 +23,9 @@ using flush_atom = caf::atom_constant<caf::atom("fs_flush")>;
 using passivate_atom = caf::atom_constant<caf::atom("fs_passiv")>;
 using stop_atom = caf::atom_constant<caf::atom("fs_stop")>;
 using probe_atom = caf::atom_constant<caf::atom("fs_probe")>;
+using event_atom = caf::atom_constant<caf::atom("fs_event")>;
+using expire_atom = caf::atom_constant<caf::atom("fs_expire")>;
+using deadline_atom = caf::atom_constant<caf::atom("fs_dline")>;
 
 /// The answer to a command about one order.
 struct order_reply {
@@ -45,6 +48,21 @@ struct list_reply {
   api_error error;
 };
 
+/// What became of an incoming saga event (or an expiry request).
+enum class event_status {
+  applied,          // the transition (and its event, and the inbox row) committed
+  duplicate,        // the event id was processed before: no effect
+  ignored,          // not allowed from the current state, or no transition: no effect
+  payment_rejected, // a payment for an order that can no longer be paid: ORDER_PAYMENT_REJECTED
+  not_found,        // no such order: no effect
+  failed,           // not durable (database unavailable): deliver again later
+};
+
+struct event_reply {
+  event_status status = event_status::failed;
+  order_status current = order_status::created; // the order's status afterwards
+};
+
 inline order_reply reply_ok(order o) {
   return {true, std::move(o), {}};
 }
@@ -63,3 +81,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::list_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::order_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::load_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::list_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::incoming_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::event_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::order_status)

@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <set>
+#include <thread>
 
 using namespace flashsale;
 using namespace std::chrono_literals;
@@ -81,6 +82,28 @@ struct actor_fixture {
 
   order_reply fetch(const std::string& id) {
     return ask_registry(caf::make_message(fetch_atom::value, id));
+  }
+
+  event_reply deliver(const std::string& id, const std::string& type,
+                      const std::string& event_id = new_uuid()) {
+    incoming_event ev;
+    ev.event_id = event_id;
+    ev.event_type = type;
+    ev.order_id = id;
+    ev.payment_intent_id = "pi-1";
+    return ask_event(caf::make_message(event_atom::value, ev));
+  }
+
+  event_reply expire(const std::string& id) {
+    return ask_event(caf::make_message(expire_atom::value, id));
+  }
+
+  event_reply ask_event(caf::message msg) {
+    event_reply out;
+    self->request(registry, 10s, std::move(msg))
+      .receive([&](event_reply& r) { out = r; },
+               [&](caf::error& e) { BOOST_FAIL("registry failed: " << sys.render(e)); });
+    return out;
   }
 
   order_reply cancel(const std::string& id, const std::string& user = "") {
@@ -187,6 +210,94 @@ BOOST_FIXTURE_TEST_CASE(cancel_of_paid_or_unknown_order_is_refused, actor_fixtur
   BOOST_TEST((missing.error.code == error_code::order_not_found));
   BOOST_TEST(count(url, "SELECT count(*) FROM outbox_events WHERE event_type = 'ORDER_CANCELLED'")
              == 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(saga_events_move_the_order_to_paid_once, actor_fixture) {
+  auto id = create(sample_command(new_uuid(), "s")).stored.id;
+  auto reserved_id = new_uuid();
+  BOOST_TEST((deliver(id, "INVENTORY_RESERVED", reserved_id).status == event_status::applied));
+  // Redelivered after it took effect: the state machine already refuses it.
+  BOOST_TEST((deliver(id, "INVENTORY_RESERVED", reserved_id).status == event_status::ignored));
+  BOOST_TEST((deliver(id, "INVENTORY_RELEASED").status == event_status::ignored));
+  BOOST_TEST((deliver(id, "PAYMENT_SUCCEEDED").status == event_status::ignored)); // too early
+  BOOST_TEST((deliver(id, "PAYMENT_INTENT_CREATED").status == event_status::applied));
+  auto paid = deliver(id, "PAYMENT_SUCCEEDED");
+  BOOST_TEST((paid.status == event_status::applied));
+  BOOST_TEST((paid.current == order_status::paid));
+  BOOST_TEST((fetch(id).value.status == order_status::paid));
+  BOOST_TEST(!fetch(id).value.expired_at.has_value());
+  BOOST_TEST(count(url, "SELECT count(*) FROM processed_events") == 3);
+  BOOST_TEST(count(url, "SELECT count(*) FROM outbox_events WHERE event_type = 'ORDER_PAID'")
+             == 1);
+  BOOST_TEST((deliver(new_uuid(), "INVENTORY_RESERVED").status == event_status::not_found));
+}
+
+BOOST_FIXTURE_TEST_CASE(late_payment_after_cancel_is_rejected_for_refund, actor_fixture) {
+  auto id = create(sample_command(new_uuid(), "r")).stored.id;
+  deliver(id, "INVENTORY_RESERVED");
+  deliver(id, "PAYMENT_INTENT_CREATED");
+  BOOST_REQUIRE(cancel(id).ok);
+  auto payment = new_uuid();
+  BOOST_TEST((deliver(id, "PAYMENT_SUCCEEDED", payment).status
+              == event_status::payment_rejected));
+  BOOST_TEST((deliver(id, "PAYMENT_SUCCEEDED", payment).status == event_status::duplicate));
+  BOOST_TEST(count(url, "SELECT count(*) FROM outbox_events WHERE event_type = "
+                        "'ORDER_PAYMENT_REJECTED' AND payload LIKE '%ORDER_CANCELLED%'")
+             == 1);
+  BOOST_TEST((fetch(id).value.status == order_status::cancelled));
+}
+
+BOOST_FIXTURE_TEST_CASE(sweeper_expiry_applies_only_past_deadlines, actor_fixture) {
+  auto id = create(sample_command(new_uuid(), "e")).stored.id;
+  deliver(id, "INVENTORY_RESERVED");
+  BOOST_TEST((expire(id).status == event_status::ignored)); // deadline still ahead
+  {
+    pqxx::connection c{url};
+    pqxx::work tx{c};
+    tx.exec("UPDATE orders SET expired_at = now() - interval '1 second' WHERE id = '" + id + "'");
+    tx.commit();
+  }
+  // The live actor holds the old deadline; a fresh actor (after passivation) reads the
+  // new one. Ask through a second registry to get a fresh actor, as after a restart.
+  auto fresh = spawn_order_registry(sys, writers, readers, order_settings{});
+  event_reply r;
+  self->request(fresh, 10s, expire_atom::value, id)
+    .receive([&](event_reply& x) { r = x; }, [&](caf::error&) { BOOST_FAIL("no reply"); });
+  self->send_exit(fresh, caf::exit_reason::user_shutdown);
+  BOOST_TEST((r.status == event_status::applied));
+  BOOST_TEST((r.current == order_status::expired));
+  BOOST_TEST(count(url, "SELECT count(*) FROM orders WHERE id = '" + id
+                          + "' AND status = 'EXPIRED' AND reason = 'RESERVATION_TTL'")
+             == 1);
+  BOOST_TEST(count(url, "SELECT count(*) FROM outbox_events WHERE event_type = 'ORDER_EXPIRED'")
+             == 1);
+}
+
+BOOST_AUTO_TEST_CASE(actor_timer_fires_the_created_deadline) {
+  auto url = test::fresh_database();
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto writers = spawn_db_writers(sys, url, 1, 16);
+  auto readers = spawn_db_readers(sys, url, 1);
+  order_settings settings;
+  settings.ttl_created = 1s;
+  auto registry = spawn_order_registry(sys, writers, readers, settings);
+  caf::scoped_actor self{sys};
+  auto cmd = http::make_create_command(sample_request(new_uuid()), "t", now_ms(), 1s);
+  self->request(writers, 10s, create_atom::value, cmd).receive([](create_outcome&) {},
+                                                               [](caf::error&) {});
+  self->request(registry, 10s, fetch_atom::value, cmd.fresh.id) // the actor arms its timer
+    .receive([](order_reply&) {}, [](caf::error&) {});
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  std::int64_t cancelled = 0;
+  while (cancelled == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+    cancelled = count(url, "SELECT count(*) FROM orders WHERE status = 'CANCELLED' "
+                           "AND reason = 'RESERVATION_TIMEOUT'");
+  }
+  BOOST_TEST(cancelled == 1);
+  for (auto& a : {registry, readers, writers})
+    self->send_exit(a, caf::exit_reason::user_shutdown);
 }
 
 BOOST_AUTO_TEST_CASE(guarded_write_refuses_stale_status_and_duplicate_inbox) {
