@@ -1,0 +1,538 @@
+#!/usr/bin/env bash
+# dev.sh: one entry point for building, testing and running the FlashSale order
+# service on a Debian 12 machine. Everything it needs (packages, PostgreSQL, a
+# Kafka broker) it installs or starts itself; see ./dev.sh --help.
+set -euo pipefail
+
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+# A separate build tree can be chosen, e.g. to keep a second configuration around.
+BUILD_DIR=${FLASHSALE_BUILD_DIR:-build}
+case $BUILD_DIR in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
+DEV_DIR=$ROOT/.dev
+
+PACKAGES=(build-essential cmake pkg-config ccache libcaf-dev libpqxx-dev librdkafka-dev
+  rapidjson-dev libpistache-dev libboost-test-dev postgresql postgresql-contrib kcat wrk
+  curl jq util-linux iproute2)
+
+usage() {
+  cat <<'EOF'
+usage: ./dev.sh COMMAND [ARGS]
+
+  test          install missing packages, build, start a throwaway PostgreSQL and the
+                embedded Kafka broker, run every test with CTest, stop it all again;
+                exits with the test suite's status (.ci/run calls this)
+  run           build, start PostgreSQL (data kept in .dev/pg), the Kafka broker, apply
+                migrations, start the service with all roles and the saga simulator,
+                stay in the foreground; Ctrl-C stops everything
+  up            the same stack in the background; returns once GET /readyz is 200 and
+                writes .dev/stack.env (ORDER_API_URL, KAFKA_BROKERS, DATABASE_URL)
+  down          stop what `up` started, nothing else
+  bench         build, then run the benchmark suite (tools/bench.sh)
+  build         install missing packages and build only
+  with-stack CMD [ARGS]
+                start a throwaway PostgreSQL and Kafka broker, run CMD with
+                DATABASE_URL and KAFKA_BROKERS set, stop them again (e.g. to run
+                build/test/integration_tests --run_test=migrator by hand)
+  --help        this text
+
+Environment:
+  HTTP_ADDR         service listen address (dev default 127.0.0.1:8080, or a free
+                    port when 8080 is taken)
+  SAGA_SIM=0        run/up without the saga simulator
+  FLASHSALE_BUILD_DIR  build tree (default: build)
+  Any other variable (ORDER_TTL_RESERVED_S, LOG_LEVEL, ...) reaches the service.
+EOF
+}
+
+log() { echo "dev.sh: $*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+# ---------------------------------------------------------------------------
+# Packages and build
+
+# Runs a command as root: directly when we are root, otherwise through sudo.
+as_root() {
+  if [[ $EUID -eq 0 ]]; then
+    "$@"
+  elif command -v sudo >/dev/null; then
+    sudo "$@"
+  else
+    die "need root to run '$*' (install sudo or run as root)"
+  fi
+}
+
+installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
+
+# Installs only what is missing, so a ready machine needs neither network nor root.
+ensure_packages() {
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do installed "$p" || missing+=("$p"); done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  log "installing ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+}
+
+# build [TARGET...]: configure, then build the given targets (default: all).
+build() {
+  local werror=OFF t targets=()
+  [[ ${CI:-} == true ]] && werror=ON
+  for t in "$@"; do targets+=(--target "$t"); done
+  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLASHSALE_WERROR=$werror
+  cmake --build "$BUILD_DIR" -j"$(nproc)" "${targets[@]}"
+}
+
+# ---------------------------------------------------------------------------
+# Ports and processes
+
+port_free() { [[ -z $(ss -ltnH "sport = :$1" 2>/dev/null) ]]; }
+
+# A free TCP port: random start so parallel runs rarely race for the same one.
+free_port() {
+  local base=$((20000 + RANDOM % 30000)) i p
+  for ((i = 0; i < 200; i++)); do
+    p=$((base + i))
+    port_free "$p" && { echo "$p"; return 0; }
+  done
+  die "no free TCP port found"
+}
+
+# "pid starttime": the start time tells a reused pid from the process we started.
+proc_id() { echo "$1 $(awk '{print $22}' "/proc/$1/stat" 2>/dev/null)"; }
+
+# Alive and still the process recorded by proc_id?
+same_proc() {
+  local pid=$1 start=$2
+  [[ -r /proc/$pid/stat ]] && [[ $(awk '{print $22}' "/proc/$pid/stat" 2>/dev/null) == "$start" ]]
+}
+
+# SIGTERM, up to 15 s grace, then SIGKILL; only if it is still the same process.
+stop_proc() {
+  local pid=$1 start=$2 name=$3 i
+  same_proc "$pid" "$start" || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 150; i++)); do
+    same_proc "$pid" "$start" || return 0
+    # Reap it if it is our child, so it does not linger as a zombie.
+    if [[ -r /proc/$pid/stat && $(awk '{print $3}' "/proc/$pid/stat") == Z ]]; then
+      wait "$pid" 2>/dev/null || true
+      return 0
+    fi
+    sleep 0.1
+  done
+  log "$name (pid $pid) ignored SIGTERM for 15 s; killing it"
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------------------
+# Embedded PostgreSQL
+
+PG_BIN=
+PG_BASE= # folder with data/, the unix socket and postgres.log
+PG_PORT=
+DATABASE_URL_DEV=
+
+pg_find_bin() {
+  PG_BIN=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n1)
+  [[ -n $PG_BIN && -x $PG_BIN/initdb ]] || die "no PostgreSQL server found in /usr/lib/postgresql"
+}
+
+# PostgreSQL refuses to run as root: then every server command runs as the
+# `postgres` system user (from / so it never needs access to our working folder).
+as_pg() {
+  if [[ $EUID -eq 0 ]]; then
+    (cd / && runuser -u postgres -- "$@")
+  else
+    "$@"
+  fi
+}
+
+# pg_init BASE: creates the cluster in BASE/data unless it exists already.
+pg_init() {
+  PG_BASE=$1
+  pg_find_bin
+  mkdir -p "$PG_BASE"
+  if [[ $EUID -eq 0 ]]; then
+    id postgres >/dev/null 2>&1 || die "the postgres system user is missing (package postgresql)"
+    chown -R postgres: "$PG_BASE"
+    as_pg test -w "$PG_BASE" ||
+      die "user postgres cannot reach $PG_BASE (a parent folder is not world-searchable)"
+  fi
+  [[ -f $PG_BASE/data/PG_VERSION ]] && return 0
+  log "initdb $PG_BASE/data"
+  as_pg "$PG_BIN/initdb" -D "$PG_BASE/data" -A trust -U postgres --no-sync -E UTF8 \
+    --locale=C >"$PG_BASE/initdb.log" 2>&1 || {
+    cat "$PG_BASE/initdb.log" >&2
+    die "initdb failed"
+  }
+}
+
+pg_running() { as_pg "$PG_BIN/pg_ctl" -D "$PG_BASE/data" status >/dev/null 2>&1; }
+
+# pg_start durable|throwaway: starts the server on a free 127.0.0.1 port.
+pg_start() {
+  local mode=$1 opts attempt
+  pg_running && die "PostgreSQL in $PG_BASE is already running (./dev.sh down?)"
+  # The socket path is limited to ~107 bytes; a deep checkout gets a /tmp one.
+  local sockdir=$PG_BASE
+  if ((${#sockdir} > 80)); then
+    sockdir=$(mktemp -d /tmp/fs-pgsock.XXXXXX)
+    [[ $EUID -eq 0 ]] && chown postgres: "$sockdir"
+  fi
+  for attempt in 1 2 3; do
+    PG_PORT=$(pg_pick_port)
+    opts="-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories='$sockdir'"
+    opts+=" -c max_connections=300 -c shared_buffers=256MB"
+    # A test cluster is thrown away, so durability would only cost time.
+    [[ $mode == throwaway ]] && opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    if as_pg "$PG_BIN/pg_ctl" -D "$PG_BASE/data" -l "$PG_BASE/postgres.log" -w -t 60 \
+      -o "$opts" start >/dev/null; then
+      break
+    fi
+    # Most likely someone took the port between the check and the bind.
+    log "PostgreSQL did not start on port $PG_PORT (attempt $attempt)"
+    tail -n 5 "$PG_BASE/postgres.log" >&2 || true
+    [[ $attempt == 3 ]] && die "PostgreSQL does not start; see $PG_BASE/postgres.log"
+  done
+  echo "$PG_PORT" >"$PG_BASE/port"
+  local i
+  for ((i = 0; i < 300; i++)); do
+    as_pg "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && break
+    sleep 0.1
+  done
+  as_pg "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" || die "PostgreSQL does not answer"
+  log "PostgreSQL $(basename "$(dirname "$PG_BIN")") on 127.0.0.1:$PG_PORT ($PG_BASE)"
+}
+
+# Reuse the port of the last run when it is free: a stable DATABASE_URL is handy.
+pg_pick_port() {
+  local last
+  last=$(cat "$PG_BASE/port" 2>/dev/null || true)
+  if [[ $last =~ ^[0-9]+$ ]] && port_free "$last"; then echo "$last"; else free_port; fi
+}
+
+pg_create_db() {
+  local db=$1
+  if ! as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAq \
+    -c "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+    as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$db"
+  fi
+  DATABASE_URL_DEV="postgresql://postgres@127.0.0.1:$PG_PORT/$db"
+}
+
+pg_stop() {
+  [[ -n $PG_BASE && -f $PG_BASE/data/PG_VERSION ]] || return 0
+  pg_running || return 0
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_BASE/data" -m fast -w -t 60 stop >/dev/null ||
+    log "warning: PostgreSQL in $PG_BASE did not stop"
+}
+
+# ---------------------------------------------------------------------------
+# Embedded Kafka (librdkafka's mock cluster behind real Kafka listeners)
+
+KAFKA_PID=
+KAFKA_BROKERS_DEV=
+
+# kafka_start OUT_FILE LOG_FILE [detach]: starts the broker, waits for its
+# KAFKA_BROKERS line.
+kafka_start() {
+  local out=$1 err=$2 detach=${3:-} bin=$BUILD_DIR/tools/flashsale-kafka i
+  [[ -x $bin ]] || die "$bin is missing (build first)"
+  : >"$out"
+  if [[ $detach == detach ]]; then
+    setsid nohup "$bin" >"$out" 2>"$err" </dev/null &
+  else
+    "$bin" >"$out" 2>"$err" </dev/null &
+  fi
+  KAFKA_PID=$!
+  for ((i = 0; i < 200; i++)); do
+    KAFKA_BROKERS_DEV=$(sed -n 's/^KAFKA_BROKERS=//p' "$out")
+    [[ -n $KAFKA_BROKERS_DEV ]] && break
+    kill -0 "$KAFKA_PID" 2>/dev/null || { cat "$err" >&2; die "the Kafka broker exited"; }
+    sleep 0.1
+  done
+  [[ -n $KAFKA_BROKERS_DEV ]] || die "the Kafka broker printed no address"
+  log "Kafka brokers $KAFKA_BROKERS_DEV (pid $KAFKA_PID)"
+}
+
+# ---------------------------------------------------------------------------
+# test / with-stack: a throwaway PostgreSQL and broker around one command
+
+STACK_TMP=
+STACK_KAFKA_ID=
+
+with_stack_cleanup() {
+  local status=$?
+  # The logs die with the temp folder: show their ends when something failed.
+  if [[ -n $STACK_TMP && $status -ne 0 ]]; then
+    log "exit status $status; last lines of the PostgreSQL and Kafka logs:"
+    tail -n 15 "$STACK_TMP/pg/postgres.log" "$STACK_TMP/kafka.log" >&2 2>/dev/null || true
+  fi
+  if [[ -n $STACK_KAFKA_ID ]]; then
+    # shellcheck disable=SC2086
+    stop_proc $STACK_KAFKA_ID kafka
+  fi
+  pg_stop
+  [[ -n $STACK_TMP ]] && rm -rf "$STACK_TMP"
+  return 0
+}
+
+with_stack() {
+  [[ $# -gt 0 ]] || die "with-stack needs a command"
+  trap with_stack_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  STACK_TMP=$(mktemp -d /tmp/flashsale-stack.XXXXXX)
+  chmod 755 "$STACK_TMP" # so that the postgres user can reach pg/ below it
+  pg_init "$STACK_TMP/pg"
+  pg_start throwaway
+  pg_create_db postgres
+  kafka_start "$STACK_TMP/kafka.out" "$STACK_TMP/kafka.log"
+  STACK_KAFKA_ID=$(proc_id "$KAFKA_PID")
+  # Tests create their own databases; the admin database is their entry point.
+  export DATABASE_URL=$DATABASE_URL_DEV KAFKA_BROKERS=$KAFKA_BROKERS_DEV
+  # Not `cmd || status=$?` at the call site: that would switch off `set -e` in here.
+  # A failing command ends the script with its status; the EXIT trap cleans up.
+  "$@"
+}
+
+cmd_test() {
+  ensure_packages
+  build
+  with_stack ctest --test-dir "$BUILD_DIR" --output-on-failure
+}
+
+cmd_with_stack() {
+  build flashsale-kafka # only the broker: the caller builds what it runs
+  with_stack "$@"
+}
+
+# ---------------------------------------------------------------------------
+# run / up / down: the development stack with data kept in .dev/
+
+SERVICE_BIN=
+SAGA_BIN=
+
+# Data under .dev/pg, unless the postgres user (root case) cannot reach it.
+dev_pg_base() {
+  local base=$DEV_DIR/pg
+  if [[ $EUID -eq 0 ]] && ! (cd / && runuser -u postgres -- test -x "$ROOT"); then
+    base=/var/tmp/flashsale-dev-$(echo "$ROOT" | md5sum | cut -c1-12)/pg
+    log "user postgres cannot reach $ROOT; PostgreSQL data goes to $base"
+  fi
+  echo "$base"
+}
+
+# Dev listen address: the caller's HTTP_ADDR, else 127.0.0.1:8080 if free.
+http_addr() {
+  if [[ -n ${HTTP_ADDR:-} ]]; then
+    echo "$HTTP_ADDR"
+  elif port_free 8080; then
+    echo 127.0.0.1:8080
+  else
+    echo "127.0.0.1:$(free_port)"
+  fi
+}
+
+# The URL a client on this machine uses for a listen address like 0.0.0.0:8080.
+api_url() {
+  local host=${1%:*} port=${1##*:}
+  [[ $host == 0.0.0.0 || $host == '*' || -z $host || $host == '[::]' ]] && host=127.0.0.1
+  echo "http://$host:$port"
+}
+
+prepare_stack() {
+  ensure_packages
+  build
+  SERVICE_BIN=$BUILD_DIR/flashsale-order
+  [[ -x $SERVICE_BIN ]] || die "$SERVICE_BIN is missing"
+  SAGA_BIN=
+  if [[ ${SAGA_SIM:-1} != 0 && -x $BUILD_DIR/tools/flashsale-saga-sim ]]; then
+    SAGA_BIN=$BUILD_DIR/tools/flashsale-saga-sim
+  fi
+  mkdir -p "$DEV_DIR/logs" "$DEV_DIR/pids"
+}
+
+migrate_up() {
+  log "applying migrations"
+  DATABASE_URL=$DATABASE_URL_DEV KAFKA_BROKERS=$KAFKA_BROKERS_DEV "$SERVICE_BIN" migrate up ||
+    die "migrate up failed"
+}
+
+print_urls() {
+  local url=$1
+  cat <<EOF
+
+  Order API    $url/api/v1/orders
+  health       $url/healthz   $url/readyz   $url/metrics
+  Kafka        $KAFKA_BROKERS_DEV
+  PostgreSQL   $DATABASE_URL_DEV
+  logs         $DEV_DIR/logs/
+  saga sim     $([[ -n $SAGA_BIN ]] && echo on || echo off)
+
+EOF
+}
+
+RUN_IDS=() # "pid start name" of everything `run` started, newest last
+
+run_cleanup() {
+  local i
+  trap - INT TERM
+  for ((i = ${#RUN_IDS[@]} - 1; i >= 0; i--)); do
+    # shellcheck disable=SC2086
+    stop_proc ${RUN_IDS[i]}
+  done
+  pg_stop
+  log "stopped"
+}
+
+cmd_run() {
+  prepare_stack
+  trap run_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  pg_init "$(dev_pg_base)"
+  pg_start durable
+  pg_create_db flashsale
+  kafka_start "$DEV_DIR/logs/kafka.out" "$DEV_DIR/logs/kafka.log"
+  RUN_IDS+=("$(proc_id "$KAFKA_PID") kafka")
+  migrate_up
+
+  local addr svc
+  addr=$(http_addr)
+  export DATABASE_URL=$DATABASE_URL_DEV KAFKA_BROKERS=$KAFKA_BROKERS_DEV HTTP_ADDR=$addr
+  if [[ -n $SAGA_BIN ]]; then
+    "$SAGA_BIN" >"$DEV_DIR/logs/saga-sim.log" 2>&1 </dev/null &
+    RUN_IDS+=("$(proc_id $!) saga-sim")
+  fi
+  "$SERVICE_BIN" serve </dev/null &
+  svc=$!
+  RUN_IDS+=("$(proc_id $svc) flashsale-order")
+  print_urls "$(api_url "$addr")"
+  log "running in the foreground; Ctrl-C stops everything"
+  local status=0
+  wait "$svc" || status=$?
+  log "flashsale-order exited with status $status"
+  exit "$status"
+}
+
+# Starts a detached process with its log in .dev/logs and its id in .dev/pids.
+spawn_bg() {
+  local name=$1
+  shift
+  setsid nohup "$@" >"$DEV_DIR/logs/$name.log" 2>&1 </dev/null &
+  proc_id $! >"$DEV_DIR/pids/$name.pid"
+}
+
+cmd_up() {
+  local f
+  for f in "$DEV_DIR"/pids/*.pid; do
+    [[ -f $f ]] || continue
+    # shellcheck disable=SC2046
+    same_proc $(cat "$f") && die "the stack is already up ($f); ./dev.sh down first"
+  done
+  prepare_stack
+  rm -f "$DEV_DIR"/pids/* "$DEV_DIR/stack.env"
+  # Whatever fails from here on, leave nothing running behind.
+  trap 'status=$?; [[ $status -ne 0 ]] && cmd_down_quiet; exit $status' EXIT
+
+  pg_init "$(dev_pg_base)"
+  pg_start durable
+  echo "$PG_BASE" >"$DEV_DIR/pids/pg.base"
+  pg_create_db flashsale
+  kafka_start "$DEV_DIR/logs/kafka.out" "$DEV_DIR/logs/kafka.log" detach
+  proc_id "$KAFKA_PID" >"$DEV_DIR/pids/kafka.pid"
+  migrate_up
+
+  local addr url
+  addr=$(http_addr)
+  url=$(api_url "$addr")
+  export DATABASE_URL=$DATABASE_URL_DEV KAFKA_BROKERS=$KAFKA_BROKERS_DEV HTTP_ADDR=$addr
+  [[ -n $SAGA_BIN ]] && spawn_bg saga-sim "$SAGA_BIN"
+  spawn_bg flashsale-order "$SERVICE_BIN" serve
+  wait_ready "$url"
+  cat >"$DEV_DIR/stack.env" <<EOF
+ORDER_API_URL=$url
+KAFKA_BROKERS=$KAFKA_BROKERS_DEV
+DATABASE_URL=$DATABASE_URL_DEV
+EOF
+  print_urls "$url"
+  log "stack is up; settings in .dev/stack.env; ./dev.sh down stops it"
+}
+
+# Polls /readyz for up to 60 s; gives up early if the service died.
+wait_ready() {
+  local url=$1 deadline=$((SECONDS + 60))
+  # shellcheck disable=SC2046
+  while ((SECONDS < deadline)); do
+    if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url/readyz" || true) == 200 ]]; then
+      return 0
+    fi
+    same_proc $(cat "$DEV_DIR/pids/flashsale-order.pid") || {
+      tail -n 40 "$DEV_DIR/logs/flashsale-order.log" >&2 || true
+      die "flashsale-order exited before it was ready"
+    }
+    sleep 0.25
+  done
+  tail -n 40 "$DEV_DIR/logs/flashsale-order.log" >&2 || true
+  die "$url/readyz did not answer 200 within 60 s"
+}
+
+cmd_down_quiet() {
+  local name f
+  for name in saga-sim flashsale-order kafka; do
+    f=$DEV_DIR/pids/$name.pid
+    [[ -f $f ]] || continue
+    # shellcheck disable=SC2046
+    stop_proc $(cat "$f") "$name"
+    rm -f "$f"
+  done
+  if [[ -f $DEV_DIR/pids/pg.base ]]; then
+    PG_BASE=$(cat "$DEV_DIR/pids/pg.base")
+    pg_find_bin
+    pg_stop
+    rm -f "$DEV_DIR/pids/pg.base"
+  fi
+  rm -f "$DEV_DIR/stack.env"
+}
+
+cmd_down() {
+  cmd_down_quiet
+  log "stack stopped"
+}
+
+cmd_bench() {
+  ensure_packages
+  build
+  if [[ -f tools/bench.sh ]]; then
+    exec bash tools/bench.sh "$@"
+  fi
+  die "no benchmarks exist yet (tools/bench.sh is missing)"
+}
+
+# ---------------------------------------------------------------------------
+
+main() {
+  local cmd=${1:---help}
+  shift || true
+  case $cmd in
+  test) cmd_test "$@" ;;
+  run) cmd_run "$@" ;;
+  up) cmd_up "$@" ;;
+  down) cmd_down "$@" ;;
+  bench) cmd_bench "$@" ;;
+  build) ensure_packages && build ;;
+  with-stack) cmd_with_stack "$@" ;;
+  -h | --help | help) usage ;;
+  *)
+    usage >&2
+    exit 2
+    ;;
+  esac
+}
+
+main "$@"
