@@ -77,55 +77,77 @@ ensure_packages() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 }
 
+configure() {
+  local werror=OFF
+  [[ ${CI:-} == true ]] && werror=ON
+  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLASHSALE_WERROR=$werror
+}
+
 # build [TARGET...]: configure, then build the given targets (default: all).
 build() {
-  local werror=OFF t targets=()
-  [[ ${CI:-} == true ]] && werror=ON
+  local t targets=()
   for t in "$@"; do targets+=(--target "$t"); done
-  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLASHSALE_WERROR=$werror
+  configure
   cmake --build "$BUILD_DIR" -j"$(nproc)" "${targets[@]}"
 }
 
 # ---------------------------------------------------------------------------
 # Ports and processes
 
-port_free() { [[ -z $(ss -ltnH "sport = :$1" 2>/dev/null) ]]; }
+# No socket in any state uses the port: an outgoing connection's local port blocks
+# a bind just as a listener does.
+port_free() { [[ -z $(ss -tanH "sport = :$1" 2>/dev/null) ]]; }
 
-# A free TCP port: random start so parallel runs rarely race for the same one.
+# A free TCP port below the kernel's ephemeral range (so that no outgoing connection
+# grabs it between our check and the bind), from a random start so that parallel
+# runs rarely pick the same one.
 free_port() {
-  local base=$((20000 + RANDOM % 30000)) i p
-  for ((i = 0; i < 200; i++)); do
-    p=$((base + i))
+  local lo _hi first=15000 last i p
+  read -r lo _hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
+  last=$((lo - 1))
+  ((last - first < 1000)) && { first=20000; last=60000; }
+  local span=$((last - first + 1)) base=$((RANDOM * 32768 + RANDOM))
+  for ((i = 0; i < 500; i++)); do
+    p=$((first + (base + i) % span))
     port_free "$p" && { echo "$p"; return 0; }
   done
   die "no free TCP port found"
 }
 
-# "pid starttime": the start time tells a reused pid from the process we started.
-proc_id() { echo "$1 $(awk '{print $22}' "/proc/$1/stat" 2>/dev/null)"; }
+# Field N of /proc/PID/stat counted after the "(comm)" field, which may hold spaces:
+# 1 is the state, 20 the start time.
+proc_field() {
+  local stat f
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  read -r -a f <<<"${stat##*) }"
+  echo "${f[$2 - 1]}"
+}
 
-# Alive and still the process recorded by proc_id?
+# "pid starttime": the start time tells a reused pid from the process we started.
+proc_id() { echo "$1 $(proc_field "$1" 20)"; }
+
+# Alive (not a zombie) and still the process recorded by proc_id?
 same_proc() {
   local pid=$1 start=$2
-  [[ -r /proc/$pid/stat ]] && [[ $(awk '{print $22}' "/proc/$pid/stat" 2>/dev/null) == "$start" ]]
+  [[ $(proc_field "$pid" 20) == "$start" && $(proc_field "$pid" 1) != Z ]]
 }
 
 # SIGTERM, up to 15 s grace, then SIGKILL; only if it is still the same process.
 stop_proc() {
-  local pid=$1 start=$2 name=$3 i
-  same_proc "$pid" "$start" || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 150; i++)); do
-    same_proc "$pid" "$start" || return 0
-    # Reap it if it is our child, so it does not linger as a zombie.
-    if [[ -r /proc/$pid/stat && $(awk '{print $3}' "/proc/$pid/stat") == Z ]]; then
-      wait "$pid" 2>/dev/null || true
-      return 0
+  local pid=$1 start=$2 name=${3:-process} i
+  if same_proc "$pid" "$start"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 150; i++)); do
+      same_proc "$pid" "$start" || break
+      sleep 0.1
+    done
+    if same_proc "$pid" "$start"; then
+      log "$name (pid $pid) ignored SIGTERM for 15 s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
     fi
-    sleep 0.1
-  done
-  log "$name (pid $pid) ignored SIGTERM for 15 s; killing it"
-  kill -KILL "$pid" 2>/dev/null || true
+  fi
+  # Reap it when it is our child, so that no zombie lingers.
+  wait "$pid" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------------------
@@ -184,7 +206,7 @@ pg_start() {
     [[ $EUID -eq 0 ]] && chown postgres: "$sockdir"
   fi
   for attempt in 1 2 3; do
-    PG_PORT=$(pg_pick_port)
+    if [[ $attempt == 1 ]]; then PG_PORT=$(pg_pick_port); else PG_PORT=$(free_port); fi
     opts="-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories='$sockdir'"
     opts+=" -c max_connections=300 -c shared_buffers=256MB"
     # A test cluster is thrown away, so durability would only cost time.
@@ -345,9 +367,19 @@ api_url() {
   echo "http://$host:$port"
 }
 
+# Builds only what the stack runs, so a test that is mid-edit does not stop `run`.
+build_stack() {
+  local targets=(--target flashsale-order --target flashsale-kafka)
+  configure
+  if cmake --build "$BUILD_DIR" --target help 2>/dev/null | grep -qw flashsale-saga-sim; then
+    targets+=(--target flashsale-saga-sim)
+  fi
+  cmake --build "$BUILD_DIR" -j"$(nproc)" "${targets[@]}"
+}
+
 prepare_stack() {
   ensure_packages
-  build
+  build_stack
   SERVICE_BIN=$BUILD_DIR/flashsale-order
   [[ -x $SERVICE_BIN ]] || die "$SERVICE_BIN is missing"
   SAGA_BIN=
@@ -535,4 +567,5 @@ main() {
   esac
 }
 
-main "$@"
+# Sourcing the file (for a quick look at a helper) defines the functions only.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then main "$@"; fi
