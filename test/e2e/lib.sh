@@ -89,7 +89,7 @@ check() {
 
 eq() { [[ "$1" == "$2" ]]; }
 json() { jq -r "$1" <<<"$BODY"; }
-has_header() { grep -qi "^$1: $2" <<<"$HEADERS"; }
+has_header() { grep -qi "^$1: ${2-}" <<<"$HEADERS"; }
 sql() { psql -qtAX "$1" -c "$2"; }
 
 finish() {
