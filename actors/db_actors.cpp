@@ -10,6 +10,7 @@
 #include <caf/scoped_execution_unit.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <chrono>
 #include <utility>
 
 namespace flashsale {
@@ -26,7 +27,9 @@ struct pending_batch {
   /// Runs `commit` over the whole batch and answers every promise with its outcome,
   /// or every promise with the same failure when the transaction failed.
   template <class Commit>
-  void flush(persistence::pg_session& db, Commit commit) {
+  void flush(persistence::pg_session& db, Commit commit, histogram* sizes,
+             histogram* seconds) {
+    auto started = std::chrono::steady_clock::now();
     std::vector<const Command*> ptrs;
     ptrs.reserve(commands.size());
     for (const auto& c : commands)
@@ -39,6 +42,11 @@ struct pending_batch {
       failed.error = persistence::to_api_error(std::current_exception());
       outcomes.assign(commands.size(), failed);
     }
+    if (sizes)
+      sizes->observe(static_cast<double>(commands.size()));
+    if (seconds)
+      seconds->observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     for (std::size_t i = 0; i < promises.size(); ++i)
       promises[i].deliver(std::move(outcomes[i]));
     commands.clear();
@@ -52,6 +60,9 @@ struct writer_state {
   pending_batch<write_command, write_outcome> writes;
   bool flush_queued = false;
   std::size_t max_batch = 1;
+  histogram* create_sizes = nullptr;
+  histogram* write_sizes = nullptr;
+  histogram* commit_seconds = nullptr;
   static inline const char* name = "db_writer";
 };
 
@@ -60,9 +71,9 @@ using writer_actor = caf::stateful_actor<writer_state>;
 void flush_all(writer_actor* self) {
   auto& st = self->state;
   if (!st.creates.empty())
-    st.creates.flush(*st.db, persistence::create_orders);
+    st.creates.flush(*st.db, persistence::create_orders, st.create_sizes, st.commit_seconds);
   if (!st.writes.empty())
-    st.writes.flush(*st.db, persistence::write_orders);
+    st.writes.flush(*st.db, persistence::write_orders, st.write_sizes, st.commit_seconds);
 }
 
 /// The flush message goes to the back of the mailbox: everything that arrived while
@@ -78,9 +89,24 @@ void enqueue_and_schedule(writer_actor* self, Batch& batch) {
   }
 }
 
-caf::behavior db_writer(writer_actor* self, std::string url, std::size_t max_batch) {
-  self->state.db = std::make_unique<persistence::pg_session>(std::move(url));
-  self->state.max_batch = max_batch;
+std::vector<double> batch_buckets() {
+  return {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+}
+
+caf::behavior db_writer(writer_actor* self, std::string url, std::size_t max_batch,
+                        metrics_registry* metrics) {
+  auto& st = self->state;
+  st.db = std::make_unique<persistence::pg_session>(std::move(url));
+  st.max_batch = max_batch;
+  if (metrics) {
+    const char* help = "commands committed together in one transaction";
+    st.create_sizes = &metrics->get_histogram("db_commit_batch_size", help,
+                                              {{"kind", "create"}}, batch_buckets());
+    st.write_sizes = &metrics->get_histogram("db_commit_batch_size", help,
+                                             {{"kind", "write"}}, batch_buckets());
+    st.commit_seconds = &metrics->get_histogram("db_commit_seconds",
+                                                "time to commit one batch");
+  }
   return {
     [=](create_atom, create_command& cmd) -> caf::result<create_outcome> {
       auto& batch = self->state.creates;
@@ -152,9 +178,10 @@ caf::actor make_pool(caf::actor_system& sys, std::size_t count, Factory factory)
 } // namespace
 
 caf::actor spawn_db_writers(caf::actor_system& sys, const std::string& database_url,
-                            std::size_t count, std::size_t max_batch) {
-  return make_pool(sys, count, [&sys, database_url, max_batch] {
-    return sys.spawn<caf::detached>(db_writer, database_url, max_batch);
+                            std::size_t count, std::size_t max_batch,
+                            metrics_registry* metrics) {
+  return make_pool(sys, count, [&sys, database_url, max_batch, metrics] {
+    return sys.spawn<caf::detached>(db_writer, database_url, max_batch, metrics);
   });
 }
 

@@ -4,6 +4,8 @@
 
 #include <caf/fwd.hpp>
 
+#include "messages/metrics.hpp"
+
 #include <cstddef>
 #include <string>
 
@@ -14,8 +16,10 @@ namespace flashsale {
 /// transaction (at most `max_batch` a time); every request gets its own outcome.
 /// Handles: (create_atom, create_command) -> create_outcome,
 ///          (write_atom, write_command) -> write_outcome.
+/// With `metrics`, records batch sizes and commit latency.
 caf::actor spawn_db_writers(caf::actor_system& sys, const std::string& database_url,
-                            std::size_t count, std::size_t max_batch);
+                            std::size_t count, std::size_t max_batch,
+                            metrics_registry* metrics = nullptr);
 
 /// A round-robin pool of `count` readers.
 /// Handles: (load_atom, std::string order_id) -> load_reply,
