@@ -39,6 +39,13 @@ void read_seconds(const env_lookup& env, const std::string& name, std::chrono::s
   value = std::chrono::seconds{n};
 }
 
+void read_millis(const env_lookup& env, const std::string& name, long lo, long hi,
+                 std::chrono::milliseconds& value) {
+  long n = static_cast<long>(value.count());
+  read_int(env, name, lo, hi, n);
+  value = std::chrono::milliseconds{n};
+}
+
 std::string required(const env_lookup& env, const std::string& name) {
   auto text = env(name);
   if (!text || text->empty())
@@ -111,6 +118,9 @@ std::variant<config, std::string> load_config(const env_lookup& env) {
     read_roles(env, cfg);
     read_int(env, "OUTBOX_RELAYS", 0, 64, cfg.outbox_relays);
     read_int(env, "OUTBOX_BATCH", 1, 10000, cfg.outbox_batch);
+    read_int(env, "OUTBOX_MAX_RETRIES", 1, 1000, cfg.outbox_max_retries);
+    read_seconds(env, "OUTBOX_RETENTION_S", cfg.outbox_retention);
+    read_millis(env, "OUTBOX_POLL_MS", 10, 60000, cfg.outbox_poll);
     read_seconds(env, "ORDER_TTL_CREATED_S", cfg.ttl_created);
     read_seconds(env, "ORDER_TTL_RESERVED_S", cfg.ttl_reserved);
     read_seconds(env, "ORDER_TTL_PAYMENT_PENDING_S", cfg.ttl_payment_pending);

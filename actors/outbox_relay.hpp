@@ -1,0 +1,61 @@
+#pragma once
+// The outbox relay pool (DESIGN.md "Outbox relay"): detached actors that move committed
+// events from outbox_events to Kafka, at least once and in commit order per order,
+// sharing the work with every other relay (in this process or any other) through
+// FOR UPDATE SKIP LOCKED. Plus a janitor that deletes old SENT rows and refreshes the
+// outbox gauges.
+
+#include "messages/events.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <string>
+
+namespace flashsale {
+
+class metrics_registry;
+
+struct relay_settings {
+  std::string database_url;
+  std::string kafka_brokers;
+  std::string topic = topics::order_events;
+  std::size_t relays = 4;                         // OUTBOX_RELAYS
+  std::size_t batch = 256;                        // OUTBOX_BATCH: rows per claim
+  int max_retries = 10;                           // OUTBOX_MAX_RETRIES: failures before DEAD
+  std::chrono::milliseconds poll_interval{1000};  // OUTBOX_POLL_MS: fallback without NOTIFY
+  std::chrono::seconds retention{3600};           // OUTBOX_RETENTION_S: keep SENT rows
+  std::chrono::milliseconds backoff_base{500};    // first retry after this, doubling
+  std::chrono::milliseconds backoff_max{60000};   // up to this
+  std::chrono::milliseconds stats_interval{1000}; // gauges and janitor
+  std::size_t janitor_chunk = 5000;               // rows per DELETE
+  /// How long a stopping relay waits for its batch's delivery reports before it
+  /// gives the batch up (rolls back; the rows are sent again later).
+  std::chrono::milliseconds shutdown_grace{2000};
+  /// Longest a relay blocks in one step (waiting for NOTIFY or delivery reports);
+  /// bounds how long an exit message waits.
+  std::chrono::milliseconds wait_slice{100};
+  double linger_ms = 2;                           // producer linger
+  /// Produce requests in flight per broker connection (idempotence allows up to 5).
+  /// 1 because librdkafka's mock cluster (our embedded broker) answers pipelined
+  /// requests with Nagle's algorithm on, and each batch then stalls for a delayed ACK
+  /// (~40 ms); real Kafka brokers set TCP_NODELAY, so raise it there if you like.
+  int max_in_flight = 1;
+  bool janitor = true;                            // also run the janitor
+  std::map<std::string, std::string> producer_extra; // more librdkafka properties
+};
+
+/// Spawns `relays` relay actors and (if enabled) the janitor under a supervisor, and
+/// registers the outbox metrics in `metrics`, which must outlive the actors. Sending
+/// the returned actor an exit message stops them all: each relay finishes its batch
+/// or rolls it back. The supervisor terminates after its last child, so
+/// stop_outbox_relays (or wait_for on it) tells when the relays are done.
+caf::actor spawn_outbox_relays(caf::actor_system& sys, const relay_settings& settings,
+                               metrics_registry& metrics);
+
+/// Sends the relay supervisor an exit message and blocks until every relay has ended.
+void stop_outbox_relays(caf::actor_system& sys, const caf::actor& relays);
+
+} // namespace flashsale

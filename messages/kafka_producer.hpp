@@ -1,0 +1,97 @@
+#pragma once
+// A thin adapter over librdkafka's producer: configuration in one place, delivery
+// reports as plain values, and no rdkafkacpp.h for the code that includes this.
+// Not thread safe: one owner thread produces, polls and flushes (callbacks run there).
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace flashsale::kafka {
+
+struct producer_settings {
+  std::string brokers;
+  std::string client_id = "flashsale-order";
+  /// How long a message may wait for companions before its batch is sent; flush()
+  /// sends at once anyway.
+  double linger_ms = 2;
+  /// 0 = never give up on a message (retry until delivered, purged or fatal). The
+  /// outbox relay relies on this: a timed-out message is the one way an idempotent
+  /// producer can leave a gap in a partition (see librdkafka INTRODUCTION.md,
+  /// "Message timeout considerations").
+  int message_timeout_ms = 0;
+  /// Fail the producer (fatal error) rather than skip a failed message and write the
+  /// ones after it.
+  bool gapless = true;
+  /// More librdkafka properties, applied last (tests, tuning).
+  std::map<std::string, std::string> extra;
+};
+
+struct header {
+  std::string name;
+  std::string value;
+};
+
+struct delivery_report {
+  std::uint64_t token = 0; // as given to produce()
+  bool ok = false;
+  int error_code = 0; // librdkafka's error code, 0 when ok
+  std::string error;  // human readable, empty when ok
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+};
+
+enum class log_severity { debug, info, warning, error };
+
+class producer {
+public:
+  using report_handler = std::function<void(const delivery_report&)>;
+  using log_handler =
+    std::function<void(log_severity, const std::string& facility, const std::string& text)>;
+
+  /// A connected producer (connecting happens in the background), or nullptr with
+  /// `error` set when the configuration is refused.
+  static std::unique_ptr<producer> create(const producer_settings& settings,
+                                          report_handler on_report, log_handler on_log,
+                                          std::string& error);
+  ~producer();
+  producer(const producer&) = delete;
+  producer& operator=(const producer&) = delete;
+
+  /// Queues one message (copied), partitioned by key. A returned error means the
+  /// message was not queued and no report will come for it.
+  std::optional<delivery_report> produce(const std::string& topic, std::string_view key,
+                                         std::string_view value,
+                                         const std::vector<header>& headers,
+                                         std::uint64_t token);
+
+  /// Sends what is queued without lingering and serves delivery reports until every
+  /// message is reported or `timeout` passes. Returns how many are still outstanding.
+  int flush(std::chrono::milliseconds timeout);
+
+  /// Serves the delivery reports that are ready, waiting at most `timeout` for one.
+  void poll(std::chrono::milliseconds timeout);
+
+  /// Messages produced but not yet reported.
+  int outstanding() const;
+
+  /// Gives up on every queued and in-flight message: each gets a failed report on
+  /// the next poll/flush. An in-flight message may still reach the broker.
+  void purge();
+
+  /// The fatal error that stopped this producer, if any: create a new one.
+  std::optional<std::string> fatal_error() const;
+
+private:
+  struct impl;
+  explicit producer(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace flashsale::kafka

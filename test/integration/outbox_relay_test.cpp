@@ -1,0 +1,612 @@
+// The outbox relay pool on a real PostgreSQL and the embedded Kafka broker, read back
+// with a real Kafka consumer. Every test uses a fresh database and reads the topic from
+// the offsets it had when the test began, keeping only its own orders' messages, since
+// the broker is shared.
+
+#include "actors/outbox_relay.hpp"
+#include "messages/metrics.hpp"
+#include "messages/uuid.hpp"
+#include "persistence/order_repository.hpp"
+#include "test_db.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include <boost/test/unit_test.hpp>
+#include <librdkafka/rdkafkacpp.h>
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+using namespace flashsale;
+using namespace std::chrono_literals;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+// -- waiting --------------------------------------------------------------------------
+
+/// Polls `done` until it holds or `timeout` passes; fails the test naming `what` then.
+void wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout,
+                const std::string& what) {
+  auto deadline = clock_type::now() + timeout;
+  while (!done()) {
+    if (clock_type::now() >= deadline)
+      BOOST_FAIL("timed out after " << timeout.count() << " ms waiting for " << what);
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+double seconds_since(clock_type::time_point start) {
+  return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+// -- the database -----------------------------------------------------------------------
+
+std::int64_t query_int(const std::string& url, const std::string& sql) {
+  pqxx::connection c{url};
+  pqxx::nontransaction tx{c};
+  return tx.exec1(sql)[0].as<std::int64_t>();
+}
+
+std::int64_t pending_rows(const std::string& url) {
+  return query_int(url, "SELECT count(*) FROM outbox_events WHERE status = 'PENDING'");
+}
+
+std::int64_t sent_rows(const std::string& url) {
+  return query_int(url, "SELECT count(*) FROM outbox_events WHERE status = 'SENT'");
+}
+
+/// Pending rows some relay holds locked right now (a batch in flight).
+std::int64_t locked_rows(const std::string& url) {
+  pqxx::connection c{url};
+  pqxx::work tx{c};
+  auto all = tx.exec1("SELECT count(*) FROM outbox_events WHERE status = 'PENDING'")[0]
+               .as<std::int64_t>();
+  auto free = tx.exec1("SELECT count(*) FROM (SELECT 1 FROM outbox_events "
+                       "WHERE status = 'PENDING' FOR KEY SHARE SKIP LOCKED) s")[0]
+                .as<std::int64_t>();
+  return all - free;
+}
+
+std::string envelope(const std::string& event_id, const std::string& order_id, std::size_t n,
+                     std::size_t padding = 0) {
+  return R"({"event_id":")" + event_id + R"(","event_type":"TEST_EVENT",)"
+         + R"("occurred_at":"2026-01-01T00:00:00.000Z","schema_version":1,)"
+         + R"("payload":{"order_id":")" + order_id + R"(","n":)" + std::to_string(n)
+         + R"(,"pad":")" + std::string(padding, 'x') + R"("}})";
+}
+
+struct outbox_event {
+  std::string event_id;
+  std::string order_id;
+  std::string payload;
+};
+
+/// What a test inserted: every event, and each order's event ids in commit order.
+struct inserted_events {
+  std::map<std::string, outbox_event> by_id;
+  std::map<std::string, std::vector<std::string>> by_order;
+
+  std::size_t size() const { return by_id.size(); }
+};
+
+/// Commits `per_order` events for each of `orders` new orders in one transaction (with
+/// the NOTIFY the service raises), interleaved as real traffic is: round k holds the
+/// k-th event of every order, the orders shuffled.
+inserted_events insert_events(const std::string& url, std::size_t orders, std::size_t per_order,
+                              unsigned seed = 1) {
+  std::vector<std::string> ids(orders);
+  for (auto& id : ids)
+    id = new_uuid();
+  std::mt19937 rng{seed};
+  inserted_events out;
+  std::string values;
+  pqxx::connection c{url};
+  pqxx::work tx{c};
+  for (std::size_t k = 0; k < per_order; ++k) {
+    std::shuffle(ids.begin(), ids.end(), rng);
+    for (const auto& order : ids) {
+      outbox_event e{new_uuid(), order, {}};
+      e.payload = envelope(e.event_id, order, k);
+      values += (values.empty() ? "(" : ",(") + tx.quote(e.event_id) + "::uuid,"
+                + tx.quote(order) + "::uuid,'TEST_EVENT'," + tx.quote(e.payload) + ")";
+      out.by_order[order].push_back(e.event_id);
+      out.by_id.emplace(e.event_id, std::move(e));
+    }
+  }
+  tx.exec("INSERT INTO outbox_events (event_id, aggregate_id, event_type, payload) VALUES "
+          + values);
+  tx.exec(std::string{"SELECT pg_notify('"} + persistence::outbox_channel + "', '')");
+  tx.commit();
+  return out;
+}
+
+/// Appends one event to `order` (a payload of `padding` extra bytes).
+outbox_event insert_one(const std::string& url, inserted_events& into, const std::string& order,
+                        std::size_t padding = 0) {
+  outbox_event e{new_uuid(), order, {}};
+  e.payload = envelope(e.event_id, order, into.by_order[order].size(), padding);
+  pqxx::connection c{url};
+  pqxx::work tx{c};
+  tx.exec("INSERT INTO outbox_events (event_id, aggregate_id, event_type, payload) VALUES ("
+          + tx.quote(e.event_id) + "::uuid," + tx.quote(order) + "::uuid,'TEST_EVENT',"
+          + tx.quote(e.payload) + ")");
+  tx.commit();
+  into.by_order[order].push_back(e.event_id);
+  into.by_id.emplace(e.event_id, e);
+  return e;
+}
+
+// -- Kafka ------------------------------------------------------------------------------
+
+struct kafka_record {
+  std::string key;
+  std::string value;
+  std::string event_type; // the header
+  std::int32_t partition = -1;
+};
+
+std::string event_id_of(const std::string& value) {
+  static const std::string marker = R"("event_id":")";
+  auto at = value.find(marker);
+  return at == std::string::npos ? std::string{} : value.substr(at + marker.size(), 36);
+}
+
+/// Reads order.v1.events from the end offsets it had when the reader was made.
+class topic_reader {
+public:
+  explicit topic_reader(const std::string& topic = topics::order_events) : topic_(topic) {
+    std::string err;
+    std::unique_ptr<RdKafka::Conf> conf{RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL)};
+    conf->set("bootstrap.servers", test::kafka_brokers(), err);
+    conf->set("group.id", "outbox-test-" + new_uuid(), err);
+    conf->set("enable.auto.commit", "false", err);
+    conf->set("log_level", "2", err); // the outage test takes the broker away
+    consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
+    BOOST_REQUIRE_MESSAGE(consumer_, "cannot create a Kafka consumer: " << err);
+    std::unique_ptr<RdKafka::Topic> t{RdKafka::Topic::create(consumer_.get(), topic_, nullptr,
+                                                             err)};
+    RdKafka::Metadata* md = nullptr;
+    auto rc = consumer_->metadata(false, t.get(), &md, 10000);
+    std::unique_ptr<RdKafka::Metadata> owned{md};
+    BOOST_REQUIRE_MESSAGE(rc == RdKafka::ERR_NO_ERROR && md->topics()->size() == 1,
+                          "no metadata for " << topic_ << ": " << RdKafka::err2str(rc));
+    for (const auto* p : *md->topics()->at(0)->partitions()) {
+      std::int64_t low = 0;
+      std::int64_t high = 0;
+      rc = consumer_->query_watermark_offsets(topic_, p->id(), &low, &high, 10000);
+      BOOST_REQUIRE_MESSAGE(rc == RdKafka::ERR_NO_ERROR,
+                            "no offsets for partition " << p->id() << ": " << RdKafka::err2str(rc));
+      start_.push_back(RdKafka::TopicPartition::create(topic_, p->id(), high));
+    }
+    BOOST_REQUIRE(consumer_->assign(start_) == RdKafka::ERR_NO_ERROR);
+  }
+
+  ~topic_reader() {
+    consumer_->unassign();
+    consumer_->close();
+    RdKafka::TopicPartition::destroy(start_);
+  }
+
+  /// Consumes (keeping the messages whose key is in `keys`) until `done` holds for
+  /// what was kept; fails the test after `timeout`.
+  const std::vector<kafka_record>& read_until(const std::set<std::string>& keys,
+                                              const std::function<bool()>& done,
+                                              std::chrono::milliseconds timeout) {
+    auto deadline = clock_type::now() + timeout;
+    while (!done()) {
+      BOOST_REQUIRE_MESSAGE(clock_type::now() < deadline,
+                            "timed out reading Kafka; kept " << records_.size() << " messages");
+      std::unique_ptr<RdKafka::Message> m{consumer_->consume(100)};
+      if (m->err() != RdKafka::ERR_NO_ERROR)
+        continue;
+      std::string key = m->key() ? *m->key() : std::string{};
+      if (!keys.count(key))
+        continue;
+      kafka_record r;
+      r.key = key;
+      r.value.assign(static_cast<const char*>(m->payload()), m->len());
+      r.partition = m->partition();
+      if (auto* headers = m->headers()) {
+        for (const auto& h : headers->get("event_type"))
+          r.event_type.assign(static_cast<const char*>(h.value()), h.value_size());
+      }
+      records_.push_back(std::move(r));
+    }
+    return records_;
+  }
+
+  /// Reads until every event id of `events` was seen at least once.
+  const std::vector<kafka_record>& read_all(const inserted_events& events,
+                                            std::chrono::milliseconds timeout = 60s) {
+    std::set<std::string> keys;
+    for (const auto& [order, ids] : events.by_order)
+      keys.insert(order);
+    std::set<std::string> seen;
+    std::size_t scanned = 0;
+    return read_until(
+      keys,
+      [&] {
+        for (; scanned < records_.size(); ++scanned) {
+          auto id = event_id_of(records_[scanned].value);
+          if (events.by_id.count(id))
+            seen.insert(id);
+        }
+        return seen.size() == events.size();
+      },
+      timeout);
+  }
+
+  const std::vector<kafka_record>& records() const { return records_; }
+
+private:
+  std::string topic_;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::vector<RdKafka::TopicPartition*> start_;
+  std::vector<kafka_record> records_;
+};
+
+struct delivery_check {
+  std::size_t duplicates = 0;
+};
+
+/// Every event of `expected` arrived with the right key, value and header, each order's
+/// messages in one partition, and the first copies of each order's events in commit
+/// order. Returns the number of duplicates (allowed: delivery is at least once).
+delivery_check check_delivery(const inserted_events& expected,
+                              const std::vector<kafka_record>& records,
+                              const std::set<std::string>& never = {}) {
+  std::map<std::string, std::vector<std::string>> first_copies;
+  std::map<std::string, std::int32_t> partition_of;
+  std::set<std::string> seen;
+  delivery_check result;
+  for (const auto& r : records) {
+    auto id = event_id_of(r.value);
+    auto e = expected.by_id.find(id);
+    BOOST_REQUIRE_MESSAGE(e != expected.by_id.end(), "unexpected message " << r.value);
+    BOOST_REQUIRE_EQUAL(r.key, e->second.order_id);
+    BOOST_REQUIRE_EQUAL(r.value, e->second.payload);
+    BOOST_REQUIRE_EQUAL(r.event_type, "TEST_EVENT");
+    BOOST_REQUIRE_MESSAGE(!never.count(id), "event " << id << " should not have been published");
+    auto [p, fresh] = partition_of.emplace(r.key, r.partition);
+    BOOST_REQUIRE_MESSAGE(fresh || p->second == r.partition,
+                          "order " << r.key << " spread over two partitions");
+    if (seen.insert(id).second)
+      first_copies[r.key].push_back(id);
+    else
+      ++result.duplicates;
+  }
+  for (const auto& [order, ids] : expected.by_order) {
+    std::vector<std::string> want;
+    for (const auto& id : ids)
+      if (!never.count(id))
+        want.push_back(id);
+    BOOST_REQUIRE_MESSAGE(first_copies[order] == want,
+                          "order " << order << ": events missing or out of commit order");
+  }
+  return result;
+}
+
+// -- relay pools ----------------------------------------------------------------------
+
+relay_settings settings_for(const std::string& url, std::size_t relays = 4) {
+  relay_settings s;
+  s.database_url = url;
+  s.kafka_brokers = test::kafka_brokers();
+  s.relays = relays;
+  return s;
+}
+
+/// A relay pool in this process, with its own actor system and metrics.
+class relay_pool {
+public:
+  explicit relay_pool(const relay_settings& s) {
+    cfg_.set("logger.console", caf::atom("none"));
+    sys_ = std::make_unique<caf::actor_system>(cfg_);
+    relays_ = spawn_outbox_relays(*sys_, s, metrics_);
+  }
+  ~relay_pool() { stop(); }
+
+  void stop() {
+    if (relays_)
+      stop_outbox_relays(*sys_, relays_);
+    relays_ = nullptr;
+  }
+
+  /// The value of a metric line `name` (with its labels, if any) as rendered.
+  double metric(const std::string& name) const {
+    std::istringstream text{metrics_.render()};
+    std::string line;
+    while (std::getline(text, line))
+      if (line.rfind(name + " ", 0) == 0)
+        return std::stod(line.substr(name.size() + 1));
+    BOOST_FAIL("no metric " << name);
+    return 0;
+  }
+
+private:
+  metrics_registry metrics_; // outlives the actor system
+  caf::actor_system_config cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  caf::actor relays_;
+};
+
+// -- relay processes --------------------------------------------------------------------
+
+std::string tool_path(const std::string& name) {
+  if (const char* dir = std::getenv("FLASHSALE_TOOLS_DIR"))
+    return std::string{dir} + "/" + name;
+  // build/test/integration_tests -> build/tools/<name>
+  auto exe = std::filesystem::read_symlink("/proc/self/exe");
+  return (exe.parent_path().parent_path() / "tools" / name).string();
+}
+
+/// flashsale-outbox-relay in a process of its own.
+class relay_process {
+public:
+  relay_process(const std::string& url, std::map<std::string, std::string> vars) {
+    auto path = tool_path("flashsale-outbox-relay");
+    BOOST_REQUIRE_MESSAGE(::access(path.c_str(), X_OK) == 0,
+                          path << " is missing: build the flashsale-outbox-relay target");
+    vars["DATABASE_URL"] = url;
+    vars["KAFKA_BROKERS"] = test::kafka_brokers();
+    vars.emplace("LOG_LEVEL", "warn");
+    std::vector<std::string> env;
+    for (char** e = environ; *e; ++e) {
+      std::string entry{*e};
+      if (!vars.count(entry.substr(0, entry.find('='))))
+        env.push_back(entry);
+    }
+    for (const auto& [k, v] : vars)
+      env.push_back(k + "=" + v);
+    std::vector<char*> envp;
+    for (auto& s : env)
+      envp.push_back(s.data());
+    envp.push_back(nullptr);
+    char* argv[] = {path.data(), nullptr};
+    BOOST_REQUIRE(::posix_spawn(&pid_, path.c_str(), nullptr, nullptr, argv, envp.data()) == 0);
+  }
+
+  ~relay_process() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  /// Sends `sig` and waits for the exit; returns the wait status.
+  int signal_and_wait(int sig) {
+    ::kill(pid_, sig);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
+private:
+  pid_t pid_ = -1;
+};
+
+// -- the broker -------------------------------------------------------------------------
+
+/// Takes every broker of the embedded Kafka down (SIGUSR1) until destroyed (SIGUSR2).
+class broker_outage {
+public:
+  broker_outage() {
+    const char* pid = std::getenv("KAFKA_BROKER_PID");
+    BOOST_REQUIRE_MESSAGE(pid && *pid,
+                          "KAFKA_BROKER_PID is not set: this test stops the embedded broker "
+                          "(build/tools/flashsale-kafka) with SIGUSR1/SIGUSR2 and needs its pid");
+    pid_ = static_cast<pid_t>(std::atol(pid));
+    BOOST_REQUIRE_MESSAGE(::kill(pid_, SIGUSR1) == 0, "cannot signal the broker, pid " << pid_);
+  }
+  ~broker_outage() { end(); }
+
+  void end() {
+    if (pid_ > 0)
+      ::kill(pid_, SIGUSR2);
+    pid_ = -1;
+  }
+
+private:
+  pid_t pid_ = -1;
+};
+
+/// `events` without the event `id` (one that must not be published).
+inserted_events without(const inserted_events& events, const std::string& id) {
+  auto out = events;
+  out.by_id.erase(id);
+  for (auto& [order, ids] : out.by_order)
+    ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
+  return out;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(outbox_relay)
+
+BOOST_AUTO_TEST_CASE(four_relays_drain_10000_events_of_1000_orders_in_order) {
+  auto url = test::fresh_database();
+  topic_reader reader;
+  auto events = insert_events(url, 1000, 10);
+  auto start = clock_type::now();
+  relay_pool pool{settings_for(url, 4)};
+  wait_until([&] { return pending_rows(url) == 0; }, 60s, "the outbox to drain");
+  BOOST_TEST_MESSAGE("4 relays drained 10000 events in " << seconds_since(start) << " s");
+  auto check = check_delivery(events, reader.read_all(events));
+  BOOST_CHECK_EQUAL(check.duplicates, 0u);
+  BOOST_CHECK_EQUAL(sent_rows(url), 10000);
+  BOOST_CHECK_EQUAL(pool.metric("outbox_published_total"), 10000);
+  BOOST_CHECK_GT(pool.metric("outbox_batch_size_count"), 0);
+  BOOST_CHECK_GT(pool.metric("outbox_relay_lag_seconds_count"), 0);
+}
+
+BOOST_AUTO_TEST_CASE(two_relay_processes_share_the_outbox_in_order) {
+  auto url = test::fresh_database();
+  topic_reader reader;
+  auto events = insert_events(url, 1000, 10, 2);
+  auto start = clock_type::now();
+  relay_process a{url, {{"OUTBOX_RELAYS", "2"}}};
+  relay_process b{url, {{"OUTBOX_RELAYS", "2"}}};
+  wait_until([&] { return pending_rows(url) == 0; }, 60s, "the outbox to drain");
+  BOOST_TEST_MESSAGE("2 processes drained 10000 events in " << seconds_since(start) << " s");
+  check_delivery(events, reader.read_all(events));
+  for (auto* p : {&a, &b}) {
+    int status = p->signal_and_wait(SIGTERM);
+    BOOST_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(notify_wakes_idle_relays_long_before_the_poll) {
+  auto url = test::fresh_database();
+  auto s = settings_for(url, 2);
+  s.poll_interval = 30s;
+  relay_pool pool{s};
+  // Both relays found the outbox empty and are waiting.
+  wait_until([&] { return pool.metric("outbox_claims_empty_total") >= 2; }, 10s,
+             "the relays to go idle");
+  topic_reader reader;
+  auto start = clock_type::now();
+  auto events = insert_events(url, 5, 1);
+  check_delivery(events, reader.read_all(events, 10s));
+  BOOST_CHECK_LT(seconds_since(start), 5.0);
+}
+
+BOOST_AUTO_TEST_CASE(a_poison_row_ends_dead_without_blocking_other_orders) {
+  auto url = test::fresh_database();
+  topic_reader reader;
+  auto events = insert_events(url, 200, 2, 3);
+  auto poison_order = new_uuid();
+  // Larger than the producer's message.max.bytes (1 MB): refused on every attempt.
+  auto poison = insert_one(url, events, poison_order, 1100 * 1000);
+  auto after = insert_one(url, events, poison_order);
+  auto s = settings_for(url, 2);
+  s.max_retries = 3;
+  s.backoff_base = 20ms;
+  s.backoff_max = 100ms;
+  s.stats_interval = 100ms;
+  s.poll_interval = 50ms;
+  relay_pool pool{s};
+  wait_until([&] { return pending_rows(url) == 0; }, 30s, "the outbox to drain");
+  pqxx::connection c{url};
+  pqxx::nontransaction tx{c};
+  auto row = tx.exec1("SELECT status, retry_count, last_error FROM outbox_events "
+                      "WHERE event_id = "
+                      + tx.quote(poison.event_id));
+  BOOST_CHECK_EQUAL(row[0].as<std::string>(), "DEAD");
+  BOOST_CHECK_EQUAL(row[1].as<int>(), 3);
+  BOOST_CHECK_MESSAGE(row[2].as<std::string>().find("too large") != std::string::npos,
+                      "last_error: " << row[2].as<std::string>());
+  BOOST_CHECK_EQUAL(sent_rows(url), 401);
+  // Every other event arrived in order, the one behind the poison row included.
+  check_delivery(events, reader.read_all(without(events, poison.event_id)), {poison.event_id});
+  BOOST_CHECK_EQUAL(pool.metric("outbox_dead_total"), 1);
+  BOOST_CHECK_EQUAL(pool.metric("outbox_failed_attempts_total"), 3);
+  wait_until([&] { return pool.metric("outbox_dead_rows") == 1; }, 5s, "the dead rows gauge");
+  (void)after;
+}
+
+BOOST_AUTO_TEST_CASE(a_broker_outage_mid_drain_loses_nothing) {
+  auto url = test::fresh_database();
+  topic_reader reader;
+  auto events = insert_events(url, 1000, 10, 4);
+  auto s = settings_for(url, 4);
+  s.shutdown_grace = 500ms;
+  auto first = std::make_unique<relay_pool>(s);
+  wait_until([&] { return sent_rows(url) >= 1000; }, 30s, "a first part to be sent");
+  {
+    broker_outage outage;
+    // Relays stuck mid-batch hold their rows locked, and nothing is marked SENT.
+    wait_until([&] { return locked_rows(url) > 0; }, 10s, "a batch waiting for the broker");
+    auto sent_at_outage = sent_rows(url);
+    std::this_thread::sleep_for(3s); // the outage itself
+    BOOST_CHECK_EQUAL(sent_rows(url), sent_at_outage);
+    BOOST_CHECK_GT(pending_rows(url), 0);
+    // Stopping now abandons the batches within the grace period: rolled back, not lost.
+    auto stop_start = clock_type::now();
+    first->stop();
+    BOOST_CHECK_LT(seconds_since(stop_start), 5.0);
+    BOOST_CHECK_EQUAL(locked_rows(url), 0);
+    BOOST_CHECK_EQUAL(pending_rows(url) + sent_rows(url), 10000);
+    first = std::make_unique<relay_pool>(s);
+    std::this_thread::sleep_for(1s); // the new pool meets the outage too
+  }
+  auto up = clock_type::now();
+  wait_until([&] { return pending_rows(url) == 0; }, 60s, "the backlog to drain");
+  BOOST_TEST_MESSAGE("backlog drained " << seconds_since(up) << " s after the broker returned");
+  auto check = check_delivery(events, reader.read_all(events));
+  BOOST_TEST_MESSAGE("duplicates after the outage: " << check.duplicates);
+}
+
+BOOST_AUTO_TEST_CASE(a_relay_process_killed_mid_batch_loses_nothing) {
+  auto url = test::fresh_database();
+  topic_reader reader;
+  auto events = insert_events(url, 1000, 10, 5);
+  {
+    relay_process victim{url, {{"OUTBOX_RELAYS", "2"}}};
+    wait_until([&] { return sent_rows(url) >= 2000 && locked_rows(url) > 0; }, 30s,
+               "the relay process to be in the middle of a batch");
+    int status = victim.signal_and_wait(SIGKILL);
+    BOOST_REQUIRE(WIFSIGNALED(status));
+  }
+  BOOST_TEST_MESSAGE("killed with " << sent_rows(url) << " rows sent");
+  BOOST_CHECK_EQUAL(pending_rows(url) + sent_rows(url), 10000);
+  relay_pool pool{settings_for(url, 4)};
+  wait_until([&] { return pending_rows(url) == 0; }, 60s, "the survivors to drain");
+  auto check = check_delivery(events, reader.read_all(events));
+  BOOST_TEST_MESSAGE("duplicates after SIGKILL (counted by event_id): " << check.duplicates);
+}
+
+BOOST_AUTO_TEST_CASE(a_graceful_stop_finishes_the_batch_in_flight) {
+  auto url = test::fresh_database();
+  topic_reader reader;
+  auto events = insert_events(url, 500, 10, 6);
+  {
+    relay_pool pool{settings_for(url, 4)};
+    wait_until([&] { return sent_rows(url) >= 1000; }, 30s, "a first part to be sent");
+    pool.stop();
+  }
+  BOOST_CHECK_EQUAL(locked_rows(url), 0);
+  BOOST_CHECK_GT(pending_rows(url), 0);
+  relay_pool pool{settings_for(url, 4)};
+  wait_until([&] { return pending_rows(url) == 0; }, 60s, "the rest to drain");
+  // Batches were finished, not abandoned: nothing was sent twice.
+  BOOST_CHECK_EQUAL(check_delivery(events, reader.read_all(events)).duplicates, 0u);
+}
+
+BOOST_AUTO_TEST_CASE(the_janitor_deletes_old_sent_rows_and_refreshes_gauges) {
+  auto url = test::fresh_database();
+  insert_events(url, 50, 2, 7);
+  auto s = settings_for(url, 1);
+  s.retention = 1s;
+  s.stats_interval = 100ms;
+  relay_pool pool{s};
+  wait_until([&] { return pool.metric("outbox_published_total") == 100; }, 20s,
+             "the events to be published");
+  wait_until([&] { return query_int(url, "SELECT count(*) FROM outbox_events") == 0; }, 10s,
+             "the janitor to delete the sent rows");
+  wait_until([&] { return pool.metric("outbox_pending_rows") == 0; }, 5s, "the pending gauge");
+  BOOST_CHECK_EQUAL(pool.metric("outbox_dead_rows"), 0);
+  BOOST_CHECK_EQUAL(pool.metric("outbox_oldest_pending_age_seconds"), 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
