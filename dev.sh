@@ -33,7 +33,7 @@ usage: ./dev.sh COMMAND [ARGS]
   with-stack CMD [ARGS]
                 start a throwaway PostgreSQL and Kafka broker, run CMD with
                 DATABASE_URL and KAFKA_BROKERS set, stop them again (e.g. to run
-                build/test/integration_tests --run_test=migrator by hand)
+                build/test/integration_tests --run_test=migrator_suite by hand)
   --help        this text
 
 Environment:
@@ -65,7 +65,7 @@ as_root() {
   fi
 }
 
-installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
+installed() { [[ $(dpkg -s "$1" 2>/dev/null) == *"Status: install ok installed"* ]]; }
 
 # Installs only what is missing, so a ready machine needs neither network nor root.
 ensure_packages() {
