@@ -1,6 +1,7 @@
 #include "app/config.hpp"
 
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
@@ -11,6 +12,21 @@ namespace {
 struct config_error {
   std::string line;
 };
+
+/// A value quoted for the error line, control characters escaped so that the line stays one.
+std::string quoted(const std::string& text) {
+  std::string out = "'";
+  for (unsigned char c : text) {
+    if (c >= 0x20 && c != 0x7f) {
+      out += static_cast<char>(c);
+      continue;
+    }
+    char hex[5];
+    std::snprintf(hex, sizeof hex, "\\x%02x", c);
+    out += hex;
+  }
+  return out + "'";
+}
 
 std::optional<long> parse_long(const std::string& text) {
   long value = 0;
@@ -29,7 +45,7 @@ void read_int(const env_lookup& env, const std::string& name, long lo, long hi, 
   auto n = parse_long(*text);
   if (!n || *n < lo || *n > hi)
     throw config_error{name + " must be an integer between " + std::to_string(lo) + " and "
-                       + std::to_string(hi) + ", got '" + *text + "'"};
+                       + std::to_string(hi) + ", got " + quoted(*text)};
   value = static_cast<T>(*n);
 }
 
@@ -60,7 +76,7 @@ void read_http_addr(const env_lookup& env, config& cfg) {
   auto colon = text->rfind(':');
   auto port = colon == std::string::npos ? std::nullopt : parse_long(text->substr(colon + 1));
   if (!port || *port < 0 || *port > 65535 || colon == 0)
-    throw config_error{"HTTP_ADDR must be host:port (e.g. 0.0.0.0:8080), got '" + *text + "'"};
+    throw config_error{"HTTP_ADDR must be host:port (e.g. 0.0.0.0:8080), got " + quoted(*text)};
   cfg.http_host = text->substr(0, colon);
   cfg.http_port = static_cast<std::uint16_t>(*port);
 }
@@ -86,7 +102,7 @@ void read_roles(const env_lookup& env, config& cfg) {
       cfg.enabled.expiry = true;
     else
       throw config_error{"ORDER_ROLES takes a comma-separated subset of "
-                         "http,relay,consumer,expiry; got '" + *text + "'"};
+                         "http,relay,consumer,expiry; got " + quoted(*text)};
     start = end + 1;
   }
 }
@@ -104,7 +120,7 @@ void read_choice(const env_lookup& env, const std::string& name,
   std::string list;
   for (auto* a : allowed)
     list += (list.empty() ? "" : "|") + std::string{a};
-  throw config_error{name + " must be one of " + list + ", got '" + *text + "'"};
+  throw config_error{name + " must be one of " + list + ", got " + quoted(*text)};
 }
 
 } // namespace
@@ -147,6 +163,8 @@ std::map<std::string, std::string> read_dotenv(const std::string& path) {
   std::ifstream in{path};
   std::string line;
   while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') // written on Windows
+      line.pop_back();
     auto first = line.find_first_not_of(" \t");
     if (first == std::string::npos || line[first] == '#')
       continue;

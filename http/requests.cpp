@@ -2,6 +2,7 @@
 
 #include "messages/uuid.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace flashsale::http {
@@ -29,18 +30,18 @@ namespace {
 
 constexpr int too_large = 1'000'000'000;
 
-/// Parses a whole non-negative decimal integer; very long ones come back as too_large
-/// (out of range, not malformed).
+/// Parses a whole decimal integer with an optional minus sign; very long ones come back
+/// as +/-too_large. Negative and huge values are out of range, not malformed.
 std::optional<int> parse_small_int(const std::string& text) {
-  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
+  bool negative = !text.empty() && text.front() == '-';
+  auto digits = text.substr(negative ? 1 : 0);
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos)
     return std::nullopt;
-  if (text.size() > 9)
-    return too_large;
-  int value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || value < 0)
-    return std::nullopt;
-  return value;
+  digits.erase(0, std::min(digits.find_first_not_of('0'), digits.size() - 1));
+  int value = too_large;
+  if (digits.size() <= 9)
+    std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  return negative ? -value : value;
 }
 
 } // namespace
@@ -67,6 +68,8 @@ std::variant<list_query, api_error> parse_list_query(const std::optional<std::st
     auto n = parse_small_int(*offset);
     if (!n)
       return api_error{error_code::invalid_request, "offset must be a non-negative integer"};
+    if (*n < 0)
+      return api_error{error_code::validation_failed, "offset must not be negative"};
     if (*n >= too_large)
       return api_error{error_code::validation_failed, "offset is too large"};
     q.offset = *n;

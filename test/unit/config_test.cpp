@@ -1,0 +1,248 @@
+#include "app/config.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <string>
+#include <unistd.h>
+
+using namespace flashsale;
+
+namespace {
+
+using vars = std::map<std::string, std::string>;
+
+const vars minimal = {{"DATABASE_URL", "postgresql://u@localhost/orders"},
+                      {"KAFKA_BROKERS", "localhost:9092"}};
+
+env_lookup lookup_of(vars v) {
+  return [v = std::move(v)](const std::string& name) -> std::optional<std::string> {
+    auto i = v.find(name);
+    if (i == v.end())
+      return std::nullopt;
+    return i->second;
+  };
+}
+
+/// `minimal` with `changes` on top.
+vars with(const vars& changes) {
+  vars v = minimal;
+  for (const auto& [k, value] : changes)
+    v[k] = value;
+  return v;
+}
+
+config config_ok(const vars& v) {
+  auto r = load_config(lookup_of(v));
+  if (auto* e = std::get_if<std::string>(&r))
+    BOOST_FAIL("unexpected error: " << *e);
+  return std::get<config>(r);
+}
+
+/// The error line for `v`; checks it is one line that names `variable`.
+std::string config_error(const vars& v, const std::string& variable) {
+  auto r = load_config(lookup_of(v));
+  BOOST_TEST_REQUIRE(std::holds_alternative<std::string>(r), "no error for " << variable);
+  const auto& line = std::get<std::string>(r);
+  BOOST_TEST(line.find(variable) != std::string::npos, line);
+  BOOST_TEST(line.find('\n') == std::string::npos, line);
+  BOOST_TEST(line.find('\r') == std::string::npos, line);
+  return line;
+}
+
+/// A file in the temp directory, removed again at the end of the test.
+struct temp_file {
+  std::string path;
+
+  explicit temp_file(const std::string& content) {
+    char name[] = "/tmp/config_test_XXXXXX";
+    int fd = ::mkstemp(name);
+    BOOST_TEST_REQUIRE(fd >= 0);
+    ::close(fd);
+    path = name;
+    std::ofstream{path, std::ios::binary} << content;
+  }
+  ~temp_file() { std::remove(path.c_str()); }
+  temp_file(const temp_file&) = delete;
+  temp_file& operator=(const temp_file&) = delete;
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(app_config)
+
+BOOST_AUTO_TEST_CASE(defaults_of_the_contract) {
+  auto cfg = config_ok(minimal);
+  BOOST_TEST(cfg.database_url == "postgresql://u@localhost/orders");
+  BOOST_TEST(cfg.kafka_brokers == "localhost:9092");
+  BOOST_TEST(cfg.http_host == "0.0.0.0");
+  BOOST_TEST(cfg.http_port == 8080);
+  BOOST_TEST(cfg.enabled.http);
+  BOOST_TEST(cfg.enabled.relay);
+  BOOST_TEST(cfg.enabled.consumer);
+  BOOST_TEST(cfg.enabled.expiry);
+  BOOST_TEST(cfg.outbox_relays == 4);
+  BOOST_TEST(cfg.outbox_batch == 256);
+  BOOST_TEST(cfg.ttl_created.count() == 300);
+  BOOST_TEST(cfg.ttl_reserved.count() == 120);
+  BOOST_TEST(cfg.ttl_payment_pending.count() == 600);
+  BOOST_TEST(cfg.kafka_group_id == "order-service");
+  BOOST_TEST(cfg.log_level == "info");
+  BOOST_TEST(cfg.log_format == "json");
+}
+
+BOOST_AUTO_TEST_CASE(required_variables) {
+  for (const char* name : {"DATABASE_URL", "KAFKA_BROKERS"}) {
+    vars missing = minimal;
+    missing.erase(name);
+    auto line = config_error(missing, name);
+    BOOST_TEST(line.find("required") != std::string::npos, line);
+    config_error(with({{name, ""}}), name); // set but empty is as good as missing
+  }
+  config_error({}, "DATABASE_URL");
+}
+
+BOOST_AUTO_TEST_CASE(every_variable_is_read) {
+  auto cfg = config_ok(with({{"HTTP_ADDR", "127.0.0.1:9000"},
+                             {"ORDER_ROLES", "relay,expiry"},
+                             {"OUTBOX_RELAYS", "8"},
+                             {"OUTBOX_BATCH", "10"},
+                             {"ORDER_TTL_CREATED_S", "3"},
+                             {"ORDER_TTL_RESERVED_S", "4"},
+                             {"ORDER_TTL_PAYMENT_PENDING_S", "5"},
+                             {"KAFKA_GROUP_ID", "g2"},
+                             {"LOG_LEVEL", "debug"},
+                             {"LOG_FORMAT", "text"}}));
+  BOOST_TEST(cfg.http_host == "127.0.0.1");
+  BOOST_TEST(cfg.http_port == 9000);
+  BOOST_TEST(!cfg.enabled.http);
+  BOOST_TEST(cfg.enabled.relay);
+  BOOST_TEST(!cfg.enabled.consumer);
+  BOOST_TEST(cfg.enabled.expiry);
+  BOOST_TEST(cfg.outbox_relays == 8);
+  BOOST_TEST(cfg.outbox_batch == 10);
+  BOOST_TEST(cfg.ttl_created.count() == 3);
+  BOOST_TEST(cfg.ttl_reserved.count() == 4);
+  BOOST_TEST(cfg.ttl_payment_pending.count() == 5);
+  BOOST_TEST(cfg.kafka_group_id == "g2");
+  BOOST_TEST(cfg.log_level == "debug");
+  BOOST_TEST(cfg.log_format == "text");
+}
+
+BOOST_AUTO_TEST_CASE(http_addr) {
+  auto cfg = config_ok(with({{"HTTP_ADDR", "localhost:0"}}));
+  BOOST_TEST(cfg.http_host == "localhost");
+  BOOST_TEST(cfg.http_port == 0);
+  cfg = config_ok(with({{"HTTP_ADDR", "0.0.0.0:65535"}}));
+  BOOST_TEST(cfg.http_port == 65535);
+
+  for (const std::string bad : {"", "8080", "localhost", "localhost:", ":8080", "host:abc",
+                                "host:65536", "host:-1", "host:80x", "host:99999999999999999999"})
+    config_error(with({{"HTTP_ADDR", bad}}), "HTTP_ADDR");
+}
+
+BOOST_AUTO_TEST_CASE(order_roles) {
+  auto cfg = config_ok(with({{"ORDER_ROLES", "http"}}));
+  BOOST_TEST(cfg.enabled.http);
+  BOOST_TEST(!cfg.enabled.relay);
+  BOOST_TEST(!cfg.enabled.consumer);
+  BOOST_TEST(!cfg.enabled.expiry);
+
+  for (const std::string bad : {"http,web", "admin", "", "http,", ",http", "HTTP"})
+    config_error(with({{"ORDER_ROLES", bad}}), "ORDER_ROLES");
+}
+
+BOOST_AUTO_TEST_CASE(integers) {
+  for (const char* name : {"OUTBOX_RELAYS", "OUTBOX_BATCH"})
+    for (const std::string bad : {"abc", "", "1.5", "-5", "4 ", "99999999999999999999999"})
+      config_error(with({{name, bad}}), name);
+  config_error(with({{"OUTBOX_BATCH", "0"}}), "OUTBOX_BATCH");
+  BOOST_TEST(config_ok(with({{"OUTBOX_RELAYS", "0"}})).outbox_relays == 0);
+}
+
+BOOST_AUTO_TEST_CASE(ttls) {
+  for (const char* name :
+       {"ORDER_TTL_CREATED_S", "ORDER_TTL_RESERVED_S", "ORDER_TTL_PAYMENT_PENDING_S"})
+    for (const std::string bad : {"0", "-1", "abc", "", "10s", "999999999999"})
+      config_error(with({{name, bad}}), name);
+}
+
+BOOST_AUTO_TEST_CASE(choices) {
+  config_error(with({{"LOG_LEVEL", "loud"}}), "LOG_LEVEL");
+  config_error(with({{"LOG_LEVEL", "INFO"}}), "LOG_LEVEL");
+  config_error(with({{"LOG_FORMAT", "xml"}}), "LOG_FORMAT");
+  config_error(with({{"KAFKA_GROUP_ID", ""}}), "KAFKA_GROUP_ID");
+  for (const char* level : {"debug", "info", "warn", "error"})
+    BOOST_TEST(config_ok(with({{"LOG_LEVEL", level}})).log_level == level);
+}
+
+BOOST_AUTO_TEST_CASE(errors_stay_on_one_line_whatever_the_value) {
+  // A value pasted with a line break must not split the message the operator reads.
+  config_error(with({{"HTTP_ADDR", "host:80\nx"}}), "HTTP_ADDR");
+  config_error(with({{"ORDER_ROLES", "http\r\nrelay"}}), "ORDER_ROLES");
+  config_error(with({{"LOG_LEVEL", "info\n"}}), "LOG_LEVEL");
+  config_error(with({{"OUTBOX_BATCH", "1\n2"}}), "OUTBOX_BATCH");
+}
+
+BOOST_AUTO_TEST_CASE(dotenv_file) {
+  temp_file f{"# a comment\n"
+              "\n"
+              "   # an indented comment\n"
+              "DATABASE_URL=postgresql://a@b/c?sslmode=disable\n"
+              "export KAFKA_BROKERS=k1:9092,k2:9092\n"
+              "LOG_LEVEL=\"debug\"\n"
+              "LOG_FORMAT='text'\n"
+              "KAFKA_GROUP_ID=\"g=1\"\n"
+              "EMPTY=\n"
+              "  INDENTED=yes\n"
+              "HALF_QUOTED=\"abc\n"
+              "not a variable line\n"
+              "HTTP_ADDR=127.0.0.1:1\n"
+              "HTTP_ADDR=127.0.0.1:2\n"};
+  auto env = read_dotenv(f.path);
+  BOOST_TEST(env["DATABASE_URL"] == "postgresql://a@b/c?sslmode=disable");
+  BOOST_TEST(env["KAFKA_BROKERS"] == "k1:9092,k2:9092");
+  BOOST_TEST(env["LOG_LEVEL"] == "debug");
+  BOOST_TEST(env["LOG_FORMAT"] == "text");
+  BOOST_TEST(env["KAFKA_GROUP_ID"] == "g=1");
+  BOOST_TEST(env.count("EMPTY") == 1u);
+  BOOST_TEST(env["EMPTY"] == "");
+  BOOST_TEST(env["INDENTED"] == "yes");
+  BOOST_TEST(env["HALF_QUOTED"] == "\"abc");
+  BOOST_TEST(env["HTTP_ADDR"] == "127.0.0.1:2"); // the last one wins
+  BOOST_TEST(env.count("# a comment") == 0u);
+  BOOST_TEST(env.size() == 9u);
+
+  auto cfg = config_ok(env);
+  BOOST_TEST(cfg.log_level == "debug");
+  BOOST_TEST(cfg.http_port == 2);
+}
+
+BOOST_AUTO_TEST_CASE(dotenv_with_crlf_line_ends) {
+  temp_file f{"DATABASE_URL=postgresql://a@b/c\r\nLOG_LEVEL=\"warn\"\r\n# c\r\n\r\n"};
+  auto env = read_dotenv(f.path);
+  BOOST_TEST(env["DATABASE_URL"] == "postgresql://a@b/c");
+  BOOST_TEST(env["LOG_LEVEL"] == "warn");
+  BOOST_TEST(env.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(dotenv_missing_file_is_empty) {
+  BOOST_TEST(read_dotenv("/nonexistent/dir/.env").empty());
+}
+
+BOOST_AUTO_TEST_CASE(environment_wins_over_dotenv) {
+  const char* name = "FLASHSALE_CONFIG_TEST_VAR";
+  ::unsetenv(name);
+  auto env = environment_with({{name, "from-file"}, {"FLASHSALE_CONFIG_TEST_ONLY", "f"}});
+  BOOST_TEST(env(name).value_or("") == "from-file");
+  ::setenv(name, "from-env", 1);
+  BOOST_TEST(env(name).value_or("") == "from-env");
+  ::unsetenv(name);
+  BOOST_TEST(env("FLASHSALE_CONFIG_TEST_ONLY").value_or("") == "f");
+  BOOST_TEST(!env("FLASHSALE_CONFIG_TEST_UNSET").has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
