@@ -26,13 +26,15 @@ usage: ./dev.sh COMMAND [ARGS]
                 migrations, start the service with all roles and the saga simulator,
                 stay in the foreground; Ctrl-C stops everything
   up            the same stack in the background; returns once GET /readyz is 200 and
-                writes .dev/stack.env (ORDER_API_URL, KAFKA_BROKERS, DATABASE_URL)
+                writes .dev/stack.env (ORDER_API_URL, KAFKA_BROKERS, DATABASE_URL,
+                KAFKA_BROKER_PID)
   down          stop what `up` started, nothing else
   bench         build, then run the benchmark suite (tools/bench.sh)
   build         install missing packages and build only
   with-stack CMD [ARGS]
                 start a throwaway PostgreSQL and Kafka broker, run CMD with
-                DATABASE_URL and KAFKA_BROKERS set, stop them again (e.g. to run
+                DATABASE_URL, KAFKA_BROKERS and KAFKA_BROKER_PID (SIGUSR1 takes the
+                broker down, SIGUSR2 up) set, stop them again (e.g. to run
                 build/test/integration_tests --run_test=migrator_suite by hand)
   --help        this text
 
@@ -316,7 +318,9 @@ with_stack() {
   kafka_start "$STACK_TMP/kafka.out" "$STACK_TMP/kafka.log"
   STACK_KAFKA_ID=$(proc_id "$KAFKA_PID")
   # Tests create their own databases; the admin database is their entry point.
+  # Failure tests take the broker down and up with SIGUSR1/SIGUSR2 at this pid.
   export DATABASE_URL=$DATABASE_URL_DEV KAFKA_BROKERS=$KAFKA_BROKERS_DEV
+  export KAFKA_BROKER_PID=$KAFKA_PID
   # Not `cmd || status=$?` at the call site: that would switch off `set -e` in here.
   # A failing command ends the script with its status; the EXIT trap cleans up.
   "$@"
@@ -491,6 +495,7 @@ cmd_up() {
 ORDER_API_URL=$url
 KAFKA_BROKERS=$KAFKA_BROKERS_DEV
 DATABASE_URL=$DATABASE_URL_DEV
+KAFKA_BROKER_PID=$KAFKA_PID
 EOF
   print_urls "$url"
   log "stack is up; settings in .dev/stack.env; ./dev.sh down stops it"
