@@ -1,8 +1,10 @@
 #include "app/service.hpp"
 
 #include "actors/db_actors.hpp"
+#include "actors/expiry_sweeper.hpp"
 #include "actors/health_monitor.hpp"
 #include "actors/http_bridge.hpp"
+#include "actors/kafka_consumer.hpp"
 #include "actors/log.hpp"
 #include "actors/order_registry.hpp"
 #include "http/server.hpp"
@@ -29,6 +31,21 @@ order_settings order_settings_from(const config& cfg) {
   s.ttl_payment_pending = cfg.ttl_payment_pending;
   s.passivate_after = cfg.passivate_after;
   s.db_timeout = request_timeout;
+  return s;
+}
+
+consumer_settings consumer_settings_from(const config& cfg) {
+  consumer_settings s;
+  s.kafka_brokers = cfg.kafka_brokers;
+  s.group_id = cfg.kafka_group_id;
+  s.request_timeout = request_timeout;
+  return s;
+}
+
+expiry_settings expiry_settings_from(const config& cfg) {
+  expiry_settings s;
+  s.database_url = cfg.database_url;
+  s.request_timeout = request_timeout;
   return s;
 }
 
@@ -64,6 +81,12 @@ int serve(const config& cfg) {
   auto registry = spawn_order_registry(sys, writers, readers, order_settings_from(cfg));
   auto monitor = spawn_health_monitor(sys, cfg.database_url, cfg.kafka_brokers, health,
                                       health_interval);
+  caf::actor consumer;
+  if (cfg.enabled.consumer)
+    consumer = spawn_kafka_consumer(sys, consumer_settings_from(cfg), registry, metrics);
+  caf::actor sweeper;
+  if (cfg.enabled.expiry)
+    sweeper = spawn_expiry_sweeper(sys, expiry_settings_from(cfg), registry, metrics);
 
   std::unique_ptr<http::server> api;
   caf::actor bridge;
@@ -81,6 +104,8 @@ int serve(const config& cfg) {
     } catch (const std::exception& e) {
       log::error("cannot listen", {{"addr", cfg.http_host + ":" + std::to_string(cfg.http_port)},
                                    {"error", e.what()}});
+      stop_kafka_consumer(sys, consumer);
+      stop_expiry_sweeper(sys, sweeper);
       caf::anon_send_exit(monitor, caf::exit_reason::user_shutdown);
       return 1;
     }
@@ -91,6 +116,9 @@ int serve(const config& cfg) {
   log::info("stopping", {{"signal", std::to_string(sig)}});
   if (api)
     api->stop();
+  // Both use `metrics`: wait until they are gone. The consumer commits what is done.
+  stop_kafka_consumer(sys, consumer);
+  stop_expiry_sweeper(sys, sweeper);
   for (const auto& a : {bridge, registry, readers, writers, monitor})
     if (a)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
