@@ -29,7 +29,8 @@ usage: ./dev.sh COMMAND [ARGS]
                 writes .dev/stack.env (ORDER_API_URL, KAFKA_BROKERS, DATABASE_URL,
                 KAFKA_BROKER_PID)
   down          stop what `up` started, nothing else
-  bench         build, then run the benchmark suite (tools/bench.sh)
+  bench         build, start a durable throwaway PostgreSQL and the broker, run the
+                benchmark suite (tools/bench.sh) and print its table
   build         install missing packages and build only
   with-stack CMD [ARGS]
                 start a throwaway PostgreSQL and Kafka broker, run CMD with
@@ -288,6 +289,7 @@ kafka_start() {
 
 STACK_TMP=
 STACK_KAFKA_ID=
+STACK_PG_MODE=throwaway # bench measures with durable settings
 
 with_stack_cleanup() {
   local status=$?
@@ -313,7 +315,7 @@ with_stack() {
   STACK_TMP=$(mktemp -d /tmp/flashsale-stack.XXXXXX)
   chmod 755 "$STACK_TMP" # so that the postgres user can reach pg/ below it
   pg_init "$STACK_TMP/pg"
-  pg_start throwaway
+  pg_start "$STACK_PG_MODE"
   pg_create_db postgres
   kafka_start "$STACK_TMP/kafka.out" "$STACK_TMP/kafka.log"
   STACK_KAFKA_ID=$(proc_id "$KAFKA_PID")
@@ -542,13 +544,15 @@ cmd_down() {
   log "stack stopped"
 }
 
+# The benchmarks get their own PostgreSQL with durability on (numbers without fsync
+# would flatter) and broker, thrown away afterwards.
 cmd_bench() {
+  [[ -f tools/bench.sh ]] || die "no benchmarks exist yet (tools/bench.sh is missing)"
   ensure_packages
   build
-  if [[ -f tools/bench.sh ]]; then
-    exec bash tools/bench.sh "$@"
-  fi
-  die "no benchmarks exist yet (tools/bench.sh is missing)"
+  STACK_PG_MODE=durable
+  export FLASHSALE_BUILD_DIR=$BUILD_DIR
+  with_stack bash tools/bench.sh "$@"
 }
 
 # ---------------------------------------------------------------------------
