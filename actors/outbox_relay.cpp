@@ -109,6 +109,7 @@ struct relay_state {
   std::unique_ptr<persistence::pg_session> db;
   std::unique_ptr<kafka::producer> producer;
   bool listening = false;
+  bool failing = false; // the last step failed on the database
   relay_phase phase = relay_phase::claiming;
   steady::time_point next_poll{};
   std::size_t max_orders = 0; // heads per claim, adapted to the run lengths seen
@@ -172,10 +173,17 @@ bool ensure_producer(relay_actor* self) {
       log_kafka(relay, sev, fac, text);
     },
     error);
-  if (!st.producer)
+  if (!st.producer) {
     log::error("outbox relay cannot create producer",
                {{"relay", std::to_string(st.index)}, {"error", error}});
-  return st.producer != nullptr;
+    return false;
+  }
+  // Bounded by one wait slice: a broker that is down must not keep exit messages
+  // waiting; librdkafka fetches the metadata by itself later anyway.
+  if (auto failed = st.producer->warm_up(st.cfg.topic, st.cfg.wait_slice))
+    log::warn("outbox relay: no topic metadata yet",
+              {{"relay", std::to_string(st.index)}, {"error", *failed}});
+  return true;
 }
 
 /// Produces the batch in seq order. A row refused at once ends its order's run: nothing
@@ -290,7 +298,7 @@ void start_batch(relay_actor* self) {
   }
   ++st.generation;
   st.started_at = steady::now();
-  st.claim = persistence::claim_outbox(conn, st.max_orders, st.cfg.batch);
+  st.claim = persistence::claim_outbox(conn, st.max_orders, st.cfg.batch, st.cfg.claim_runs);
   if (st.claim->rows().empty()) {
     st.claim->abandon();
     st.claim.reset();
@@ -373,11 +381,18 @@ void relay_step(relay_actor* self) {
         break;
     }
   } catch (const std::exception& e) {
-    log::warn("outbox relay: database error, retrying",
-              {{"relay", std::to_string(st.index)}, {"error", e.what()}});
+    // Said once per outage, not on every retry.
+    log::write(st.failing ? log::level::debug : log::level::warn,
+               "outbox relay: database error, retrying",
+               {{"relay", std::to_string(st.index)}, {"error", e.what()}});
+    st.failing = true;
     reset_after_error(st);
     self->delayed_send(self, st.cfg.backoff_base, relay_tick_atom::value);
     return;
+  }
+  if (st.failing && st.phase != relay_phase::claiming) {
+    log::info("outbox relay: database reachable again", {{"relay", std::to_string(st.index)}});
+    st.failing = false;
   }
   self->send(self, relay_tick_atom::value);
 }
@@ -433,6 +448,7 @@ struct janitor_state {
   relay_settings cfg;
   std::shared_ptr<outbox_gauges> gauges;
   std::unique_ptr<persistence::pg_session> db;
+  bool failing = false; // the last step failed on the database
   static inline const char* name = "outbox_janitor";
 };
 
@@ -460,8 +476,13 @@ void janitor_step(janitor_state& st) {
       if (auto n = sweep_sent(st, conn); n > 0)
         log::debug("outbox janitor deleted sent rows", {{"rows", std::to_string(n)}});
     });
+    if (st.failing)
+      log::info("outbox janitor: database reachable again");
+    st.failing = false;
   } catch (const std::exception& e) {
-    log::warn("outbox janitor: database error", {{"error", e.what()}});
+    log::write(st.failing ? log::level::debug : log::level::warn,
+               "outbox janitor: database error", {{"error", e.what()}});
+    st.failing = true;
   }
 }
 

@@ -24,6 +24,9 @@ struct relay_settings {
   std::string topic = topics::order_events;
   std::size_t relays = 4;                         // OUTBOX_RELAYS
   std::size_t batch = 256;                        // OUTBOX_BATCH: rows per claim
+  /// Claim each order's whole pending run, not only its oldest pending event (DESIGN.md's
+  /// rule, one event per order and batch); false only to compare in the benchmark.
+  bool claim_runs = true;
   int max_retries = 10;                           // OUTBOX_MAX_RETRIES: failures before DEAD
   std::chrono::milliseconds poll_interval{1000};  // OUTBOX_POLL_MS: fallback without NOTIFY
   std::chrono::seconds retention{3600};           // OUTBOX_RETENTION_S: keep SENT rows

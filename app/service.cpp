@@ -7,6 +7,7 @@
 #include "actors/kafka_consumer.hpp"
 #include "actors/log.hpp"
 #include "actors/order_registry.hpp"
+#include "actors/outbox_relay.hpp"
 #include "http/server.hpp"
 #include "messages/metrics.hpp"
 
@@ -49,6 +50,18 @@ expiry_settings expiry_settings_from(const config& cfg) {
   return s;
 }
 
+relay_settings relay_settings_from(const config& cfg) {
+  relay_settings s;
+  s.database_url = cfg.database_url;
+  s.kafka_brokers = cfg.kafka_brokers;
+  s.relays = static_cast<std::size_t>(cfg.outbox_relays);
+  s.batch = static_cast<std::size_t>(cfg.outbox_batch);
+  s.max_retries = cfg.outbox_max_retries;
+  s.retention = cfg.outbox_retention;
+  s.poll_interval = cfg.outbox_poll;
+  return s;
+}
+
 /// Blocks SIGINT and SIGTERM in every thread started from here on, so that only
 /// wait_for_stop() receives them.
 sigset_t block_stop_signals() {
@@ -87,6 +100,9 @@ int serve(const config& cfg) {
   caf::actor sweeper;
   if (cfg.enabled.expiry)
     sweeper = spawn_expiry_sweeper(sys, expiry_settings_from(cfg), registry, metrics);
+  caf::actor relays;
+  if (cfg.enabled.relay)
+    relays = spawn_outbox_relays(sys, relay_settings_from(cfg), metrics);
 
   std::unique_ptr<http::server> api;
   caf::actor bridge;
@@ -106,6 +122,7 @@ int serve(const config& cfg) {
                                    {"error", e.what()}});
       stop_kafka_consumer(sys, consumer);
       stop_expiry_sweeper(sys, sweeper);
+      stop_outbox_relays(sys, relays);
       caf::anon_send_exit(monitor, caf::exit_reason::user_shutdown);
       return 1;
     }
@@ -119,6 +136,7 @@ int serve(const config& cfg) {
   // Both use `metrics`: wait until they are gone. The consumer commits what is done.
   stop_kafka_consumer(sys, consumer);
   stop_expiry_sweeper(sys, sweeper);
+  stop_outbox_relays(sys, relays); // each finishes or rolls back its batch
   for (const auto& a : {bridge, registry, readers, writers, monitor})
     if (a)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);

@@ -121,6 +121,21 @@ std::unique_ptr<producer> producer::create(const producer_settings& s, report_ha
   return std::unique_ptr<producer>{new producer{std::move(p)}};
 }
 
+std::optional<std::string> producer::warm_up(const std::string& topic,
+                                             std::chrono::milliseconds timeout) {
+  std::string error;
+  std::unique_ptr<RdKafka::Topic> t{
+    RdKafka::Topic::create(impl_->handle.get(), topic, nullptr, error)};
+  if (!t)
+    return error;
+  RdKafka::Metadata* md = nullptr;
+  auto err = impl_->handle->metadata(false, t.get(), &md, static_cast<int>(timeout.count()));
+  std::unique_ptr<RdKafka::Metadata> owned{md};
+  if (err != RdKafka::ERR_NO_ERROR)
+    return RdKafka::err2str(err);
+  return std::nullopt;
+}
+
 std::optional<delivery_report> producer::produce(const std::string& topic, std::string_view key,
                                                  std::string_view value,
                                                  const std::vector<header>& headers,

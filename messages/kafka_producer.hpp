@@ -64,6 +64,11 @@ public:
   producer(const producer&) = delete;
   producer& operator=(const producer&) = delete;
 
+  /// Fetches `topic`'s metadata now. Without it the first message to the topic waits
+  /// for a metadata refresh (about half a second when the producer was idle since its
+  /// start). Returns the error if the brokers did not answer within `timeout`.
+  std::optional<std::string> warm_up(const std::string& topic, std::chrono::milliseconds timeout);
+
   /// Queues one message (copied), partitioned by key. A returned error means the
   /// message was not queued and no report will come for it.
   std::optional<delivery_report> produce(const std::string& topic, std::string_view key,

@@ -65,7 +65,7 @@ WITH heads AS (
          e.created_at, row_number() OVER (ORDER BY h.seq, e.seq) AS rank
   FROM heads h
   JOIN outbox_events e ON e.aggregate_id = h.aggregate_id AND e.status = 'PENDING'
-                      AND e.seq >= h.seq
+                      AND e.seq >= h.seq AND ($3 OR e.seq = h.seq)
 )
 SELECT seq, event_id::text, aggregate_id::text, event_type, payload, retry_count,
        extract(epoch FROM created_at)::float8
@@ -121,7 +121,7 @@ void outbox_claim::abandon() {
 }
 
 std::unique_ptr<outbox_claim> claim_outbox(pqxx::connection_base& conn, std::size_t max_orders,
-                                           std::size_t max_rows) {
+                                           std::size_t max_rows, bool runs) {
   auto claim = std::make_unique<outbox_claim>(conn);
   // The batch's commit need not wait for its WAL flush: a crash can only lose a suffix
   // of the most recent commits, i.e. SENT marks of events Kafka already has. Those rows
@@ -129,7 +129,7 @@ std::unique_ptr<outbox_claim> claim_outbox(pqxx::connection_base& conn, std::siz
   // duplicates, never a loss or a reordering. It halves the relay's commit time.
   claim->tx_->exec("SET LOCAL synchronous_commit = off");
   auto result = claim->tx_->exec_params(claim_sql, static_cast<long>(max_orders),
-                                        static_cast<long>(max_rows));
+                                        static_cast<long>(max_rows), runs);
   claim->rows_.reserve(result.size());
   std::unordered_set<std::string> orders;
   for (const auto& r : result) {

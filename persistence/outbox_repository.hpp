@@ -56,17 +56,18 @@ public:
 
 private:
   friend std::unique_ptr<outbox_claim> claim_outbox(pqxx::connection_base&, std::size_t,
-                                                    std::size_t);
+                                                    std::size_t, bool);
   std::unique_ptr<pqxx::dbtransaction> tx_;
   std::vector<outbox_row> rows_;
   std::size_t orders_ = 0;
 };
 
-/// Claims the pending runs of up to `max_orders` orders, at most `max_rows` rows in
-/// all, skipping rows other relays hold. See outbox_repository.cpp for why this keeps
-/// every order's events in commit order. Throws on database errors.
+/// Claims the pending runs of up to `max_orders` orders (only their oldest pending
+/// rows unless `runs`), at most `max_rows` rows in all, skipping rows other relays
+/// hold. See outbox_repository.cpp for why this keeps every order's events in commit
+/// order. Throws on database errors.
 std::unique_ptr<outbox_claim> claim_outbox(pqxx::connection_base& conn, std::size_t max_orders,
-                                           std::size_t max_rows);
+                                           std::size_t max_rows, bool runs = true);
 
 /// Whether any pending row is due (used to tell contention from an empty outbox).
 bool outbox_has_due_rows(pqxx::connection_base& conn);

@@ -45,7 +45,8 @@ struct options {
   std::size_t orders = 5000;
   std::vector<std::size_t> relays{1, 2, 4, 8};
   std::size_t batch = 256;
-  double rate = 0; // events/s; 0 = drain mode
+  bool heads_only = false; // claim one event per order and batch (DESIGN.md's rule)
+  double rate = 0;         // events/s; 0 = drain mode
   int seconds = 10;
   std::string migrations = FLASHSALE_MIGRATIONS_DIR;
 };
@@ -53,7 +54,8 @@ struct options {
 [[noreturn]] void usage(int code) {
   std::fprintf(code ? stderr : stdout,
                "usage: flashsale-outbox-bench [--events N] [--orders M] [--relays 1,2,4,8]\n"
-               "                              [--batch B] [--rate R --seconds S]\n"
+               "                              [--batch B] [--heads-only 1]\n"
+               "                              [--rate R --seconds S]\n"
                "                              [--migrations DIR]\n"
                "Env: DATABASE_URL (the server; the bench uses its own database "
                "%s), KAFKA_BROKERS.\n",
@@ -87,6 +89,8 @@ options parse(int argc, char** argv) {
       o.relays = parse_list(v);
     else if (arg == "--batch")
       o.batch = std::stoul(v);
+    else if (arg == "--heads-only")
+      o.heads_only = v == "1" || v == "true";
     else if (arg == "--rate")
       o.rate = std::stod(v);
     else if (arg == "--seconds")
@@ -192,12 +196,13 @@ double metric(const metrics_registry& m, const std::string& name) {
   return 0;
 }
 
-relay_settings settings(const std::string& url, std::size_t relays, std::size_t batch) {
+relay_settings settings(const std::string& url, std::size_t relays, const options& o) {
   relay_settings s;
   s.database_url = url;
   s.kafka_brokers = env("KAFKA_BROKERS");
   s.relays = relays;
-  s.batch = batch;
+  s.batch = o.batch;
+  s.claim_runs = !o.heads_only;
   return s;
 }
 
@@ -208,13 +213,18 @@ struct drain_result {
   double contended = 0;
 };
 
-/// Starts the pool on an empty outbox and lets its producers connect (an idempotent
-/// producer needs about a second for its producer id), then commits the backlog with
-/// one multi-row insert, analyzes the table as a long-running one would be, and wakes
-/// the idle relays with NOTIFY: the clock runs from that NOTIFY to the last
-/// acknowledged and committed event.
+/// Waits until every relay found the outbox empty: producers created, topic metadata
+/// fetched, LISTEN in place.
+void warm_up(const metrics_registry& metrics, std::size_t relays) {
+  while (metric(metrics, "outbox_claims_empty_total") < static_cast<double>(relays))
+    std::this_thread::sleep_for(1ms);
+}
+
+/// Starts the pool on an empty outbox and waits until it is idle, then commits the
+/// backlog with one multi-row insert, analyzes the table as a long-running one would
+/// be, and wakes the relays with NOTIFY: the clock runs from that NOTIFY to the last
+/// event acknowledged by Kafka and committed SENT.
 drain_result drain(const std::string& url, std::size_t relays, const options& o) {
-  constexpr auto producer_warm_up = 1500ms;
   pqxx::connection conn{url};
   {
     pqxx::nontransaction tx{conn};
@@ -224,12 +234,10 @@ drain_result drain(const std::string& url, std::size_t relays, const options& o)
   caf::actor_system_config cfg;
   cfg.set("logger.console", caf::atom("none"));
   caf::actor_system sys{cfg};
-  auto s = settings(url, relays, o.batch);
+  auto s = settings(url, relays, o);
   s.poll_interval = 600s; // only the NOTIFY below may start the drain
   auto pool = spawn_outbox_relays(sys, s, metrics);
-  while (metric(metrics, "outbox_claims_empty_total") < static_cast<double>(relays))
-    std::this_thread::sleep_for(1ms);
-  std::this_thread::sleep_for(producer_warm_up);
+  warm_up(metrics, relays);
   std::mt19937 rng{42};
   insert_events(conn, o.events, o.orders, rng);
   {
@@ -257,8 +265,9 @@ drain_result drain(const std::string& url, std::size_t relays, const options& o)
 }
 
 void run_drain(const std::string& url, const options& o) {
-  std::printf("drain: %zu events of %zu orders (%zu per order), OUTBOX_BATCH=%zu\n\n", o.events,
-              o.orders, o.events / o.orders, o.batch);
+  std::printf("drain: %zu events of %zu orders (%zu per order), OUTBOX_BATCH=%zu, claiming %s\n\n",
+              o.events, o.orders, o.events / o.orders, o.batch,
+              o.heads_only ? "one event per order and batch" : "each order's pending run");
   std::printf("| relays | seconds | events/s | batches | empty claims | contended |\n");
   std::printf("|-------:|--------:|---------:|--------:|-------------:|----------:|\n");
   for (auto n : o.relays) {
@@ -309,7 +318,8 @@ void run_lag(const std::string& url, const options& o) {
     caf::actor_system_config cfg;
     cfg.set("logger.console", caf::atom("none"));
     caf::actor_system sys{cfg};
-    auto pool = spawn_outbox_relays(sys, settings(url, n, o.batch), metrics);
+    auto pool = spawn_outbox_relays(sys, settings(url, n, o), metrics);
+    warm_up(metrics, n);
     produce_load(url, o.rate, o.seconds);
     auto expected = o.rate * o.seconds;
     auto deadline = clock_type::now() + 30s;
@@ -330,7 +340,8 @@ void run_lag(const std::string& url, const options& o) {
 
 int main(int argc, char** argv) {
   auto o = parse(argc, argv);
-  log::configure("warn", "text");
+  const char* level = std::getenv("LOG_LEVEL");
+  log::configure(level ? level : "warn", "text");
   auto server = env("DATABASE_URL");
   auto url = create_bench_database(server, o.migrations);
   if (o.rate > 0)

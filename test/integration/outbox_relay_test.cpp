@@ -61,31 +61,34 @@ double seconds_since(clock_type::time_point start) {
 
 // -- the database -----------------------------------------------------------------------
 
-std::int64_t query_int(const std::string& url, const std::string& sql) {
-  pqxx::connection c{url};
-  pqxx::nontransaction tx{c};
-  return tx.exec1(sql)[0].as<std::int64_t>();
-}
+/// Counts rows of the test's outbox over one connection kept open, cheap enough to
+/// poll while relays drain.
+class outbox_probe {
+public:
+  explicit outbox_probe(const std::string& url) : conn_(url) {}
 
-std::int64_t pending_rows(const std::string& url) {
-  return query_int(url, "SELECT count(*) FROM outbox_events WHERE status = 'PENDING'");
-}
+  std::int64_t count(const std::string& where = "true") {
+    pqxx::nontransaction tx{conn_};
+    return tx.exec1("SELECT count(*) FROM outbox_events WHERE " + where)[0].as<std::int64_t>();
+  }
+  std::int64_t pending() { return count("status = 'PENDING'"); }
+  std::int64_t sent() { return count("status = 'SENT'"); }
 
-std::int64_t sent_rows(const std::string& url) {
-  return query_int(url, "SELECT count(*) FROM outbox_events WHERE status = 'SENT'");
-}
+  /// Pending rows some relay holds locked right now: a batch in flight.
+  std::int64_t locked() {
+    pqxx::work tx{conn_};
+    auto all = tx.exec1("SELECT count(*) FROM outbox_events WHERE status = 'PENDING'")[0]
+                 .as<std::int64_t>();
+    auto free = tx.exec1("SELECT count(*) FROM (SELECT 1 FROM outbox_events "
+                         "WHERE status = 'PENDING' FOR KEY SHARE SKIP LOCKED) s")[0]
+                  .as<std::int64_t>();
+    tx.abort();
+    return all - free;
+  }
 
-/// Pending rows some relay holds locked right now (a batch in flight).
-std::int64_t locked_rows(const std::string& url) {
-  pqxx::connection c{url};
-  pqxx::work tx{c};
-  auto all = tx.exec1("SELECT count(*) FROM outbox_events WHERE status = 'PENDING'")[0]
-               .as<std::int64_t>();
-  auto free = tx.exec1("SELECT count(*) FROM (SELECT 1 FROM outbox_events "
-                       "WHERE status = 'PENDING' FOR KEY SHARE SKIP LOCKED) s")[0]
-                .as<std::int64_t>();
-  return all - free;
-}
+private:
+  pqxx::connection conn_;
+};
 
 std::string envelope(const std::string& event_id, const std::string& order_id, std::size_t n,
                      std::size_t padding = 0) {
@@ -446,15 +449,16 @@ BOOST_AUTO_TEST_SUITE(outbox_relay)
 
 BOOST_AUTO_TEST_CASE(four_relays_drain_10000_events_of_1000_orders_in_order) {
   auto url = test::fresh_database();
+  outbox_probe db{url};
   topic_reader reader;
   auto events = insert_events(url, 1000, 10);
   auto start = clock_type::now();
   relay_pool pool{settings_for(url, 4)};
-  wait_until([&] { return pending_rows(url) == 0; }, 60s, "the outbox to drain");
+  wait_until([&] { return db.pending() == 0; }, 60s, "the outbox to drain");
   BOOST_TEST_MESSAGE("4 relays drained 10000 events in " << seconds_since(start) << " s");
   auto check = check_delivery(events, reader.read_all(events));
   BOOST_CHECK_EQUAL(check.duplicates, 0u);
-  BOOST_CHECK_EQUAL(sent_rows(url), 10000);
+  BOOST_CHECK_EQUAL(db.sent(), 10000);
   BOOST_CHECK_EQUAL(pool.metric("outbox_published_total"), 10000);
   BOOST_CHECK_GT(pool.metric("outbox_batch_size_count"), 0);
   BOOST_CHECK_GT(pool.metric("outbox_relay_lag_seconds_count"), 0);
@@ -462,12 +466,13 @@ BOOST_AUTO_TEST_CASE(four_relays_drain_10000_events_of_1000_orders_in_order) {
 
 BOOST_AUTO_TEST_CASE(two_relay_processes_share_the_outbox_in_order) {
   auto url = test::fresh_database();
+  outbox_probe db{url};
   topic_reader reader;
   auto events = insert_events(url, 1000, 10, 2);
   auto start = clock_type::now();
   relay_process a{url, {{"OUTBOX_RELAYS", "2"}}};
   relay_process b{url, {{"OUTBOX_RELAYS", "2"}}};
-  wait_until([&] { return pending_rows(url) == 0; }, 60s, "the outbox to drain");
+  wait_until([&] { return db.pending() == 0; }, 60s, "the outbox to drain");
   BOOST_TEST_MESSAGE("2 processes drained 10000 events in " << seconds_since(start) << " s");
   check_delivery(events, reader.read_all(events));
   for (auto* p : {&a, &b}) {
@@ -478,6 +483,7 @@ BOOST_AUTO_TEST_CASE(two_relay_processes_share_the_outbox_in_order) {
 
 BOOST_AUTO_TEST_CASE(notify_wakes_idle_relays_long_before_the_poll) {
   auto url = test::fresh_database();
+  outbox_probe db{url};
   auto s = settings_for(url, 2);
   s.poll_interval = 30s;
   relay_pool pool{s};
@@ -493,6 +499,7 @@ BOOST_AUTO_TEST_CASE(notify_wakes_idle_relays_long_before_the_poll) {
 
 BOOST_AUTO_TEST_CASE(a_poison_row_ends_dead_without_blocking_other_orders) {
   auto url = test::fresh_database();
+  outbox_probe db{url};
   topic_reader reader;
   auto events = insert_events(url, 200, 2, 3);
   auto poison_order = new_uuid();
@@ -506,7 +513,7 @@ BOOST_AUTO_TEST_CASE(a_poison_row_ends_dead_without_blocking_other_orders) {
   s.stats_interval = 100ms;
   s.poll_interval = 50ms;
   relay_pool pool{s};
-  wait_until([&] { return pending_rows(url) == 0; }, 30s, "the outbox to drain");
+  wait_until([&] { return db.pending() == 0; }, 30s, "the outbox to drain");
   pqxx::connection c{url};
   pqxx::nontransaction tx{c};
   auto row = tx.exec1("SELECT status, retry_count, last_error FROM outbox_events "
@@ -516,7 +523,7 @@ BOOST_AUTO_TEST_CASE(a_poison_row_ends_dead_without_blocking_other_orders) {
   BOOST_CHECK_EQUAL(row[1].as<int>(), 3);
   BOOST_CHECK_MESSAGE(row[2].as<std::string>().find("too large") != std::string::npos,
                       "last_error: " << row[2].as<std::string>());
-  BOOST_CHECK_EQUAL(sent_rows(url), 401);
+  BOOST_CHECK_EQUAL(db.sent(), 401);
   // Every other event arrived in order, the one behind the poison row included.
   check_delivery(events, reader.read_all(without(events, poison.event_id)), {poison.event_id});
   BOOST_CHECK_EQUAL(pool.metric("outbox_dead_total"), 1);
@@ -525,33 +532,46 @@ BOOST_AUTO_TEST_CASE(a_poison_row_ends_dead_without_blocking_other_orders) {
   (void)after;
 }
 
+/// Merges `more` into `events`.
+void add(inserted_events& events, const inserted_events& more) {
+  events.by_id.insert(more.by_id.begin(), more.by_id.end());
+  for (const auto& [order, ids] : more.by_order)
+    events.by_order[order].insert(events.by_order[order].end(), ids.begin(), ids.end());
+}
+
 BOOST_AUTO_TEST_CASE(a_broker_outage_mid_drain_loses_nothing) {
   auto url = test::fresh_database();
+  outbox_probe db{url};
   topic_reader reader;
-  auto events = insert_events(url, 1000, 10, 4);
-  auto s = settings_for(url, 4);
+  auto events = insert_events(url, 500, 10, 4);
+  auto s = settings_for(url, 2);
+  s.batch = 16; // a slow drain, so that the outage most likely lands in its middle
   s.shutdown_grace = 500ms;
-  auto first = std::make_unique<relay_pool>(s);
-  wait_until([&] { return sent_rows(url) >= 1000; }, 30s, "a first part to be sent");
+  auto pool = std::make_unique<relay_pool>(s);
+  wait_until([&] { return db.sent() >= 500; }, 30s, "a first part to be sent");
   {
     broker_outage outage;
-    // Relays stuck mid-batch hold their rows locked, and nothing is marked SENT.
-    wait_until([&] { return locked_rows(url) > 0; }, 10s, "a batch waiting for the broker");
-    auto sent_at_outage = sent_rows(url);
+    // More events committed during the outage: the relays claim them for certain and
+    // hold them locked, waiting for the broker.
+    add(events, insert_events(url, 500, 10, 5));
+    wait_until([&] { return db.locked() > 0; }, 10s, "a batch waiting for the broker");
+    std::this_thread::sleep_for(500ms); // batches acknowledged just before may commit
+    auto sent_in_outage = db.sent();
     std::this_thread::sleep_for(3s); // the outage itself
-    BOOST_CHECK_EQUAL(sent_rows(url), sent_at_outage);
-    BOOST_CHECK_GT(pending_rows(url), 0);
-    // Stopping now abandons the batches within the grace period: rolled back, not lost.
+    BOOST_CHECK_EQUAL(db.sent(), sent_in_outage);
+    BOOST_CHECK_GT(db.locked(), 0);
+    // Stopping now abandons the batches after the grace period: rolled back, not lost.
     auto stop_start = clock_type::now();
-    first->stop();
+    pool->stop();
     BOOST_CHECK_LT(seconds_since(stop_start), 5.0);
-    BOOST_CHECK_EQUAL(locked_rows(url), 0);
-    BOOST_CHECK_EQUAL(pending_rows(url) + sent_rows(url), 10000);
-    first = std::make_unique<relay_pool>(s);
-    std::this_thread::sleep_for(1s); // the new pool meets the outage too
+    BOOST_CHECK_EQUAL(db.locked(), 0);
+    BOOST_CHECK_EQUAL(db.pending() + db.sent(), 10000);
+    BOOST_CHECK_GE(pool->metric("outbox_abandoned_batches_total"), 1);
+    pool = std::make_unique<relay_pool>(settings_for(url, 4));
+    wait_until([&] { return db.locked() > 0; }, 10s, "the new pool to meet the outage");
   }
   auto up = clock_type::now();
-  wait_until([&] { return pending_rows(url) == 0; }, 60s, "the backlog to drain");
+  wait_until([&] { return db.pending() == 0; }, 60s, "the backlog to drain");
   BOOST_TEST_MESSAGE("backlog drained " << seconds_since(up) << " s after the broker returned");
   auto check = check_delivery(events, reader.read_all(events));
   BOOST_TEST_MESSAGE("duplicates after the outage: " << check.duplicates);
@@ -559,42 +579,50 @@ BOOST_AUTO_TEST_CASE(a_broker_outage_mid_drain_loses_nothing) {
 
 BOOST_AUTO_TEST_CASE(a_relay_process_killed_mid_batch_loses_nothing) {
   auto url = test::fresh_database();
+  outbox_probe db{url};
   topic_reader reader;
   auto events = insert_events(url, 1000, 10, 5);
   {
-    relay_process victim{url, {{"OUTBOX_RELAYS", "2"}}};
-    wait_until([&] { return sent_rows(url) >= 2000 && locked_rows(url) > 0; }, 30s,
+    // Small batches make for a slow drain, so that the kill lands in its middle.
+    relay_process victim{url, {{"OUTBOX_RELAYS", "2"}, {"OUTBOX_BATCH", "16"}}};
+    wait_until([&] { return db.sent() >= 1000 && db.locked() > 0; }, 30s,
                "the relay process to be in the middle of a batch");
     int status = victim.signal_and_wait(SIGKILL);
     BOOST_REQUIRE(WIFSIGNALED(status));
   }
-  BOOST_TEST_MESSAGE("killed with " << sent_rows(url) << " rows sent");
-  BOOST_CHECK_EQUAL(pending_rows(url) + sent_rows(url), 10000);
+  BOOST_TEST_MESSAGE("killed with " << db.sent() << " rows sent");
+  BOOST_CHECK_EQUAL(db.pending() + db.sent(), 10000);
   relay_pool pool{settings_for(url, 4)};
-  wait_until([&] { return pending_rows(url) == 0; }, 60s, "the survivors to drain");
+  wait_until([&] { return db.pending() == 0; }, 60s, "the survivors to drain");
   auto check = check_delivery(events, reader.read_all(events));
   BOOST_TEST_MESSAGE("duplicates after SIGKILL (counted by event_id): " << check.duplicates);
 }
 
 BOOST_AUTO_TEST_CASE(a_graceful_stop_finishes_the_batch_in_flight) {
   auto url = test::fresh_database();
+  outbox_probe db{url};
   topic_reader reader;
   auto events = insert_events(url, 500, 10, 6);
   {
-    relay_pool pool{settings_for(url, 4)};
-    wait_until([&] { return sent_rows(url) >= 1000; }, 30s, "a first part to be sent");
+    auto s = settings_for(url, 2);
+    s.batch = 16; // a slow drain, so that the stop lands in its middle
+    relay_pool pool{s};
+    wait_until([&] { return db.sent() >= 500 && db.locked() > 0; }, 30s,
+               "a batch in flight");
     pool.stop();
+    BOOST_CHECK_EQUAL(pool.metric("outbox_abandoned_batches_total"), 0);
   }
-  BOOST_CHECK_EQUAL(locked_rows(url), 0);
-  BOOST_CHECK_GT(pending_rows(url), 0);
+  BOOST_CHECK_EQUAL(db.locked(), 0);
+  BOOST_CHECK_GT(db.pending(), 0);
   relay_pool pool{settings_for(url, 4)};
-  wait_until([&] { return pending_rows(url) == 0; }, 60s, "the rest to drain");
+  wait_until([&] { return db.pending() == 0; }, 60s, "the rest to drain");
   // Batches were finished, not abandoned: nothing was sent twice.
   BOOST_CHECK_EQUAL(check_delivery(events, reader.read_all(events)).duplicates, 0u);
 }
 
 BOOST_AUTO_TEST_CASE(the_janitor_deletes_old_sent_rows_and_refreshes_gauges) {
   auto url = test::fresh_database();
+  outbox_probe db{url};
   insert_events(url, 50, 2, 7);
   auto s = settings_for(url, 1);
   s.retention = 1s;
@@ -602,7 +630,7 @@ BOOST_AUTO_TEST_CASE(the_janitor_deletes_old_sent_rows_and_refreshes_gauges) {
   relay_pool pool{s};
   wait_until([&] { return pool.metric("outbox_published_total") == 100; }, 20s,
              "the events to be published");
-  wait_until([&] { return query_int(url, "SELECT count(*) FROM outbox_events") == 0; }, 10s,
+  wait_until([&] { return db.count() == 0; }, 10s,
              "the janitor to delete the sent rows");
   wait_until([&] { return pool.metric("outbox_pending_rows") == 0; }, 5s, "the pending gauge");
   BOOST_CHECK_EQUAL(pool.metric("outbox_dead_rows"), 0);
