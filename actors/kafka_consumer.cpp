@@ -326,6 +326,7 @@ std::unique_ptr<RdKafka::KafkaConsumer> make_consumer(consumer_state& st, std::s
     {"enable.auto.commit", "false"},
     {"enable.auto.offset.store", "false"},
     {"auto.offset.reset", "earliest"},
+    {"session.timeout.ms", std::to_string(st.cfg.session_timeout.count())},
     {"reconnect.backoff.max.ms", "1000"},
     {"socket.nagle.disable", "true"},
   };

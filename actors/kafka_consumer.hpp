@@ -41,8 +41,11 @@ struct consumer_settings {
   /// max_parks times before it is acknowledged as ignored.
   std::chrono::milliseconds park_wait{250};
   int max_parks = 120;
-  std::chrono::milliseconds restart_pause{1000};     // after the client cannot be created
-  std::chrono::milliseconds shutdown_grace{2000};    // DLQ delivery reports on exit
+  std::chrono::milliseconds restart_pause{1000};  // after the client cannot be created
+  std::chrono::milliseconds shutdown_grace{2000}; // DLQ delivery reports on exit
+  /// A consumer that stops heartbeating (its process died) loses its partitions to the
+  /// group's other members after this long; librdkafka's default is 45 s.
+  std::chrono::milliseconds session_timeout{10000};
   std::map<std::string, std::string> consumer_extra; // more librdkafka properties
 };
 
