@@ -289,7 +289,7 @@ kafka_start() {
 
 STACK_TMP=
 STACK_KAFKA_ID=
-STACK_PG_MODE=throwaway # bench measures with durable settings
+STACK_PG_MODE=${STACK_PG_MODE:-throwaway} # bench measures with durable settings
 
 with_stack_cleanup() {
   local status=$?

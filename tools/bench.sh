@@ -24,11 +24,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Whatever cluster dev.sh started, measure with full durability.
-psql -q "$DATABASE_URL" -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET full_page_writes = on" \
-  -c "ALTER SYSTEM SET synchronous_commit = on" -c "SELECT pg_reload_conf()" >/dev/null
-sleep 0.5 # the reload reaches the postmaster asynchronously
-[[ $(psql -qtAX "$DATABASE_URL" -c "SHOW fsync") == on ]] || { echo "bench: fsync is off" >&2; exit 1; }
+for setting in fsync synchronous_commit full_page_writes; do
+  [[ $(psql -qtAX "$DATABASE_URL" -c "SHOW $setting") == on ]] ||
+    { echo "bench: $setting is off; run through ./dev.sh bench" >&2; exit 1; }
+done
 
 DB="${DATABASE_URL%/*}/bench_$$"
 psql -q "$DATABASE_URL" -c "CREATE DATABASE bench_$$" >/dev/null
