@@ -44,6 +44,8 @@ Environment:
                     port when 8080 is taken)
   SAGA_SIM=0        run/up without the saga simulator
   FLASHSALE_BUILD_DIR  build tree (default: build)
+  STACK_PG_MODE=durable  with-stack: keep PostgreSQL's durability on (default
+                    throwaway: fsync, synchronous_commit, full_page_writes off)
   Any other variable (ORDER_TTL_RESERVED_S, LOG_LEVEL, ...) reaches the service.
 EOF
 }
