@@ -72,12 +72,12 @@ relay_metrics register_metrics(metrics_registry& reg) {
   m.contended_claims = &reg.get_counter(
     "outbox_claim_contention_total",
     "Relay claims that found nothing although due rows were pending (held by other relays)");
-  m.abandoned_batches = &reg.get_counter(
-    "outbox_abandoned_batches_total", "Claimed batches rolled back unfinished (re-sent later)");
-  m.lag = &reg.get_histogram("outbox_relay_lag_seconds",
-                             "Outbox event commit to Kafka acknowledgement");
-  m.batch_rows = &reg.get_histogram("outbox_batch_size", "Rows per non-empty relay claim", {},
-                                    batch_buckets());
+  m.abandoned_batches = &reg.get_counter("outbox_abandoned_batches_total",
+                                         "Claimed batches rolled back unfinished (re-sent later)");
+  m.lag =
+    &reg.get_histogram("outbox_relay_lag_seconds", "Outbox event commit to Kafka acknowledgement");
+  m.batch_rows =
+    &reg.get_histogram("outbox_batch_size", "Rows per non-empty relay claim", {}, batch_buckets());
   auto g = m.gauges;
   reg.add_gauge("outbox_pending_rows", "Outbox events not yet published",
                 [g] { return g->pending.load(); });
@@ -116,7 +116,7 @@ struct relay_state {
 
   std::unique_ptr<persistence::outbox_claim> claim;
   std::vector<row_outcome> outcomes;
-  std::uint32_t generation = 0; // tells this batch's reports from older ones
+  std::uint32_t generation = 0;    // tells this batch's reports from older ones
   steady::time_point started_at{}; // for the per-batch debug line
   steady::time_point claimed_at{};
   steady::time_point produced_at{};
@@ -148,10 +148,18 @@ void log_kafka(std::size_t relay, kafka::log_severity sev, const std::string& fa
                const std::string& text) {
   log::fields f{{"relay", std::to_string(relay)}, {"facility", fac}, {"detail", text}};
   switch (sev) {
-    case kafka::log_severity::error: log::error("kafka producer", f); break;
-    case kafka::log_severity::warning: log::warn("kafka producer", f); break;
-    case kafka::log_severity::info: log::info("kafka producer", f); break;
-    case kafka::log_severity::debug: log::debug("kafka producer", f); break;
+    case kafka::log_severity::error:
+      log::error("kafka producer", f);
+      break;
+    case kafka::log_severity::warning:
+      log::warn("kafka producer", f);
+      break;
+    case kafka::log_severity::info:
+      log::info("kafka producer", f);
+      break;
+    case kafka::log_severity::debug:
+      log::debug("kafka producer", f);
+      break;
   }
 }
 
@@ -196,9 +204,9 @@ void produce_batch(relay_state& st) {
     const auto& row = rows[i];
     if (stopped.count(row.aggregate_id))
       continue;
-    auto refused = st.producer->produce(st.cfg.topic, row.aggregate_id, row.payload,
-                                        {{"event_type", row.event_type}},
-                                        token_of(st.generation, i));
+    auto refused =
+      st.producer->produce(st.cfg.topic, row.aggregate_id, row.payload,
+                           {{"event_type", row.event_type}}, token_of(st.generation, i));
     if (refused) {
       st.outcomes[i] = {row_outcome::failed, refused->error};
       stopped.insert(row.aggregate_id);
@@ -222,8 +230,10 @@ persistence::outbox_failure failure_for(const relay_state& st, const persistence
   f.error = error;
   f.backoff = backoff_for(st.cfg, row.retry_count);
   f.dead = row.retry_count + 1 >= st.cfg.max_retries;
-  log::fields fields{{"order_id", row.aggregate_id}, {"event_id", row.event_id},
-                     {"event_type", row.event_type}, {"attempt", std::to_string(row.retry_count + 1)},
+  log::fields fields{{"order_id", row.aggregate_id},
+                     {"event_id", row.event_id},
+                     {"event_type", row.event_type},
+                     {"attempt", std::to_string(row.retry_count + 1)},
                      {"error", error}};
   if (f.dead)
     log::error("outbox event dead: giving up", fields);
@@ -408,9 +418,9 @@ void stop_relay(relay_state& st) {
       st.claim.reset();
       return;
     }
-    log::warn("outbox relay stopping: abandoning an unfinished batch",
-              {{"relay", std::to_string(st.index)},
-               {"rows", std::to_string(st.claim->rows().size())}});
+    log::warn(
+      "outbox relay stopping: abandoning an unfinished batch",
+      {{"relay", std::to_string(st.index)}, {"rows", std::to_string(st.claim->rows().size())}});
     st.producer->purge();
     st.producer->flush(std::chrono::milliseconds{0});
     st.claim->abandon();
@@ -480,8 +490,8 @@ void janitor_step(janitor_state& st) {
       log::info("outbox janitor: database reachable again");
     st.failing = false;
   } catch (const std::exception& e) {
-    log::write(st.failing ? log::level::debug : log::level::warn,
-               "outbox janitor: database error", {{"error", e.what()}});
+    log::write(st.failing ? log::level::debug : log::level::warn, "outbox janitor: database error",
+               {{"error", e.what()}});
     st.failing = true;
   }
 }
@@ -566,9 +576,8 @@ caf::actor spawn_outbox_relays(caf::actor_system& sys, const relay_settings& set
   auto m = register_metrics(metrics);
   std::vector<std::function<caf::actor()>> factories;
   for (std::size_t i = 0; i < settings.relays; ++i)
-    factories.push_back([&sys, settings, i, m] {
-      return sys.spawn<caf::detached>(outbox_relay, settings, i, m);
-    });
+    factories.push_back(
+      [&sys, settings, i, m] { return sys.spawn<caf::detached>(outbox_relay, settings, i, m); });
   if (settings.janitor)
     factories.push_back([&sys, settings, g = m.gauges] {
       return sys.spawn<caf::detached>(outbox_janitor, settings, g);

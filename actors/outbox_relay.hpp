@@ -24,9 +24,6 @@ struct relay_settings {
   std::string topic = topics::order_events;
   std::size_t relays = 4;                         // OUTBOX_RELAYS
   std::size_t batch = 256;                        // OUTBOX_BATCH: rows per claim
-  /// Claim each order's whole pending run, not only its oldest pending event (DESIGN.md's
-  /// rule, one event per order and batch); false only to compare in the benchmark.
-  bool claim_runs = true;
   int max_retries = 10;                           // OUTBOX_MAX_RETRIES: failures before DEAD
   std::chrono::milliseconds poll_interval{1000};  // OUTBOX_POLL_MS: fallback without NOTIFY
   std::chrono::seconds retention{3600};           // OUTBOX_RETENTION_S: keep SENT rows
@@ -34,20 +31,24 @@ struct relay_settings {
   std::chrono::milliseconds backoff_max{60000};   // up to this
   std::chrono::milliseconds stats_interval{1000}; // gauges and janitor
   std::size_t janitor_chunk = 5000;               // rows per DELETE
+  double linger_ms = 2;                           // producer linger
+  bool janitor = true;                            // also run the janitor
   /// How long a stopping relay waits for its batch's delivery reports before it
   /// gives the batch up (rolls back; the rows are sent again later).
   std::chrono::milliseconds shutdown_grace{2000};
   /// Longest a relay blocks in one step (waiting for NOTIFY or delivery reports);
   /// bounds how long an exit message waits.
   std::chrono::milliseconds wait_slice{100};
-  double linger_ms = 2;                           // producer linger
   /// Produce requests in flight per broker connection (idempotence allows up to 5).
   /// 1 because librdkafka's mock cluster (our embedded broker) answers pipelined
   /// requests with Nagle's algorithm on, and each batch then stalls for a delayed ACK
   /// (~40 ms); real Kafka brokers set TCP_NODELAY, so raise it there if you like.
   int max_in_flight = 1;
-  bool janitor = true;                            // also run the janitor
-  std::map<std::string, std::string> producer_extra; // more librdkafka properties
+  /// Claim each order's whole pending run, not only its oldest pending event (DESIGN.md's
+  /// rule, one event per order and batch); false only to compare in the benchmark.
+  bool claim_runs = true;
+  /// More librdkafka properties, applied last.
+  std::map<std::string, std::string> producer_extra;
 };
 
 /// Spawns `relays` relay actors and (if enabled) the janitor under a supervisor, and

@@ -143,10 +143,10 @@ std::optional<delivery_report> producer::produce(const std::string& topic, std::
   auto* h = RdKafka::Headers::create();
   for (const auto& hd : headers)
     h->add(hd.name, hd.value);
-  auto err = impl_->handle->produce(
-    topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-    const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0, h,
-    reinterpret_cast<void*>(static_cast<std::uintptr_t>(token)));
+  auto err =
+    impl_->handle->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                           const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0,
+                           h, reinterpret_cast<void*>(static_cast<std::uintptr_t>(token)));
   if (err == RdKafka::ERR_NO_ERROR)
     return std::nullopt; // librdkafka owns the headers now
   delete h;

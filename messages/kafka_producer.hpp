@@ -72,8 +72,7 @@ public:
   /// Queues one message (copied), partitioned by key. A returned error means the
   /// message was not queued and no report will come for it.
   std::optional<delivery_report> produce(const std::string& topic, std::string_view key,
-                                         std::string_view value,
-                                         const std::vector<header>& headers,
+                                         std::string_view value, const std::vector<header>& headers,
                                          std::uint64_t token);
 
   /// Sends what is queued without lingering and serves delivery reports until every

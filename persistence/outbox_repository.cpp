@@ -93,8 +93,8 @@ void mark_failed(pqxx::transaction_base& tx, const std::vector<outbox_failure>& 
   std::string values;
   for (const auto& f : failed)
     values += (values.empty() ? "(" : ",(") + std::to_string(f.seq) + "::bigint,"
-              + tx.quote(f.error) + "::text," + std::to_string(f.backoff.count())
-              + "::bigint," + (f.dead ? "true" : "false") + ")";
+              + tx.quote(f.error) + "::text," + std::to_string(f.backoff.count()) + "::bigint,"
+              + (f.dead ? "true" : "false") + ")";
   tx.exec("UPDATE outbox_events o SET retry_count = o.retry_count + 1, last_error = f.error, "
           "next_attempt_at = clock_timestamp() + f.backoff_ms * interval '1 millisecond', "
           "status = CASE WHEN f.dead THEN 'DEAD' ELSE 'PENDING' END "
@@ -163,11 +163,11 @@ void listen_for_outbox(pqxx::connection_base& conn) {
 
 outbox_stats read_outbox_stats(pqxx::connection_base& conn) {
   pqxx::read_transaction tx{conn};
-  auto r = tx.exec1(
-    "SELECT (SELECT count(*) FROM outbox_events WHERE status = 'PENDING'), "
-    "COALESCE((SELECT extract(epoch FROM clock_timestamp() - created_at)::float8 "
-    "          FROM outbox_events WHERE status = 'PENDING' ORDER BY seq LIMIT 1), 0), "
-    "(SELECT count(*) FROM outbox_events WHERE status = 'DEAD')");
+  auto r =
+    tx.exec1("SELECT (SELECT count(*) FROM outbox_events WHERE status = 'PENDING'), "
+             "COALESCE((SELECT extract(epoch FROM clock_timestamp() - created_at)::float8 "
+             "          FROM outbox_events WHERE status = 'PENDING' ORDER BY seq LIMIT 1), 0), "
+             "(SELECT count(*) FROM outbox_events WHERE status = 'DEAD')");
   outbox_stats s;
   s.pending = r[0].as<std::int64_t>();
   s.oldest_pending_age_s = r[1].as<double>();

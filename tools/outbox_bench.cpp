@@ -159,8 +159,8 @@ std::string envelope(const std::string& event_id, const std::string& order_id) {
 }
 
 /// Commits `events` events of `orders` orders in one transaction (without NOTIFY: the
-/// caller wakes the relays when the clock starts), interleaved like real traffic: round k holds the k-th event of
-/// every order, in random order.
+/// caller wakes the relays when the clock starts), interleaved like real traffic: round k holds the
+/// k-th event of every order, in random order.
 void insert_events(pqxx::connection& conn, std::size_t events, std::size_t orders,
                    std::mt19937& rng) {
   std::vector<std::string> ids(orders);
@@ -173,8 +173,8 @@ void insert_events(pqxx::connection& conn, std::size_t events, std::size_t order
     std::shuffle(ids.begin(), ids.end(), rng);
     for (std::size_t i = 0; i < ids.size() && done < events; ++i, ++done) {
       auto event_id = new_uuid();
-      values += (values.empty() ? "('" : ",('") + event_id + "','" + ids[i]
-                + "','ORDER_CREATED'," + tx.quote(envelope(event_id, ids[i])) + ")";
+      values += (values.empty() ? "('" : ",('") + event_id + "','" + ids[i] + "','ORDER_CREATED',"
+                + tx.quote(envelope(event_id, ids[i])) + ")";
     }
   }
   tx.exec("INSERT INTO outbox_events (event_id, aggregate_id, event_type, payload) VALUES "
@@ -296,8 +296,8 @@ void produce_load(const std::string& url, double rate, int seconds) {
     for (std::size_t i = 0; i < n; ++i) {
       auto order = new_uuid();
       auto event_id = new_uuid();
-      values += (values.empty() ? "('" : ",('") + event_id + "','" + order
-                + "','ORDER_CREATED'," + tx.quote(envelope(event_id, order)) + ")";
+      values += (values.empty() ? "('" : ",('") + event_id + "','" + order + "','ORDER_CREATED',"
+                + tx.quote(envelope(event_id, order)) + ")";
     }
     tx.exec("INSERT INTO outbox_events (event_id, aggregate_id, event_type, payload) VALUES "
             + values);
@@ -323,8 +323,7 @@ void run_lag(const std::string& url, const options& o) {
     produce_load(url, o.rate, o.seconds);
     auto expected = o.rate * o.seconds;
     auto deadline = clock_type::now() + 30s;
-    while (metric(metrics, "outbox_published_total") < expected - 1
-           && clock_type::now() < deadline)
+    while (metric(metrics, "outbox_published_total") < expected - 1 && clock_type::now() < deadline)
       std::this_thread::sleep_for(5ms);
     auto& lag = metrics.get_histogram("outbox_relay_lag_seconds", "");
     std::printf("lag at %.0f events/s for %d s, %zu relays: %llu events, p50 <= %.4f s, "

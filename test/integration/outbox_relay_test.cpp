@@ -77,8 +77,8 @@ public:
   /// Pending rows some relay holds locked right now: a batch in flight.
   std::int64_t locked() {
     pqxx::work tx{conn_};
-    auto all = tx.exec1("SELECT count(*) FROM outbox_events WHERE status = 'PENDING'")[0]
-                 .as<std::int64_t>();
+    auto all =
+      tx.exec1("SELECT count(*) FROM outbox_events WHERE status = 'PENDING'")[0].as<std::int64_t>();
     auto free = tx.exec1("SELECT count(*) FROM (SELECT 1 FROM outbox_events "
                          "WHERE status = 'PENDING' FOR KEY SHARE SKIP LOCKED) s")[0]
                   .as<std::int64_t>();
@@ -94,8 +94,8 @@ std::string envelope(const std::string& event_id, const std::string& order_id, s
                      std::size_t padding = 0) {
   return R"({"event_id":")" + event_id + R"(","event_type":"TEST_EVENT",)"
          + R"("occurred_at":"2026-01-01T00:00:00.000Z","schema_version":1,)"
-         + R"("payload":{"order_id":")" + order_id + R"(","n":)" + std::to_string(n)
-         + R"(,"pad":")" + std::string(padding, 'x') + R"("}})";
+         + R"("payload":{"order_id":")" + order_id + R"(","n":)" + std::to_string(n) + R"(,"pad":")"
+         + std::string(padding, 'x') + R"("}})";
 }
 
 struct outbox_event {
@@ -130,8 +130,8 @@ inserted_events insert_events(const std::string& url, std::size_t orders, std::s
     for (const auto& order : ids) {
       outbox_event e{new_uuid(), order, {}};
       e.payload = envelope(e.event_id, order, k);
-      values += (values.empty() ? "(" : ",(") + tx.quote(e.event_id) + "::uuid,"
-                + tx.quote(order) + "::uuid,'TEST_EVENT'," + tx.quote(e.payload) + ")";
+      values += (values.empty() ? "(" : ",(") + tx.quote(e.event_id) + "::uuid," + tx.quote(order)
+                + "::uuid,'TEST_EVENT'," + tx.quote(e.payload) + ")";
       out.by_order[order].push_back(e.event_id);
       out.by_id.emplace(e.event_id, std::move(e));
     }
@@ -186,8 +186,8 @@ public:
     conf->set("log_level", "2", err); // the outage test takes the broker away
     consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
     BOOST_REQUIRE_MESSAGE(consumer_, "cannot create a Kafka consumer: " << err);
-    std::unique_ptr<RdKafka::Topic> t{RdKafka::Topic::create(consumer_.get(), topic_, nullptr,
-                                                             err)};
+    std::unique_ptr<RdKafka::Topic> t{
+      RdKafka::Topic::create(consumer_.get(), topic_, nullptr, err)};
     RdKafka::Metadata* md = nullptr;
     auto rc = consumer_->metadata(false, t.get(), &md, 10000);
     std::unique_ptr<RdKafka::Metadata> owned{md};
@@ -607,8 +607,7 @@ BOOST_AUTO_TEST_CASE(a_graceful_stop_finishes_the_batch_in_flight) {
     auto s = settings_for(url, 2);
     s.batch = 16; // a slow drain, so that the stop lands in its middle
     relay_pool pool{s};
-    wait_until([&] { return db.sent() >= 500 && db.locked() > 0; }, 30s,
-               "a batch in flight");
+    wait_until([&] { return db.sent() >= 500 && db.locked() > 0; }, 30s, "a batch in flight");
     pool.stop();
     BOOST_CHECK_EQUAL(pool.metric("outbox_abandoned_batches_total"), 0);
   }
@@ -630,8 +629,7 @@ BOOST_AUTO_TEST_CASE(the_janitor_deletes_old_sent_rows_and_refreshes_gauges) {
   relay_pool pool{s};
   wait_until([&] { return pool.metric("outbox_published_total") == 100; }, 20s,
              "the events to be published");
-  wait_until([&] { return db.count() == 0; }, 10s,
-             "the janitor to delete the sent rows");
+  wait_until([&] { return db.count() == 0; }, 10s, "the janitor to delete the sent rows");
   wait_until([&] { return pool.metric("outbox_pending_rows") == 0; }, 5s, "the pending gauge");
   BOOST_CHECK_EQUAL(pool.metric("outbox_dead_rows"), 0);
   BOOST_CHECK_EQUAL(pool.metric("outbox_oldest_pending_age_seconds"), 0);
