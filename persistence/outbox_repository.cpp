@@ -17,6 +17,13 @@ namespace {
 // Why every order's events still reach Kafka in commit (seq) order, with any number
 // of relays in any number of processes:
 //
+// 0. Assumption: one order's rows get seq in commit order. The order actor is the
+//    single writer of its order and persists an event only after the previous one
+//    committed. During a handover between nodes (two writers) the guarded UPDATE of the
+//    order row precedes the outbox INSERT in the same transaction, so the second writer
+//    waits on that row lock and draws its seq after the first committed. (An event
+//    written without a status change takes only FOR SHARE there, which two writers can
+//    hold at once; that corner is not covered.)
 // 1. Heads only. A transaction T takes rows of order X only through X's head h: h is
 //    PENDING and due, and no PENDING row of X older than h exists in T's snapshot.
 //    T locks h (FOR UPDATE) and reads X's PENDING rows with seq >= h.seq; with the cut
