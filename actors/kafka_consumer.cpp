@@ -306,7 +306,8 @@ void client_callbacks::event_cb(RdKafka::Event& e) {
       log::warn("kafka consumer", {{"error", RdKafka::err2str(e.err())}, {"detail", e.str()}});
       break;
     case RdKafka::Event::EVENT_LOG:
-      if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING)
+      // A failed connection comes as an error event too: log it once.
+      if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING && e.fac() != "FAIL")
         log::warn("kafka consumer", {{"facility", e.fac()}, {"detail", e.str()}});
       break;
     default:
