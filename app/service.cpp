@@ -83,13 +83,14 @@ int wait_for_stop(const sigset_t& set) {
 
 int serve(const config& cfg) {
   auto stop_signals = block_stop_signals();
+  metrics_registry metrics; // outlives the actor system: actors record into it
   caf::actor_system_config caf_cfg;
   caf_cfg.set("logger.console", caf::atom("none"));
   caf::actor_system sys{caf_cfg};
-  metrics_registry metrics;
   auto health = std::make_shared<health_state>();
 
-  auto writers = spawn_db_writers(sys, cfg.database_url, cfg.db_writers, cfg.db_max_batch);
+  auto writers = spawn_db_writers(sys, cfg.database_url, cfg.db_writers, cfg.db_max_batch,
+                                  &metrics);
   auto readers = spawn_db_readers(sys, cfg.database_url, cfg.db_readers);
   auto registry = spawn_order_registry(sys, writers, readers, order_settings_from(cfg));
   auto monitor = spawn_health_monitor(sys, cfg.database_url, cfg.kafka_brokers, health,

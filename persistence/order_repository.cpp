@@ -209,7 +209,7 @@ write_outcome write_one(pqxx::dbtransaction& tx, const write_command& c) {
                  + ", expired_at = " + optional_timestamp_sql(c.deadline) + guard
                  + " RETURNING 1");
   } else {
-    r = sub.exec("SELECT 1 FROM orders" + guard + " FOR SHARE");
+    r = sub.exec("SELECT 1 FROM orders" + guard + " FOR UPDATE"); // serialises the order's outbox rows
   }
   if (r.empty()) {
     auto exists = sub.exec("SELECT 1 FROM orders WHERE id = " + id);
