@@ -107,6 +107,19 @@ int serve(const config& cfg) {
 
   std::unique_ptr<http::server> api;
   caf::actor bridge;
+  // Stops everything in dependency order; the actor system's destructor then waits
+  // for every actor to be gone.
+  auto shut_down = [&] {
+    if (api)
+      api->stop();
+    // These use `metrics`: wait until they are gone. The consumer commits what is done.
+    stop_kafka_consumer(sys, consumer);
+    stop_expiry_sweeper(sys, sweeper);
+    stop_outbox_relays(sys, relays); // each finishes or rolls back its batch
+    for (const auto& a : {bridge, registry, readers, writers, monitor})
+      if (a)
+        caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  };
   if (cfg.enabled.http) {
     bridge = spawn_http_bridge(sys, {registry, writers, readers, request_timeout},
                                bridge_actors);
@@ -121,10 +134,8 @@ int serve(const config& cfg) {
     } catch (const std::exception& e) {
       log::error("cannot listen", {{"addr", cfg.http_host + ":" + std::to_string(cfg.http_port)},
                                    {"error", e.what()}});
-      stop_kafka_consumer(sys, consumer);
-      stop_expiry_sweeper(sys, sweeper);
-      stop_outbox_relays(sys, relays);
-      caf::anon_send_exit(monitor, caf::exit_reason::user_shutdown);
+      api.reset();
+      shut_down();
       return 1;
     }
     log::info("http listening", {{"addr", cfg.http_host + ":" + std::to_string(api->port())}});
@@ -132,15 +143,7 @@ int serve(const config& cfg) {
 
   int sig = wait_for_stop(stop_signals);
   log::info("stopping", {{"signal", std::to_string(sig)}});
-  if (api)
-    api->stop();
-  // Both use `metrics`: wait until they are gone. The consumer commits what is done.
-  stop_kafka_consumer(sys, consumer);
-  stop_expiry_sweeper(sys, sweeper);
-  stop_outbox_relays(sys, relays); // each finishes or rolls back its batch
-  for (const auto& a : {bridge, registry, readers, writers, monitor})
-    if (a)
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  shut_down();
   return 0;
 }
 

@@ -33,7 +33,7 @@ DB="${DATABASE_URL%/*}/bench_$$"
 psql -q "$DATABASE_URL" -c "CREATE DATABASE bench_$$" >/dev/null
 DATABASE_URL=$DB "$BIN" migrate up >/dev/null
 
-PORT=$((20000 + RANDOM % 20000))
+PORT=$((15000 + RANDOM % 17000)) # below the ephemeral port range
 DATABASE_URL=$DB KAFKA_BROKERS=$KAFKA_BROKERS HTTP_ADDR=127.0.0.1:$PORT ORDER_ROLES=http \
   LOG_LEVEL=warn "$BIN" serve >"$TMP/service.log" 2>&1 &
 SERVICE_PID=$!

@@ -29,11 +29,13 @@ fresh_database() {
   echo "$url"
 }
 
+# Below the kernel's ephemeral range (32768+), where the many client connections of
+# the tests and Kafka take their local ports; a port in any TCP state counts as taken.
 free_port() {
   local port
   while :; do
-    port=$((20000 + RANDOM % 20000))
-    if ! ss -ltn "( sport = :$port )" | grep -q ":$port"; then echo "$port"; return; fi
+    port=$((15000 + RANDOM % 17000))
+    if [[ -z $(ss -tanH "sport = :$port" 2>/dev/null) ]]; then echo "$port"; return; fi
   done
 }
 
