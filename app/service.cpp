@@ -1,5 +1,6 @@
 #include "app/service.hpp"
 
+#include "actors/cluster.hpp"
 #include "actors/db_actors.hpp"
 #include "actors/expiry_sweeper.hpp"
 #include "actors/health_monitor.hpp"
@@ -7,12 +8,15 @@
 #include "actors/kafka_consumer.hpp"
 #include "actors/log.hpp"
 #include "actors/order_registry.hpp"
+#include "actors/order_router.hpp"
 #include "actors/outbox_relay.hpp"
+#include "actors/wire_format.hpp"
 #include "http/server.hpp"
 #include "messages/metrics.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/send.hpp>
 
 #include <csignal>
@@ -47,6 +51,19 @@ expiry_settings expiry_settings_from(const config& cfg) {
   expiry_settings s;
   s.database_url = cfg.database_url;
   s.request_timeout = request_timeout;
+  return s;
+}
+
+cluster_settings cluster_settings_from(const config& cfg, std::uint16_t caf_port) {
+  cluster_settings s;
+  s.database_url = cfg.database_url;
+  s.node_id = cfg.node_id;
+  s.host = cfg.cluster_host;
+  s.caf_port = caf_port;
+  if (cfg.enabled.http)
+    s.http_url = "http://" + cfg.cluster_host + ":" + std::to_string(cfg.http_port);
+  s.heartbeat = cfg.cluster_heartbeat;
+  s.timeout = cfg.cluster_timeout;
   return s;
 }
 
@@ -86,6 +103,13 @@ int serve(const config& cfg) {
   metrics_registry metrics; // outlives the actor system: actors record into it
   caf::actor_system_config caf_cfg;
   caf_cfg.set("logger.console", caf::atom("none"));
+  // Many nodes: the registry is published to the peers, commands cross nodes.
+  caf_cfg.load<caf::io::middleman>();
+  add_cluster_message_types(caf_cfg);
+  // Work stealing polls with short sleeps when idle; on 2 cores shared with PostgreSQL
+  // that burned ~20% of the service's CPU in nanosleep. The sharing policy blocks on a
+  // condition variable: measured 4-26% more creates/s with a lower p99 (docs/BENCHMARKS.md).
+  caf_cfg.set("scheduler.policy", caf::atom("sharing"));
   caf::actor_system sys{caf_cfg};
   auto health = std::make_shared<health_state>();
 
@@ -93,14 +117,34 @@ int serve(const config& cfg) {
                                   &metrics);
   auto readers = spawn_db_readers(sys, cfg.database_url, cfg.db_readers);
   auto registry = spawn_order_registry(sys, writers, readers, order_settings_from(cfg));
+  // Many nodes (DESIGN.md): peers reach this node's registry on its CAF port; the
+  // router in front of the registry sends each command to the order's owner. The
+  // bridge, the consumer and the sweeper talk to the router.
+  auto caf_port = sys.middleman().publish(registry, cfg.caf_node_port);
+  if (!caf_port) {
+    log::error("cannot publish the order registry",
+               {{"port", std::to_string(cfg.caf_node_port)},
+                {"error", sys.render(caf_port.error())}});
+    for (const auto& a : {registry, readers, writers})
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    return 1;
+  }
+  auto view = std::make_shared<cluster_view>(cfg.node_id);
+  auto member =
+    spawn_cluster_member(sys, cluster_settings_from(cfg, *caf_port), view, registry, metrics);
+  auto router =
+    spawn_order_router(sys, registry, view, {cfg.cluster_forward_timeout}, metrics);
   auto monitor = spawn_health_monitor(sys, cfg.database_url, cfg.kafka_brokers, health,
                                       health_interval);
   caf::actor consumer;
   if (cfg.enabled.consumer)
-    consumer = spawn_kafka_consumer(sys, consumer_settings_from(cfg), registry, metrics);
+    consumer = spawn_kafka_consumer(sys, consumer_settings_from(cfg), router, metrics);
   caf::actor sweeper;
-  if (cfg.enabled.expiry)
-    sweeper = spawn_expiry_sweeper(sys, expiry_settings_from(cfg), registry, metrics);
+  if (cfg.enabled.expiry) {
+    auto es = expiry_settings_from(cfg);
+    es.owns = [view](const std::string& id) { return view->current()->owns(id); };
+    sweeper = spawn_expiry_sweeper(sys, es, router, metrics);
+  }
   caf::actor relays;
   if (cfg.enabled.relay)
     relays = spawn_outbox_relays(sys, relay_settings_from(cfg), metrics);
@@ -112,16 +156,17 @@ int serve(const config& cfg) {
   auto shut_down = [&] {
     if (api)
       api->stop();
+    stop_cluster_member(sys, member); // peers take this node's orders over at once
     // These use `metrics`: wait until they are gone. The consumer commits what is done.
     stop_kafka_consumer(sys, consumer);
     stop_expiry_sweeper(sys, sweeper);
     stop_outbox_relays(sys, relays); // each finishes or rolls back its batch
-    for (const auto& a : {bridge, registry, readers, writers, monitor})
+    for (const auto& a : {bridge, router, registry, readers, writers, monitor})
       if (a)
         caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   };
   if (cfg.enabled.http) {
-    bridge = spawn_http_bridge(sys, {registry, writers, readers, request_timeout},
+    bridge = spawn_http_bridge(sys, {router, writers, readers, request_timeout},
                                bridge_actors);
     http::server_settings hs;
     hs.host = cfg.http_host;

@@ -14,11 +14,9 @@ function init(args)
 end
 
 local function uuid()
-  local t = "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"
-  return (t:gsub("[xy]", function(c)
-    local v = (c == "x") and math.random(0, 15) or math.random(8, 11)
-    return string.format("%x", v)
-  end))
+  return string.format("%08x-%04x-4%03x-%04x-%06x%06x",
+    math.random(0, 0xffffffff), math.random(0, 0xffff), math.random(0, 0xfff),
+    math.random(0x8000, 0xbfff), math.random(0, 0xffffff), math.random(0, 0xffffff))
 end
 
 request = function()
