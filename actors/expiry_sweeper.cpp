@@ -103,7 +103,8 @@ bool sweep(sweeper_actor* self) {
   st.failing = false;
   st.metrics.sweeps->inc();
   for (const auto& id : due)
-    if (st.in_flight.count(id) == 0 && st.in_flight.size() < st.cfg.max_in_flight)
+    if (st.in_flight.count(id) == 0 && st.in_flight.size() < st.cfg.max_in_flight
+        && (!st.cfg.owns || st.cfg.owns(id)))
       send_expire(self, id);
   st.metrics.in_flight->store(static_cast<double>(st.in_flight.size()));
   return due.size() >= limit;

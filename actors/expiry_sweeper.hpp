@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 
 namespace flashsale {
@@ -22,6 +23,10 @@ struct expiry_settings {
   std::size_t batch = 500;                         // due orders taken per sweep
   std::size_t max_in_flight = 5000;                // expire requests awaiting an answer
   std::chrono::milliseconds request_timeout{5000}; // an answer from the registry
+  /// Whether this node owns an order (the cluster's routing table): with many nodes
+  /// each sweeper expires only its own orders, so a deadline fires once (and the
+  /// guarded UPDATE makes a second firing harmless anyway). Empty: every order.
+  std::function<bool(const std::string& order_id)> owns;
 };
 
 /// Spawns the sweeper and registers its metrics in `metrics`, which must outlive it.

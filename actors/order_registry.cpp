@@ -79,6 +79,24 @@ caf::behavior registry(registry_self* self, caf::actor writers, caf::actor reade
         self->send(who, stop_atom::value);
       }
     },
+    // Ownership moved (DESIGN.md "Many nodes", actors/cluster.hpp): the actors of orders
+    // another node owns now stop like passivated ones, so that a later command here (a
+    // fallback, or ownership coming back) loads the row again instead of answering
+    // from a copy the new owner may have changed.
+    [=](release_atom, const ownership_test& owns) {
+      auto& st = self->state;
+      for (auto i = st.live.begin(); i != st.live.end();) {
+        if (owns(i->first)) {
+          ++i;
+          continue;
+        }
+        auto who = i->second;
+        st.ids.erase(who.address());
+        self->demonitor(who);
+        self->send(who, stop_atom::value);
+        i = st.live.erase(i);
+      }
+    },
   };
 }
 

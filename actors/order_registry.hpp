@@ -17,6 +17,8 @@ namespace flashsale {
 ///   (expire_atom, std::string order_id) -> event_reply (the sweeper: apply the
 ///     deadline of the order's current state if it has passed)
 ///   (passivate_atom, std::string order_id, caf::actor) from its order actors.
+///   (release_atom, ownership_test) from the cluster member: stop the actors of orders
+///     this node no longer owns.
 caf::actor spawn_order_registry(caf::actor_system& sys, caf::actor writers, caf::actor readers,
                                 order_settings settings);
 

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include <unistd.h>
+
 namespace flashsale {
 
 namespace {
@@ -123,6 +125,37 @@ void read_choice(const env_lookup& env, const std::string& name,
   throw config_error{name + " must be one of " + list + ", got " + quoted(*text)};
 }
 
+std::string host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0')
+    return "localhost";
+  return name;
+}
+
+/// NODE_ID and CLUSTER_HOST, with defaults that differ per process and per machine.
+void read_cluster(const env_lookup& env, config& cfg) {
+  cfg.node_id = host_name() + "-" + std::to_string(getpid());
+  if (auto id = env("NODE_ID")) {
+    if (id->empty() || id->size() > 128)
+      throw config_error{"NODE_ID must be 1-128 characters, got " + quoted(*id)};
+    cfg.node_id = *id;
+  }
+  const auto& h = cfg.http_host;
+  cfg.cluster_host =
+    (h.empty() || h == "0.0.0.0" || h == "*" || h == "::" || h == "[::]") ? host_name() : h;
+  if (auto host = env("CLUSTER_HOST")) {
+    if (host->empty())
+      throw config_error{"CLUSTER_HOST must not be empty"};
+    cfg.cluster_host = *host;
+  }
+  read_int(env, "CAF_NODE_PORT", 0, 65535, cfg.caf_node_port);
+  read_millis(env, "CLUSTER_HEARTBEAT_MS", 50, 60000, cfg.cluster_heartbeat);
+  read_millis(env, "CLUSTER_TIMEOUT_MS", 100, 600000, cfg.cluster_timeout);
+  read_millis(env, "CLUSTER_FORWARD_TIMEOUT_MS", 10, 60000, cfg.cluster_forward_timeout);
+  if (cfg.cluster_timeout <= cfg.cluster_heartbeat)
+    throw config_error{"CLUSTER_TIMEOUT_MS must be greater than CLUSTER_HEARTBEAT_MS"};
+}
+
 } // namespace
 
 std::variant<config, std::string> load_config(const env_lookup& env) {
@@ -152,6 +185,7 @@ std::variant<config, std::string> load_config(const env_lookup& env) {
     read_int(env, "DB_MAX_BATCH", 1, 10000, cfg.db_max_batch);
     read_int(env, "HTTP_THREADS", 1, 64, cfg.http_threads);
     read_seconds(env, "ORDER_PASSIVATE_S", cfg.passivate_after);
+    read_cluster(env, cfg);
   } catch (const config_error& e) {
     return "configuration error: " + e.line;
   }

@@ -42,6 +42,14 @@ struct config {
   int db_max_batch = 256;                        // DB_MAX_BATCH: commands per commit
   int http_threads = 2;                          // HTTP_THREADS
   std::chrono::seconds passivate_after{30};      // ORDER_PASSIVATE_S
+
+  // Many nodes (DESIGN.md), documented in README:
+  std::string node_id;             // NODE_ID (default: hostname-pid)
+  std::string cluster_host;        // CLUSTER_HOST (default: HTTP host, or hostname)
+  std::uint16_t caf_node_port = 0; // CAF_NODE_PORT: registry endpoint, 0 = any
+  std::chrono::milliseconds cluster_heartbeat{1000};       // CLUSTER_HEARTBEAT_MS
+  std::chrono::milliseconds cluster_timeout{5000};         // CLUSTER_TIMEOUT_MS
+  std::chrono::milliseconds cluster_forward_timeout{2000}; // CLUSTER_FORWARD_TIMEOUT_MS
 };
 
 using env_lookup = std::function<std::optional<std::string>(const std::string&)>;

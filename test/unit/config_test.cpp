@@ -163,6 +163,30 @@ BOOST_AUTO_TEST_CASE(integers) {
   BOOST_TEST(config_ok(with({{"OUTBOX_RELAYS", "0"}})).outbox_relays == 0);
 }
 
+BOOST_AUTO_TEST_CASE(cluster_variables) {
+  auto d = config_ok(minimal);
+  BOOST_TEST(d.node_id.find('-' + std::to_string(getpid())) != std::string::npos);
+  BOOST_TEST(d.caf_node_port == 0);
+  BOOST_TEST(d.cluster_heartbeat.count() == 1000);
+  BOOST_TEST(d.cluster_timeout.count() == 5000);
+  BOOST_TEST(config_ok(with({{"HTTP_ADDR", "127.0.0.1:9000"}})).cluster_host == "127.0.0.1");
+  auto c = config_ok(with({{"NODE_ID", "node-7"},
+                           {"CLUSTER_HOST", "order-7"},
+                           {"CAF_NODE_PORT", "4242"},
+                           {"CLUSTER_HEARTBEAT_MS", "200"},
+                           {"CLUSTER_TIMEOUT_MS", "900"},
+                           {"CLUSTER_FORWARD_TIMEOUT_MS", "300"}}));
+  BOOST_TEST(c.node_id == "node-7");
+  BOOST_TEST(c.cluster_host == "order-7");
+  BOOST_TEST(c.caf_node_port == 4242);
+  BOOST_TEST(c.cluster_heartbeat.count() == 200);
+  BOOST_TEST(c.cluster_timeout.count() == 900);
+  BOOST_TEST(c.cluster_forward_timeout.count() == 300);
+  config_error(with({{"NODE_ID", ""}}), "NODE_ID");
+  config_error(with({{"CAF_NODE_PORT", "70000"}}), "CAF_NODE_PORT");
+  config_error(with({{"CLUSTER_TIMEOUT_MS", "1000"}}), "CLUSTER_TIMEOUT_MS"); // <= heartbeat
+}
+
 BOOST_AUTO_TEST_CASE(ttls) {
   for (const char* name :
        {"ORDER_TTL_CREATED_S", "ORDER_TTL_RESERVED_S", "ORDER_TTL_PAYMENT_PENDING_S"})

@@ -1,0 +1,67 @@
+#pragma once
+// Cluster membership and the routing table (DESIGN.md "Many nodes"). A detached actor
+// upserts this node's heartbeat in cluster_nodes every `heartbeat`, reads the nodes
+// whose heartbeat is younger than `timeout`, connects to their published registries
+// through CAF's middleman (each connect in a detached helper, since it blocks) and
+// publishes the routing table: this node plus every live peer it is connected to.
+// Owners are chosen over that table by rendezvous hashing; a table change tells the
+// local registry to release the actors of orders this node no longer owns.
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace flashsale {
+
+class metrics_registry;
+
+struct cluster_settings {
+  std::string database_url;                  // DATABASE_URL
+  std::string node_id;                       // NODE_ID
+  std::string host;                          // CLUSTER_HOST: where peers reach this node
+  std::uint16_t caf_port = 0;                // the port the registry is published on
+  std::string http_url;                      // informational, in cluster_nodes
+  std::chrono::milliseconds heartbeat{1000}; // CLUSTER_HEARTBEAT_MS
+  std::chrono::milliseconds timeout{5000};   // CLUSTER_TIMEOUT_MS
+};
+
+/// Who owns which order, as one node sees it at one moment. Immutable once published.
+struct routing_table {
+  std::string self;
+  std::vector<std::string> nodes;               // sorted; self and every reachable peer
+  std::map<std::string, caf::actor> registries; // the peers' registries, by node id
+
+  std::string owner_of(const std::string& order_id) const;
+  bool owns(const std::string& order_id) const { return owner_of(order_id) == self; }
+};
+
+/// The current routing table, written by the membership actor and read by the router
+/// and the expiry sweeper from their own threads.
+class cluster_view {
+public:
+  explicit cluster_view(std::string self);
+  std::shared_ptr<const routing_table> current() const;
+  void update(std::shared_ptr<const routing_table> table);
+
+private:
+  mutable std::mutex mtx_;
+  std::shared_ptr<const routing_table> table_;
+};
+
+/// Spawns the membership actor; `metrics` must outlive it.
+caf::actor spawn_cluster_member(caf::actor_system& sys, cluster_settings settings,
+                                std::shared_ptr<cluster_view> view, caf::actor registry,
+                                metrics_registry& metrics);
+
+/// Marks this node as gone in cluster_nodes (so that peers take over at once) and
+/// stops the membership actor; blocks until it is gone.
+void stop_cluster_member(caf::actor_system& sys, const caf::actor& member);
+
+} // namespace flashsale
