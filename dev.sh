@@ -13,7 +13,7 @@ DEV_DIR=$ROOT/.dev
 
 PACKAGES=(build-essential cmake pkg-config ccache libcaf-dev libpqxx-dev librdkafka-dev
   rapidjson-dev libpistache-dev libboost-test-dev postgresql postgresql-contrib kcat wrk
-  curl jq util-linux iproute2)
+  curl jq util-linux iproute2 docker-compose)
 
 usage() {
   cat <<'EOF'
@@ -26,8 +26,8 @@ usage: ./dev.sh COMMAND [ARGS]
                 migrations, start the service with all roles and the saga simulator,
                 stay in the foreground; Ctrl-C stops everything
   up            the same stack in the background; returns once GET /readyz is 200 and
-                writes .dev/stack.env (ORDER_API_URL, KAFKA_BROKERS, DATABASE_URL,
-                KAFKA_BROKER_PID)
+                writes .dev/stack.env (ORDER_API_URL, ORDER_API_URLS, KAFKA_BROKERS,
+                DATABASE_URL, KAFKA_BROKER_PID); NODES=3 starts three nodes
   down          stop what `up` started, nothing else
   bench         build, start a durable throwaway PostgreSQL and the broker, run the
                 benchmark suite (tools/bench.sh) and print its table
@@ -43,6 +43,8 @@ Environment:
   HTTP_ADDR         service listen address (dev default 127.0.0.1:8080, or a free
                     port when 8080 is taken)
   SAGA_SIM=0        run/up without the saga simulator
+  NODES=N           up: N order nodes (NODE_ID node-1..N), each on its own HTTP
+                    port, listed in .dev/stack.env as ORDER_API_URLS
   FLASHSALE_BUILD_DIR  build tree (default: build)
   STACK_PG_MODE=durable  with-stack: keep PostgreSQL's durability on (default
                     throwaway: fsync, synchronous_commit, full_page_writes off)
@@ -488,15 +490,25 @@ cmd_up() {
   proc_id "$KAFKA_PID" >"$DEV_DIR/pids/kafka.pid"
   migrate_up
 
-  local addr url
-  addr=$(http_addr)
-  url=$(api_url "$addr")
-  export DATABASE_URL=$DATABASE_URL_DEV KAFKA_BROKERS=$KAFKA_BROKERS_DEV HTTP_ADDR=$addr
+  local addr url urls=() nodes=${NODES:-1} i
+  [[ $nodes =~ ^[1-9][0-9]?$ ]] || die "NODES must be a number from 1 to 99, got '$nodes'"
+  export DATABASE_URL=$DATABASE_URL_DEV KAFKA_BROKERS=$KAFKA_BROKERS_DEV
   [[ -n $SAGA_BIN ]] && spawn_bg saga-sim "$SAGA_BIN"
-  spawn_bg flashsale-order "$SERVICE_BIN" serve
-  wait_ready "$url"
+  # Node 1 is "flashsale-order" as with one node; the others are flashsale-order-N.
+  for ((i = 1; i <= nodes; i++)); do
+    if ((i == 1)); then addr=$(http_addr); else addr=127.0.0.1:$(free_port); fi
+    urls+=("$(api_url "$addr")")
+    if ((nodes == 1)); then
+      HTTP_ADDR=$addr spawn_bg flashsale-order "$SERVICE_BIN" serve
+    else
+      HTTP_ADDR=$addr NODE_ID=node-$i spawn_bg "$(node_name "$i")" "$SERVICE_BIN" serve
+    fi
+  done
+  for ((i = 1; i <= nodes; i++)); do wait_ready "${urls[i - 1]}" "$(node_name "$i")"; done
+  url=${urls[0]}
   cat >"$DEV_DIR/stack.env" <<EOF
 ORDER_API_URL=$url
+ORDER_API_URLS=$(IFS=,; echo "${urls[*]}")
 KAFKA_BROKERS=$KAFKA_BROKERS_DEV
 DATABASE_URL=$DATABASE_URL_DEV
 KAFKA_BROKER_PID=$KAFKA_PID
@@ -505,26 +517,36 @@ EOF
   log "stack is up; settings in .dev/stack.env; ./dev.sh down stops it"
 }
 
-# Polls /readyz for up to 60 s; gives up early if the service died.
+# The pid/log name of order node N.
+node_name() { if (($1 == 1)); then echo flashsale-order; else echo "flashsale-order-$1"; fi; }
+
+# wait_ready URL [NAME]: polls /readyz for up to 60 s; gives up early if the service died.
 wait_ready() {
-  local url=$1 deadline=$((SECONDS + 60))
+  local url=$1 name=${2:-flashsale-order} deadline=$((SECONDS + 60))
   # shellcheck disable=SC2046
   while ((SECONDS < deadline)); do
     if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url/readyz" || true) == 200 ]]; then
       return 0
     fi
-    same_proc $(cat "$DEV_DIR/pids/flashsale-order.pid") || {
-      tail -n 40 "$DEV_DIR/logs/flashsale-order.log" >&2 || true
-      die "flashsale-order exited before it was ready"
+    same_proc $(cat "$DEV_DIR/pids/$name.pid") || {
+      tail -n 40 "$DEV_DIR/logs/$name.log" >&2 || true
+      die "$name exited before it was ready"
     }
     sleep 0.25
   done
-  tail -n 40 "$DEV_DIR/logs/flashsale-order.log" >&2 || true
+  tail -n 40 "$DEV_DIR/logs/$name.log" >&2 || true
   die "$url/readyz did not answer 200 within 60 s"
 }
 
 cmd_down_quiet() {
   local name f
+  for f in "$DEV_DIR"/pids/flashsale-order-*.pid; do # nodes 2..N of NODES=N
+    [[ -f $f ]] || continue
+    name=$(basename "$f" .pid)
+    # shellcheck disable=SC2046
+    stop_proc $(cat "$f") "$name"
+    rm -f "$f"
+  done
   for name in saga-sim flashsale-order kafka; do
     f=$DEV_DIR/pids/$name.pid
     [[ -f $f ]] || continue
