@@ -62,7 +62,8 @@ fill() {
 }
 
 start_service() {
-  local port=$((20000 + RANDOM % 20000))
+  local port=$((20000 + RANDOM % 12000))
+  while [[ -n $(ss -tanH "sport = :$port") ]]; do port=$((20000 + RANDOM % 12000)); done
   DATABASE_URL=$DB KAFKA_BROKERS=$KAFKA_BROKERS HTTP_ADDR=127.0.0.1:$port \
     ORDER_ROLES=http,consumer KAFKA_GROUP_ID="$NAME" LOG_LEVEL=warn \
     "$BIN" serve >>"$TMP/service.log" 2>&1 &
