@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Many nodes (./dev.sh bench runs this after tools/bench.sh; alone: ./dev.sh with-stack
+# bash tools/bench_cluster.sh after a build). For 1, 2 and 3 nodes on this machine, all
+# against one database: durable create-order throughput with wrk spread over the nodes
+# (one wrk per node in parallel, the 64 connections divided), then reads of existing
+# orders by id spread the same way, with the share of them forwarded to the owning node
+# (cluster_forwarded_total) — (N-1)/N expected with random spreading. Every node, wrk,
+# PostgreSQL and the broker share the same cores: on a 2-core machine this measures the
+# cost of more processes, not the scaling of the design.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD=${FLASHSALE_BUILD_DIR:-build}
+BIN=$BUILD/flashsale-order
+DURATION=${BENCH_DURATION:-10}
+CONNECTIONS=${BENCH_CONNECTIONS:-64}
+: "${DATABASE_URL:?run through ./dev.sh bench or ./dev.sh with-stack}" "${KAFKA_BROKERS:?}"
+
+TMP=$(mktemp -d)
+PIDS=()
+stop_nodes() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  PIDS=()
+}
+cleanup() {
+  stop_nodes
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+NAME=bench_cluster_$$
+DB="${DATABASE_URL%/*}/$NAME"
+psql -q "$DATABASE_URL" -c "CREATE DATABASE $NAME" >/dev/null
+DATABASE_URL=$DB "$BIN" migrate up >/dev/null
+
+free_port() { # below the ephemeral range, not in use
+  local p
+  while :; do
+    p=$((15000 + RANDOM % 17000))
+    [[ -z $(ss -tanH "sport = :$p" 2>/dev/null) ]] && { echo "$p"; return; }
+  done
+}
+
+PORTS=()
+start_nodes() { # N
+  local i
+  PORTS=()
+  for ((i = 1; i <= $1; i++)); do
+    PORTS+=("$(free_port)")
+    DATABASE_URL=$DB KAFKA_BROKERS=$KAFKA_BROKERS HTTP_ADDR=127.0.0.1:${PORTS[i - 1]} \
+      ORDER_ROLES=http NODE_ID=bench-node-$i LOG_LEVEL=warn \
+      "$BIN" serve >"$TMP/node-$i.log" 2>&1 &
+    PIDS+=($!)
+  done
+  local port t
+  for port in "${PORTS[@]}"; do
+    for t in $(seq 300); do
+      curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && break
+      sleep 0.1
+    done
+  done
+  # Every node sees all of them (the routing table is complete).
+  for port in "${PORTS[@]}"; do
+    for t in $(seq 100); do
+      [[ $(metric "$port" cluster_nodes_live) == "$1" ]] && break
+      sleep 0.1
+    done
+    [[ $(metric "$port" cluster_nodes_live) == "$1" ]] ||
+      { tail -n 20 "$TMP"/node-*.log >&2; echo "bench-cluster: nodes did not meet" >&2; exit 1; }
+  done
+}
+
+metric() { # PORT NAME
+  curl -fsS "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { print $2; f = 1 } END { if (!f) print 0 }'
+}
+sum_metric() {
+  local port sum=0
+  for port in "${PORTS[@]}"; do sum=$((sum + $(metric "$port" "$1"))); done
+  echo "$sum"
+}
+
+# wrk_spread SCRIPT: one wrk per node in parallel; prints "requests/s non2xx requests".
+wrk_spread() {
+  local script=$1 n=${#PORTS[@]} i
+  local c=$((CONNECTIONS / n)) wrks=()
+  rm -f "$TMP"/wrk-*.txt
+  for ((i = 0; i < n; i++)); do
+    wrk -t1 -c"$c" -d"${DURATION}s" -s "$script" "http://127.0.0.1:${PORTS[i]}" -- "$i" \
+      >"$TMP/wrk-$i.txt" &
+    wrks+=($!)
+  done
+  wait "${wrks[@]}"
+  cat "$TMP"/wrk-*.txt | awk '
+    /^Requests\/sec:/ { rps += $2 }
+    /Non-2xx or 3xx responses:/ { bad += $5 }
+    /requests in/ { total += $1 }
+    END { printf "%.0f %d %d\n", rps, bad, total }'
+}
+
+# Creates as in tools/bench/create_order.lua, but the key and the random seed also
+# carry the wrk instance (its first argument): parallel wrk processes started in the
+# same second would otherwise send the very same requests (replays, not creates).
+cat >"$TMP/create.lua" <<'EOF'
+local counter = 0
+function setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+end
+function init(args)
+  instance = tonumber(args[1] or "0")
+  math.randomseed(os.time() * 1000 + instance * 100 + tid)
+  seq = 0
+  run = tostring(os.time()) .. "-" .. instance .. "-" .. tostring(math.random(1, 1000000000))
+end
+local function uuid()
+  return string.format("%08x-%04x-4%03x-%04x-%06x%06x",
+    math.random(0, 0xffffffff), math.random(0, 0xffff), math.random(0, 0xfff),
+    math.random(0x8000, 0xbfff), math.random(0, 0xffffff), math.random(0, 0xffffff))
+end
+request = function()
+  seq = seq + 1
+  local body = '{"user_id":"' .. uuid() .. '","currency":"EUR","total_amount":26.00,' ..
+    '"items":[{"sku_id":"sku-' .. (seq % 50) .. '","quantity":2,"price":12.50},' ..
+    '{"sku_id":"sku-gift","quantity":1,"price":1.00}]}'
+  return wrk.format("POST", "/api/v1/orders", {["Content-Type"] = "application/json",
+    ["X-Idempotency-Key"] = "bench-cluster-" .. run .. "-" .. tid .. "-" .. seq}, body)
+end
+EOF
+
+# Reads: GET /api/v1/orders/{id} over ids taken from the database.
+cat >"$TMP/get.lua" <<EOF
+local ids = {}
+function init(args)
+  for line in io.lines("$TMP/ids") do ids[#ids + 1] = line end
+  math.randomseed(os.time() * 1000 + tonumber(args[1] or "0"))
+end
+request = function()
+  return wrk.format("GET", "/api/v1/orders/" .. ids[math.random(1, #ids)])
+end
+EOF
+
+RESULTS=()
+for n in 1 2 3; do
+  echo "bench-cluster: $n node(s)" >&2
+  start_nodes "$n"
+  DURATION=3 wrk_spread "$TMP/create.lua" >/dev/null # warm-up
+  read -r create_rps create_bad _ < <(wrk_spread "$TMP/create.lua")
+  psql -qtAX "$DB" -c "SELECT id FROM orders ORDER BY random() LIMIT 20000" >"$TMP/ids"
+  fwd_before=$(sum_metric cluster_forwarded_total)
+  read -r get_rps get_bad get_total < <(wrk_spread "$TMP/get.lua")
+  fwd=$(($(sum_metric cluster_forwarded_total) - fwd_before))
+  fallbacks=$(sum_metric cluster_forward_fallbacks_total)
+  share=$(awk -v f="$fwd" -v t="$get_total" 'BEGIN { printf "%.0f", t ? 100 * f / t : 0 }')
+  echo "bench-cluster: $n node(s): creates ${create_rps}/s (non-2xx $create_bad), gets ${get_rps}/s (non-2xx $get_bad), forwarded ${share}% of $get_total gets, fallbacks $fallbacks" >&2
+  RESULTS+=("| $n | $create_rps | $get_rps | $share % | $fallbacks |")
+  [[ $create_bad == 0 && $get_bad == 0 ]] || { echo "bench-cluster: errors answered" >&2; exit 1; }
+  stop_nodes
+done
+
+printf '\n## Many nodes on one machine (%s s per run, %s connections spread over the nodes)\n\n' \
+  "$DURATION" "$CONNECTIONS"
+printf '| nodes | creates/s | gets/s | gets forwarded | fallbacks |\n|---|---|---|---|---|\n'
+printf '%s\n' "${RESULTS[@]}"
+printf '\n%s cores; every node, wrk, PostgreSQL (durable) and the broker share them.\n' "$(nproc)"
