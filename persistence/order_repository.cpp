@@ -71,63 +71,85 @@ std::vector<stored_order> select_orders(pqxx::transaction_base& tx, const std::s
   return result;
 }
 
-std::string timestamp_sql(std::int64_t unix_seconds) {
-  return "to_timestamp(" + std::to_string(unix_seconds) + ")";
-}
+/// PostgreSQL array literal of text elements, each quoted and escaped.
+class array_literal {
+public:
+  void add(const std::string& value) {
+    out_ += out_.size() > 1 ? ",\"" : "\"";
+    for (char c : value) {
+      if (c == '"' || c == '\\')
+        out_ += '\\';
+      out_ += c;
+    }
+    out_ += '"';
+  }
+  void add(std::int64_t value) { add(std::to_string(value)); }
+  std::string str() const { return out_ + "}"; }
 
-std::string optional_timestamp_sql(const std::optional<std::int64_t>& unix_seconds) {
-  return unix_seconds ? timestamp_sql(*unix_seconds) : std::string{"NULL::timestamptz"};
-}
+private:
+  std::string out_ = "{";
+};
 
-std::string timestamp_ms_sql(std::int64_t unix_ms) {
-  return "to_timestamp(" + std::to_string(unix_ms) + " / 1000.0)";
-}
+/// One prepared statement inserts the orders that do not collide on (user, key), and
+/// the items and events of exactly those orders: one round trip for the whole batch,
+/// parsed and planned once per connection. Rows travel as arrays, one per column.
+constexpr const char* create_batch_name = "fs_create_orders";
+constexpr const char* create_batch_sql = R"SQL(
+WITH new_orders AS (
+  INSERT INTO orders (id, user_id, idempotency_key, request_hash, status, currency,
+                      total_amount, created_at, updated_at, expired_at)
+  SELECT o.id, o.user_id, o.idem_key, o.request_hash, 'CREATED', o.currency, o.total,
+         to_timestamp(o.created_at), to_timestamp(o.created_at), to_timestamp(o.deadline)
+  FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::bigint[],
+              $7::bigint[], $8::bigint[])
+       AS o(id, user_id, idem_key, request_hash, currency, total, created_at, deadline)
+  ON CONFLICT (user_id, idempotency_key) DO NOTHING
+  RETURNING id),
+new_items AS (
+  INSERT INTO order_items (order_id, line_no, sku_id, quantity, price)
+  SELECT i.order_id, i.line_no, i.sku_id, i.quantity, i.price
+  FROM unnest($9::uuid[], $10::int[], $11::text[], $12::int[], $13::bigint[])
+       AS i(order_id, line_no, sku_id, quantity, price)
+  JOIN new_orders n ON n.id = i.order_id),
+new_events AS (
+  INSERT INTO outbox_events (event_id, aggregate_id, event_type, payload)
+  SELECT e.event_id, e.order_id, 'ORDER_CREATED', e.payload
+  FROM unnest($14::uuid[], $15::uuid[], $16::text[]) AS e(event_id, order_id, payload)
+  JOIN new_orders n ON n.id = e.order_id)
+SELECT id::text FROM new_orders
+)SQL";
 
-std::string quoted_status(pqxx::transaction_base& tx, order_status s) {
-  return tx.quote(std::string{to_string(s)});
-}
-
-/// One statement inserts the orders that do not collide on (user, key), and the items
-/// and events of exactly those orders: one round trip for the whole batch.
-std::string insert_batch_sql(pqxx::transaction_base& tx,
-                             const std::vector<const create_command*>& cmds) {
-  std::string orders, items, events;
+pqxx::result insert_batch(pqxx::transaction_base& tx,
+                          const std::vector<const create_command*>& cmds) {
+  array_literal ids, users, keys, hashes, currencies, totals, created, deadlines;
+  array_literal item_orders, lines, skus, quantities, prices;
+  array_literal event_ids, event_orders, payloads;
   for (const auto* c : cmds) {
     const order& o = c->fresh;
-    const std::string id = tx.quote(o.id) + "::uuid";
-    orders += (orders.empty() ? "" : ",") + std::string{"("} + id + ","
-              + tx.quote(o.user_id) + "::uuid," + tx.quote(c->idempotency_key) + ","
-              + tx.quote(c->fingerprint) + "," + quoted_status(tx, o.status) + ","
-              + tx.quote(o.currency) + "," + std::to_string(o.total_amount) + ","
-              + timestamp_sql(o.created_at) + "," + timestamp_sql(o.updated_at) + ","
-              + optional_timestamp_sql(o.expired_at) + ")";
+    ids.add(o.id);
+    users.add(o.user_id);
+    keys.add(c->idempotency_key);
+    hashes.add(c->fingerprint);
+    currencies.add(o.currency);
+    totals.add(o.total_amount);
+    created.add(o.created_at);
+    deadlines.add(o.expired_at.value_or(o.created_at));
     for (std::size_t i = 0; i < o.items.size(); ++i) {
-      const auto& it = o.items[i];
-      items += (items.empty() ? "" : ",") + std::string{"("} + id + "," + std::to_string(i)
-               + "," + tx.quote(it.sku_id) + "," + std::to_string(it.quantity) + ","
-               + std::to_string(it.price) + ")";
+      item_orders.add(o.id);
+      lines.add(static_cast<std::int64_t>(i));
+      skus.add(o.items[i].sku_id);
+      quantities.add(o.items[i].quantity);
+      prices.add(o.items[i].price);
     }
-    const auto& e = c->created_event;
-    events += (events.empty() ? "" : ",") + std::string{"("} + tx.quote(e.event_id)
-              + "::uuid," + id + "," + tx.quote(e.event_type) + "," + tx.quote(e.envelope)
-              + ")";
+    event_ids.add(c->created_event.event_id);
+    event_orders.add(o.id);
+    payloads.add(c->created_event.envelope);
   }
-  return "WITH new_orders AS (INSERT INTO orders (id, user_id, idempotency_key, "
-         "request_hash, status, currency, total_amount, created_at, updated_at, expired_at) "
-         "VALUES "
-         + orders
-         + " ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING id), "
-           "new_items AS (INSERT INTO order_items (order_id, line_no, sku_id, quantity, price) "
-           "SELECT v.* FROM (VALUES "
-         + items
-         + ") AS v(order_id, line_no, sku_id, quantity, price) "
-           "JOIN new_orders n ON n.id = v.order_id), "
-           "new_events AS (INSERT INTO outbox_events (event_id, aggregate_id, event_type, "
-           "payload) SELECT e.* FROM (VALUES "
-         + events
-         + ") AS e(event_id, aggregate_id, event_type, payload) "
-           "JOIN new_orders n ON n.id = e.aggregate_id) "
-           "SELECT id::text FROM new_orders";
+  tx.conn().prepare(create_batch_name, create_batch_sql); // no-op once registered
+  return tx.exec_prepared(create_batch_name, ids.str(), users.str(), keys.str(), hashes.str(),
+                          currencies.str(), totals.str(), created.str(), deadlines.str(),
+                          item_orders.str(), lines.str(), skus.str(), quantities.str(),
+                          prices.str(), event_ids.str(), event_orders.str(), payloads.str());
 }
 
 /// Resolves the commands whose (user, key) was taken: replay or key reuse.
@@ -169,7 +191,7 @@ std::vector<create_outcome> create_orders(pqxx::connection_base& conn,
     return out;
   pqxx::work tx{conn};
   std::unordered_map<std::string, bool> inserted;
-  for (const auto& r : tx.exec(insert_batch_sql(tx, cmds)))
+  for (const auto& r : insert_batch(tx, cmds))
     inserted.emplace(r[0].as<std::string>(), true);
   for (std::size_t i = 0; i < cmds.size(); ++i) {
     if (inserted.count(cmds[i]->fresh.id)) {
@@ -188,42 +210,55 @@ std::vector<create_outcome> create_orders(pqxx::connection_base& conn,
 
 namespace {
 
-write_outcome write_one(pqxx::dbtransaction& tx, const write_command& c) {
-  pqxx::subtransaction sub{tx, "w"};
-  const std::string id = sub.quote(c.order_id) + "::uuid";
-  if (!c.inbox_event_id.empty()) {
-    auto r = sub.exec("INSERT INTO processed_events (event_id, order_id, event_type) VALUES ("
-                      + sub.quote(c.inbox_event_id) + "::uuid," + id + ","
-                      + sub.quote(c.inbox_event_type) + ") ON CONFLICT DO NOTHING RETURNING 1");
-    if (r.empty()) {
-      sub.abort();
-      return {write_status::duplicate, {}};
-    }
-  }
-  std::string guard = " WHERE id = " + id + " AND status = " + quoted_status(sub, c.expected);
-  pqxx::result r;
-  if (c.next != c.expected) {
-    r = sub.exec("UPDATE orders SET status = " + quoted_status(sub, c.next)
-                 + ", reason = " + (c.reason.empty() ? "NULL" : sub.quote(c.reason))
-                 + ", updated_at = " + timestamp_ms_sql(c.now_ms)
-                 + ", expired_at = " + optional_timestamp_sql(c.deadline) + guard
-                 + " RETURNING 1");
-  } else {
-    r = sub.exec("SELECT 1 FROM orders" + guard + " FOR UPDATE"); // serialises the order's outbox rows
-  }
-  if (r.empty()) {
-    auto exists = sub.exec("SELECT 1 FROM orders WHERE id = " + id);
-    sub.abort();
-    return {exists.empty() ? write_status::not_found : write_status::stale, {}};
-  }
+/// One guarded write in one round trip: the inbox row (if any) first; the UPDATE only
+/// if the event id is new and the status is still the expected one; the outbox row only
+/// if the UPDATE happened. A write without a status change updates the row to itself,
+/// which takes the row lock and so keeps each order's outbox rows in commit order.
+constexpr const char* write_name = "fs_write_order";
+constexpr const char* write_sql = R"SQL(
+WITH inbox AS (
+  INSERT INTO processed_events (event_id, order_id, event_type)
+  SELECT NULLIF($7, '')::uuid, $1::uuid, $8 WHERE $7 <> ''
+  ON CONFLICT DO NOTHING
+  RETURNING 1),
+fresh AS (SELECT $7 = '' OR EXISTS (SELECT 1 FROM inbox) AS yes),
+upd AS (
+  UPDATE orders SET
+    status = $3,
+    reason = CASE WHEN $3 = $2 THEN reason ELSE NULLIF($4, '') END,
+    updated_at = CASE WHEN $3 = $2 THEN updated_at ELSE to_timestamp($6::bigint / 1000.0) END,
+    expired_at = CASE WHEN $3 = $2 THEN expired_at ELSE to_timestamp(NULLIF($5, '')::bigint) END
+  WHERE id = $1::uuid AND status = $2 AND (SELECT yes FROM fresh)
+  RETURNING 1),
+ev AS (
+  INSERT INTO outbox_events (event_id, aggregate_id, event_type, payload)
+  SELECT NULLIF($9, '')::uuid, $1::uuid, $10, $11
+  WHERE $9 <> '' AND EXISTS (SELECT 1 FROM upd))
+SELECT (SELECT yes FROM fresh), EXISTS (SELECT 1 FROM upd), EXISTS (SELECT 1 FROM inbox),
+       EXISTS (SELECT 1 FROM orders WHERE id = $1::uuid)
+)SQL";
+
+write_outcome write_one(pqxx::transaction_base& tx, const write_command& c) {
+  std::string deadline = c.deadline ? std::to_string(*c.deadline) : std::string{};
+  std::string event_id, event_type, payload;
   if (c.event) {
-    const auto& e = *c.event;
-    sub.exec("INSERT INTO outbox_events (event_id, aggregate_id, event_type, payload) VALUES ("
-             + sub.quote(e.event_id) + "::uuid," + id + "," + sub.quote(e.event_type) + ","
-             + sub.quote(e.envelope) + ")");
+    event_id = c.event->event_id;
+    event_type = c.event->event_type;
+    payload = c.event->envelope;
   }
-  sub.commit();
-  return {write_status::applied, {}};
+  auto r = tx.exec_prepared1(write_name, c.order_id, std::string{to_string(c.expected)},
+                             std::string{to_string(c.next)}, c.reason, deadline,
+                             std::to_string(c.now_ms), c.inbox_event_id,
+                             c.inbox_event_type, event_id, event_type, payload);
+  bool fresh = r[0].as<bool>(), applied = r[1].as<bool>();
+  bool inbox_written = r[2].as<bool>(), exists = r[3].as<bool>();
+  if (!fresh)
+    return {write_status::duplicate, {}};
+  if (applied)
+    return {write_status::applied, {}};
+  if (inbox_written) // not applied after all: the event must stay deliverable
+    tx.exec_params("DELETE FROM processed_events WHERE event_id = $1::uuid", c.inbox_event_id);
+  return {exists ? write_status::stale : write_status::not_found, {}};
 }
 
 } // namespace
@@ -232,6 +267,7 @@ std::vector<write_outcome> write_orders(pqxx::connection_base& conn,
                                         const std::vector<const write_command*>& cmds) {
   std::vector<write_outcome> out;
   out.reserve(cmds.size());
+  conn.prepare(write_name, write_sql); // no-op once registered
   pqxx::work tx{conn};
   bool any_event = false;
   for (const auto* c : cmds) {
