@@ -1,0 +1,142 @@
+// The messages that cross nodes (actors/wire_format.hpp): each survives CAF's binary
+// serialisation, the optional deadline both set and absent, and a whole message
+// round-trips through the type registry that add_cluster_message_types() fills.
+// No database: it lives here because the unit tests do not link CAF.
+
+#include "actors/protocol.hpp"
+#include "actors/wire_format.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <caf/message.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <vector>
+
+using namespace flashsale;
+
+namespace {
+
+order sample_order(std::optional<std::int64_t> deadline) {
+  order o;
+  o.id = "0190f0a0-0000-7000-8000-000000000001";
+  o.user_id = "0190f0a0-0000-7000-8000-000000000002";
+  o.status = order_status::payment_pending;
+  o.currency = "EUR";
+  o.total_amount = 2600;
+  o.items = {{"sku-1", 2, 1250}, {"sku-gift", 1, 100}};
+  o.created_at = 1795476804;
+  o.updated_at = 1795476805;
+  o.expired_at = deadline;
+  o.reason = "";
+  return o;
+}
+
+template <class T>
+T round_trip(caf::actor_system& sys, T x) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  BOOST_REQUIRE(!sink(x));
+  T y;
+  caf::binary_deserializer source{sys, buf};
+  BOOST_REQUIRE(!source(y));
+  return y;
+}
+
+struct cluster_system {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  cluster_system() {
+    cfg.set("logger.console", caf::atom("none"));
+    add_cluster_message_types(cfg);
+    sys = std::make_unique<caf::actor_system>(cfg);
+  }
+};
+
+void check_same(const order& a, const order& b) {
+  BOOST_TEST(a.id == b.id);
+  BOOST_TEST(a.user_id == b.user_id);
+  BOOST_TEST((a.status == b.status));
+  BOOST_TEST(a.currency == b.currency);
+  BOOST_TEST(a.total_amount == b.total_amount);
+  BOOST_REQUIRE(a.items.size() == b.items.size());
+  for (std::size_t i = 0; i < a.items.size(); ++i) {
+    BOOST_TEST(a.items[i].sku_id == b.items[i].sku_id);
+    BOOST_TEST(a.items[i].quantity == b.items[i].quantity);
+    BOOST_TEST(a.items[i].price == b.items[i].price);
+  }
+  BOOST_TEST(a.created_at == b.created_at);
+  BOOST_TEST(a.updated_at == b.updated_at);
+  BOOST_TEST((a.expired_at == b.expired_at));
+  BOOST_TEST(a.reason == b.reason);
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(wire_format_suite, cluster_system)
+
+BOOST_AUTO_TEST_CASE(an_order_reply_keeps_every_field_and_the_deadline) {
+  for (auto deadline : {std::optional<std::int64_t>{1795477104}, std::optional<std::int64_t>{}}) {
+    auto in = reply_ok(sample_order(deadline));
+    auto out = round_trip(*sys, in);
+    BOOST_TEST(out.ok);
+    check_same(in.value, out.value);
+  }
+  auto out = round_trip(*sys, reply_error(error_code::forbidden, "not yours"));
+  BOOST_TEST(!out.ok);
+  BOOST_TEST((out.error.code == error_code::forbidden));
+  BOOST_TEST(out.error.message == "not yours");
+}
+
+BOOST_AUTO_TEST_CASE(an_optional_deadline_is_cleared_when_absent_on_the_wire) {
+  // Loading into an order that had a deadline: absence on the wire must clear it.
+  std::vector<char> buf;
+  caf::binary_serializer sink{*sys, buf};
+  auto none = sample_order(std::nullopt);
+  BOOST_REQUIRE(!sink(none));
+  auto target = sample_order(42);
+  caf::binary_deserializer source{*sys, buf};
+  BOOST_REQUIRE(!source(target));
+  BOOST_TEST(!target.expired_at.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(events_and_event_replies_round_trip) {
+  incoming_event ev{"e-1", "PAYMENT_SUCCEEDED", "o-1", "pi-1", "why", 1795476804123};
+  auto out = round_trip(*sys, ev);
+  BOOST_TEST(out.event_id == ev.event_id);
+  BOOST_TEST(out.event_type == ev.event_type);
+  BOOST_TEST(out.order_id == ev.order_id);
+  BOOST_TEST(out.payment_intent_id == ev.payment_intent_id);
+  BOOST_TEST(out.reason == ev.reason);
+  BOOST_TEST(out.occurred_at_ms == ev.occurred_at_ms);
+  auto r = round_trip(*sys, event_reply{event_status::payment_rejected, order_status::expired});
+  BOOST_TEST((r.status == event_status::payment_rejected));
+  BOOST_TEST((r.current == order_status::expired));
+}
+
+BOOST_AUTO_TEST_CASE(a_whole_message_crosses_through_the_type_registry) {
+  auto msg = caf::make_message(event_atom::value,
+                               incoming_event{"e-2", "INVENTORY_RESERVED", "o-2", "", "", 7});
+  std::vector<char> buf;
+  caf::binary_serializer sink{*sys, buf};
+  BOOST_REQUIRE(!sink(msg));
+  caf::message back;
+  caf::binary_deserializer source{*sys, buf};
+  BOOST_REQUIRE(!source(back));
+  BOOST_REQUIRE((back.match_elements<event_atom, incoming_event>()));
+  BOOST_TEST(back.get_as<incoming_event>(1).order_id == "o-2");
+  auto reply = caf::make_message(reply_ok(sample_order(1795477104)));
+  buf.clear();
+  caf::binary_serializer sink2{*sys, buf};
+  BOOST_REQUIRE(!sink2(reply));
+  caf::binary_deserializer source2{*sys, buf};
+  BOOST_REQUIRE(!source2(back));
+  BOOST_REQUIRE(back.match_elements<order_reply>());
+  BOOST_TEST(
+    (back.get_as<order_reply>(0).value.expired_at == std::optional<std::int64_t>{1795477104}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
