@@ -165,6 +165,8 @@ struct consumer_state {
   std::unordered_map<std::string, std::deque<event_work>> chains;
   /// Events that came too early, out of their chain until their wait is over.
   std::unordered_map<std::uint64_t, event_work> parked;
+  std::size_t dispatched = 0;      // requests at the registry
+  std::deque<std::string> waiting; // orders whose front waits for a dispatch slot
   std::uint64_t next_park_token = 1;
   std::unordered_map<std::uint64_t, dlq_work> dlq;
   std::uint64_t next_dlq_token = 1;
@@ -438,6 +440,7 @@ void send_to_dlq(consumer_state& st, RdKafka::Message& m, message_ref ref,
 // -- events -------------------------------------------------------------------------
 
 void dispatch(consumer_actor* self, const std::string& order_id);
+void pump_waiting(consumer_actor* self);
 
 std::chrono::milliseconds backoff_for(const consumer_settings& cfg, int attempts) {
   auto ms = cfg.retry_base.count() << std::min(attempts - 1, 16);
@@ -526,7 +529,7 @@ void on_handled(consumer_actor* self, const std::string& order_id, event_reply r
 }
 
 /// Sends the front event of the order's chain to the registry, dropping events whose
-/// partition was revoked.
+/// partition was revoked; with max_dispatched requests out, the order waits its turn.
 void dispatch(consumer_actor* self, const std::string& order_id) {
   auto& st = self->state;
   auto i = st.chains.find(order_id);
@@ -539,11 +542,30 @@ void dispatch(consumer_actor* self, const std::string& order_id) {
     st.chains.erase(i);
     return;
   }
+  if (st.dispatched >= st.cfg.max_dispatched) {
+    st.waiting.push_back(order_id);
+    return;
+  }
+  ++st.dispatched;
+  auto answered = [self, order_id](event_reply r) {
+    --self->state.dispatched;
+    on_handled(self, order_id, r);
+    pump_waiting(self);
+  };
   self->request(st.registry, st.cfg.request_timeout, event_atom::value, chain.front().event)
-    .then([self, order_id](event_reply& r) { on_handled(self, order_id, r); },
-          [self, order_id](caf::error&) {
-            on_handled(self, order_id, event_reply{event_status::failed, {}});
+    .then([answered](event_reply& r) { answered(r); },
+          [answered](caf::error&) {
+            answered(event_reply{event_status::failed, {}});
           });
+}
+
+void pump_waiting(consumer_actor* self) {
+  auto& st = self->state;
+  while (st.dispatched < st.cfg.max_dispatched && !st.waiting.empty()) {
+    auto order_id = std::move(st.waiting.front());
+    st.waiting.pop_front();
+    dispatch(self, order_id);
+  }
 }
 
 /// Appends to the order's chain; an event that finds the chain empty goes out at once.
@@ -664,6 +686,7 @@ void shut_down(consumer_state& st) {
   }
   st.chains.clear();
   st.parked.clear();
+  st.waiting.clear();
   st.partitions.clear();
   st.in_flight = 0;
   update_gauges(st);

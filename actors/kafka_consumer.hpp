@@ -30,6 +30,10 @@ struct consumer_settings {
   /// Consumed messages not yet handled, at most; consumption pauses above this and
   /// resumes below half of it, so memory stays bounded while the registry catches up.
   std::size_t max_in_flight = 5000;
+  /// Events at the registry at once, at most; the others wait here. Keeps the queues
+  /// inside the actors short, so an answer is late only when something is wrong and
+  /// request_timeout does not fire merely because the database is busy.
+  std::size_t max_dispatched = 1000;
   std::size_t poll_batch = 500;                    // messages taken per step
   std::chrono::milliseconds poll_wait{20};         // longest block in consume()
   std::chrono::milliseconds commit_interval{100};  // offsets committed this often
