@@ -50,7 +50,7 @@ start_nodes() { # N
   for ((i = 1; i <= $1; i++)); do
     PORTS+=("$(free_port)")
     DATABASE_URL=$DB KAFKA_BROKERS=$KAFKA_BROKERS HTTP_ADDR=127.0.0.1:${PORTS[i - 1]} \
-      ORDER_ROLES=http NODE_ID=bench-node-$i LOG_LEVEL=warn \
+      ORDER_ROLES=${ROLES:-http} KAFKA_GROUP_ID=$SAGA_GROUP NODE_ID=bench-node-$i LOG_LEVEL=info \
       "$BIN" serve >"$TMP/node-$i.log" 2>&1 &
     PIDS+=($!)
   done
@@ -141,6 +141,65 @@ request = function()
 end
 EOF
 
+# -- saga events: BENCH_CLUSTER_SAGA_ORDERS orders per round, inserted as CREATED; the
+# nodes (roles http,consumer, one consumer group across rounds) start first and settle
+# (partitions assigned, nothing left to consume), then one INVENTORY_RESERVED per order
+# is produced. The rate is the round's events over the span of their inbox rows.
+SAGA_ORDERS=${BENCH_CLUSTER_SAGA_ORDERS:-10000}
+SAGA_GROUP=bench_cluster_$$
+q() { psql -qtAX "$DB" -c "$1"; }
+
+# Sum over the nodes of the partitions each was assigned last (16: two topics x 8).
+assigned_partitions() {
+  local i sum=0 last
+  for ((i = 1; i <= ${#PORTS[@]}; i++)); do
+    last=$(grep -o 'partitions assigned","partitions":"[0-9]*"' "$TMP/node-$i.log" | tail -n 1 |
+      grep -o '[0-9]*"$' | tr -d '"')
+    sum=$((sum + ${last:-0}))
+  done
+  echo "$sum"
+}
+
+settled() {
+  [[ $(assigned_partitions) -ge 16 ]] || return 1
+  local port
+  for port in "${PORTS[@]}"; do
+    [[ $(metric "$port" saga_consumer_lag) == 0 && $(metric "$port" saga_consumer_in_flight) == 0 ]] ||
+      return 1
+  done
+}
+
+saga_round() { # N: prints events/s and span
+  local n=$1 tag="bench-saga-$1-" t done=0
+  q "INSERT INTO orders (id, user_id, idempotency_key, request_hash, status, currency,
+       total_amount, created_at, updated_at, expired_at)
+     SELECT gen_random_uuid(), gen_random_uuid(), '$tag' || g, 'h', 'CREATED', 'EUR', 2500,
+       now(), now(), now() + interval '1 hour'
+     FROM generate_series(1, $SAGA_ORDERS) g" >/dev/null
+  q "INSERT INTO order_items (order_id, line_no, sku_id, quantity, price)
+     SELECT id, 1, 'sku-1', 2, 1250 FROM orders WHERE idempotency_key LIKE '$tag%'" >/dev/null
+  q "SELECT id FROM orders WHERE idempotency_key LIKE '$tag%'" >"$TMP/saga-ids"
+  # Twice, a second apart: a rebalance in progress can look settled for a moment.
+  for t in $(seq 120); do settled && sleep 1 && settled && break; sleep 0.5; done
+  settled || { echo "bench-cluster: the consumer group did not settle" >&2; exit 1; }
+  awk -v now="$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" -v seed="$RANDOM$RANDOM" '
+    function hex(k,  s) { s = ""; while (k-- > 0) s = s substr("0123456789abcdef", int(rand() * 16) + 1, 1); return s }
+    BEGIN { srand(seed) }
+    { printf "%s|{\"event_id\":\"%s-%s-4%s-a%s-%s\",\"event_type\":\"INVENTORY_RESERVED\",\"occurred_at\":\"%s\",\"schema_version\":1,\"payload\":{\"order_id\":\"%s\",\"items\":[{\"item_id\":\"sku-1\",\"quantity\":2}],\"reservation_expires_at\":\"2030-01-01T00:00:00.000Z\"}}\n", $1, hex(8), hex(4), hex(3), hex(3), hex(12), now, $1 }
+  ' "$TMP/saga-ids" |
+    kcat -P -b "$KAFKA_BROKERS" -t inventory.v1.events -K '|' -H event_type=INVENTORY_RESERVED -X linger.ms=50
+  for t in $(seq 3000); do
+    done=$(q "SELECT count(*) FROM processed_events p JOIN orders o ON o.id = p.order_id
+              WHERE o.idempotency_key LIKE '$tag%'")
+    ((done >= SAGA_ORDERS)) && break
+    sleep 0.1
+  done
+  ((done >= SAGA_ORDERS)) || { echo "bench-cluster: only $done saga events applied" >&2; exit 1; }
+  q "SELECT round(count(*) / greatest(extract(epoch FROM max(processed_at) - min(processed_at)), 0.001)),
+            round(extract(epoch FROM max(processed_at) - min(processed_at))::numeric, 2)
+     FROM processed_events p JOIN orders o ON o.id = p.order_id WHERE o.idempotency_key LIKE '$tag%'"
+}
+
 RESULTS=()
 for n in 1 2 3; do
   echo "bench-cluster: $n node(s)" >&2
@@ -157,10 +216,18 @@ for n in 1 2 3; do
   RESULTS+=("| $n | $create_rps | $get_rps | $share % | $fallbacks |")
   [[ $create_bad == 0 && $get_bad == 0 ]] || { echo "bench-cluster: errors answered" >&2; exit 1; }
   stop_nodes
+  ROLES=http,consumer start_nodes "$n"
+  fwd_before=$(sum_metric cluster_forwarded_total)
+  IFS='|' read -r saga_rps saga_span < <(saga_round "$n")
+  saga_fwd=$(($(sum_metric cluster_forwarded_total) - fwd_before))
+  saga_share=$(awk -v f="$saga_fwd" -v t="$SAGA_ORDERS" 'BEGIN { printf "%.0f", 100 * f / t }')
+  echo "bench-cluster: $n node(s): $SAGA_ORDERS saga events in ${saga_span}s = ${saga_rps}/s, forwarded ${saga_share}%" >&2
+  RESULTS[-1]+=" $saga_rps | $saga_share % |"
+  stop_nodes
 done
 
 printf '\n## Many nodes on one machine (%s s per run, %s connections spread over the nodes)\n\n' \
   "$DURATION" "$CONNECTIONS"
-printf '| nodes | creates/s | gets/s | gets forwarded | fallbacks |\n|---|---|---|---|---|\n'
+printf '| nodes | creates/s | gets/s | gets forwarded | fallbacks | saga events/s | events forwarded |\n|---|---|---|---|---|---|---|\n'
 printf '%s\n' "${RESULTS[@]}"
 printf '\n%s cores; every node, wrk, PostgreSQL (durable) and the broker share them.\n' "$(nproc)"
