@@ -10,6 +10,8 @@
 #include <caf/scoped_execution_unit.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <pqxx/except>
+
 #include <chrono>
 #include <utility>
 
@@ -17,12 +19,23 @@ namespace flashsale {
 
 namespace {
 
+/// Creates for the same keys in two writers' batches can still deadlock in rare
+/// interleavings (inserts are ordered, the conflict checks of replays are not): the
+/// loser is retried a few times before its requests fail.
+constexpr int max_deadlock_retries = 3;
+
 template <class Command, class Outcome>
 struct pending_batch {
   std::vector<Command> commands;
   std::vector<caf::typed_response_promise<Outcome>> promises;
 
   bool empty() const { return commands.empty(); }
+
+  void fail_all(std::vector<Outcome>& outcomes, std::exception_ptr error) const {
+    Outcome failed;
+    failed.error = persistence::to_api_error(error);
+    outcomes.assign(commands.size(), failed);
+  }
 
   /// Runs `commit` over the whole batch and answers every promise with its outcome,
   /// or every promise with the same failure when the transaction failed.
@@ -35,12 +48,16 @@ struct pending_batch {
     for (const auto& c : commands)
       ptrs.push_back(&c);
     std::vector<Outcome> outcomes;
-    try {
-      outcomes = db.with([&](pqxx::connection_base& conn) { return commit(conn, ptrs); });
-    } catch (...) {
-      Outcome failed;
-      failed.error = persistence::to_api_error(std::current_exception());
-      outcomes.assign(commands.size(), failed);
+    for (int attempt = 1; outcomes.empty(); ++attempt) {
+      try {
+        outcomes = db.with([&](pqxx::connection_base& conn) { return commit(conn, ptrs); });
+      } catch (const pqxx::deadlock_detected&) {
+        if (attempt < max_deadlock_retries)
+          continue; // the other transaction went through: ours will now
+        fail_all(outcomes, std::current_exception());
+      } catch (...) {
+        fail_all(outcomes, std::current_exception());
+      }
     }
     if (sizes)
       sizes->observe(static_cast<double>(commands.size()));

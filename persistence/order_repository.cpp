@@ -103,6 +103,9 @@ WITH new_orders AS (
   FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::bigint[],
               $7::bigint[], $8::bigint[])
        AS o(id, user_id, idem_key, request_hash, currency, total, created_at, deadline)
+  -- One insertion order for every writer: two batches holding the same keys then wait
+  -- for each other instead of deadlocking.
+  ORDER BY o.user_id, o.idem_key
   ON CONFLICT (user_id, idempotency_key) DO NOTHING
   RETURNING id),
 new_items AS (

@@ -171,6 +171,26 @@ BOOST_FIXTURE_TEST_CASE(concurrent_duplicates_resolve_to_one_order, actor_fixtur
   BOOST_TEST(count(url, "SELECT count(*) FROM outbox_events") == 1);
 }
 
+BOOST_FIXTURE_TEST_CASE(crossing_duplicate_keys_in_two_writers_never_fail, actor_fixture) {
+  auto user = new_uuid();
+  constexpr int keys = 100;
+  // The pool alternates between its two writers: one gets the keys ascending, the
+  // other the same keys descending, in batches that commit at the same time.
+  for (int round = 0; round < 3; ++round)
+    for (int i = 0; i < keys; ++i) {
+      self->send(writers, create_atom::value, sample_command(user, "x" + std::to_string(i)));
+      self->send(writers, create_atom::value,
+                 sample_command(user, "x" + std::to_string(keys - 1 - i)));
+    }
+  int failed = 0;
+  int received = 0;
+  self->receive_for(received, 6 * keys)([&](create_outcome& o) {
+    failed += o.status != create_status::created && o.status != create_status::replayed;
+  });
+  BOOST_TEST(failed == 0);
+  BOOST_TEST(count(url, "SELECT count(*) FROM orders") == keys);
+}
+
 BOOST_FIXTURE_TEST_CASE(cancel_emits_event_and_is_idempotent, actor_fixture) {
   auto user = new_uuid();
   auto id = create(sample_command(user, "c")).stored.id;
