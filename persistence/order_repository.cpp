@@ -213,70 +213,133 @@ std::vector<create_outcome> create_orders(pqxx::connection_base& conn,
 
 namespace {
 
-/// One guarded write in one round trip: the inbox row (if any) first; the UPDATE only
-/// if the event id is new and the status is still the expected one; the outbox row only
-/// if the UPDATE happened. A write without a status change updates the row to itself,
-/// which takes the row lock and so keeps each order's outbox rows in commit order.
-constexpr const char* write_name = "fs_write_order";
-constexpr const char* write_sql = R"SQL(
-WITH inbox AS (
+/// A batch of guarded writes in one round trip: the inbox rows first; each UPDATE only
+/// if its event id was new and the status is still the expected one; each outbox row
+/// only if its UPDATE happened. A write without a status change updates the row to
+/// itself, which takes the row lock and so keeps each order's outbox rows in commit
+/// order. One row a command in, one row a command out: (idx, fresh, applied, exists).
+constexpr const char* write_batch_name = "fs_write_orders";
+constexpr const char* write_batch_sql = R"SQL(
+WITH input AS (
+  SELECT * FROM unnest($1::int[], $2::uuid[], $3::text[], $4::text[], $5::text[],
+                       $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[],
+                       $11::text[], $12::text[])
+    AS t(idx, order_id, expected, next, reason, deadline, now_ms, inbox_id, inbox_type,
+         event_id, event_type, payload)),
+inbox AS (
   INSERT INTO processed_events (event_id, order_id, event_type)
-  SELECT NULLIF($7, '')::uuid, $1::uuid, $8 WHERE $7 <> ''
+  SELECT NULLIF(inbox_id, '')::uuid, order_id, inbox_type FROM input WHERE inbox_id <> ''
+  ORDER BY inbox_id
   ON CONFLICT DO NOTHING
-  RETURNING 1),
-fresh AS (SELECT $7 = '' OR EXISTS (SELECT 1 FROM inbox) AS yes),
+  RETURNING event_id),
+fresh AS (
+  SELECT i.* FROM input i
+  WHERE i.inbox_id = '' OR NULLIF(i.inbox_id, '')::uuid IN (SELECT event_id FROM inbox)),
 upd AS (
-  UPDATE orders SET
-    status = $3,
-    reason = CASE WHEN $3 = $2 THEN reason ELSE NULLIF($4, '') END,
-    updated_at = CASE WHEN $3 = $2 THEN updated_at ELSE to_timestamp($6::bigint / 1000.0) END,
-    expired_at = CASE WHEN $3 = $2 THEN expired_at ELSE to_timestamp(NULLIF($5, '')::bigint) END
-  WHERE id = $1::uuid AND status = $2 AND (SELECT yes FROM fresh)
-  RETURNING 1),
+  UPDATE orders o SET
+    status = f.next,
+    reason = CASE WHEN f.next = f.expected THEN o.reason ELSE NULLIF(f.reason, '') END,
+    updated_at = CASE WHEN f.next = f.expected THEN o.updated_at
+                      ELSE to_timestamp(f.now_ms / 1000.0) END,
+    expired_at = CASE WHEN f.next = f.expected THEN o.expired_at
+                      ELSE to_timestamp(NULLIF(f.deadline, '')::bigint) END
+  FROM fresh f
+  WHERE o.id = f.order_id AND o.status = f.expected
+  RETURNING f.idx),
 ev AS (
   INSERT INTO outbox_events (event_id, aggregate_id, event_type, payload)
-  SELECT NULLIF($9, '')::uuid, $1::uuid, $10, $11
-  WHERE $9 <> '' AND EXISTS (SELECT 1 FROM upd))
-SELECT (SELECT yes FROM fresh), EXISTS (SELECT 1 FROM upd), EXISTS (SELECT 1 FROM inbox),
-       EXISTS (SELECT 1 FROM orders WHERE id = $1::uuid)
+  SELECT NULLIF(f.event_id, '')::uuid, f.order_id, f.event_type, f.payload
+  FROM fresh f JOIN upd u ON u.idx = f.idx
+  WHERE f.event_id <> ''
+  ORDER BY f.idx)
+SELECT i.idx,
+       i.inbox_id = '' OR NULLIF(i.inbox_id, '')::uuid IN (SELECT event_id FROM inbox),
+       i.idx IN (SELECT idx FROM upd),
+       EXISTS (SELECT 1 FROM orders o WHERE o.id = i.order_id)
+FROM input i ORDER BY i.idx
 )SQL";
 
-write_outcome write_one(pqxx::transaction_base& tx, const write_command& c) {
-  std::string deadline = c.deadline ? std::to_string(*c.deadline) : std::string{};
-  std::string event_id, event_type, payload;
-  if (c.event) {
-    event_id = c.event->event_id;
-    event_type = c.event->event_type;
-    payload = c.event->envelope;
+/// Splits a batch into rounds in which no order and no inbox event id appears twice,
+/// so that one statement decides every command of a round on its own (normally the
+/// whole batch is one round: an order actor waits for each write before the next).
+std::vector<std::vector<std::size_t>> rounds_of(const std::vector<const write_command*>& cmds) {
+  std::vector<std::vector<std::size_t>> rounds;
+  std::vector<std::pair<std::unordered_map<std::string, bool>,
+                        std::unordered_map<std::string, bool>>> seen;
+  for (std::size_t i = 0; i < cmds.size(); ++i) {
+    const auto& c = *cmds[i];
+    std::size_t r = 0;
+    while (r < rounds.size()
+           && (seen[r].first.count(c.order_id)
+               || (!c.inbox_event_id.empty() && seen[r].second.count(c.inbox_event_id))))
+      ++r;
+    if (r == rounds.size()) {
+      rounds.emplace_back();
+      seen.emplace_back();
+    }
+    rounds[r].push_back(i);
+    seen[r].first.emplace(c.order_id, true);
+    if (!c.inbox_event_id.empty())
+      seen[r].second.emplace(c.inbox_event_id, true);
   }
-  auto r = tx.exec_prepared1(write_name, c.order_id, std::string{to_string(c.expected)},
-                             std::string{to_string(c.next)}, c.reason, deadline,
-                             std::to_string(c.now_ms), c.inbox_event_id,
-                             c.inbox_event_type, event_id, event_type, payload);
-  bool fresh = r[0].as<bool>(), applied = r[1].as<bool>();
-  bool inbox_written = r[2].as<bool>(), exists = r[3].as<bool>();
-  if (!fresh)
-    return {write_status::duplicate, {}};
-  if (applied)
-    return {write_status::applied, {}};
-  if (inbox_written) // not applied after all: the event must stay deliverable
-    tx.exec_params("DELETE FROM processed_events WHERE event_id = $1::uuid", c.inbox_event_id);
-  return {exists ? write_status::stale : write_status::not_found, {}};
+  return rounds;
+}
+
+void write_round(pqxx::transaction_base& tx, const std::vector<const write_command*>& cmds,
+                 const std::vector<std::size_t>& round, std::vector<write_outcome>& out) {
+  array_literal idx, ids, expected, next, reasons, deadlines, now, inbox_ids, inbox_types,
+    event_ids, event_types, payloads;
+  for (auto i : round) {
+    const auto& c = *cmds[i];
+    idx.add(static_cast<std::int64_t>(i));
+    ids.add(c.order_id);
+    expected.add(std::string{to_string(c.expected)});
+    next.add(std::string{to_string(c.next)});
+    reasons.add(c.reason);
+    deadlines.add(c.deadline ? std::to_string(*c.deadline) : std::string{});
+    now.add(c.now_ms);
+    inbox_ids.add(c.inbox_event_id);
+    inbox_types.add(c.inbox_event_type);
+    event_ids.add(c.event ? c.event->event_id : std::string{});
+    event_types.add(c.event ? c.event->event_type : std::string{});
+    payloads.add(c.event ? c.event->envelope : std::string{});
+  }
+  auto rows = tx.exec_prepared(write_batch_name, idx.str(), ids.str(), expected.str(),
+                               next.str(), reasons.str(), deadlines.str(), now.str(),
+                               inbox_ids.str(), inbox_types.str(), event_ids.str(),
+                               event_types.str(), payloads.str());
+  array_literal undo; // inbox rows of events that did not apply: they must stay deliverable
+  bool any_undo = false;
+  for (const auto& r : rows) {
+    auto i = r[0].as<std::size_t>();
+    bool fresh = r[1].as<bool>(), applied = r[2].as<bool>(), exists = r[3].as<bool>();
+    if (!fresh)
+      out[i] = {write_status::duplicate, {}};
+    else if (applied)
+      out[i] = {write_status::applied, {}};
+    else
+      out[i] = {exists ? write_status::stale : write_status::not_found, {}};
+    if (fresh && !applied && !cmds[i]->inbox_event_id.empty()) {
+      undo.add(cmds[i]->inbox_event_id);
+      any_undo = true;
+    }
+  }
+  if (any_undo)
+    tx.exec_params("DELETE FROM processed_events WHERE event_id = ANY($1::uuid[])", undo.str());
 }
 
 } // namespace
 
 std::vector<write_outcome> write_orders(pqxx::connection_base& conn,
                                         const std::vector<const write_command*>& cmds) {
-  std::vector<write_outcome> out;
-  out.reserve(cmds.size());
-  conn.prepare(write_name, write_sql); // no-op once registered
+  std::vector<write_outcome> out(cmds.size());
+  conn.prepare(write_batch_name, write_batch_sql); // no-op once registered
   pqxx::work tx{conn};
+  for (const auto& round : rounds_of(cmds))
+    write_round(tx, cmds, round, out);
   bool any_event = false;
-  for (const auto* c : cmds) {
-    out.push_back(write_one(tx, *c));
-    any_event |= out.back().status == write_status::applied && c->event.has_value();
-  }
+  for (std::size_t i = 0; i < cmds.size(); ++i)
+    any_event |= out[i].status == write_status::applied && cmds[i]->event.has_value();
   if (any_event)
     notify_outbox(tx);
   tx.commit();
