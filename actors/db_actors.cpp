@@ -150,28 +150,56 @@ caf::behavior db_writer(writer_actor* self, std::string url, std::size_t max_bat
 
 struct reader_state {
   std::unique_ptr<persistence::pg_session> db;
+  std::vector<std::string> load_ids;
+  std::vector<caf::typed_response_promise<load_reply>> load_promises;
   static inline const char* name = "db_reader";
 };
 
 using reader_actor = caf::stateful_actor<reader_state>;
 
+/// Answers every queued load from one query (the same end-of-mailbox batching as the
+/// writers: a stampede of new order actors costs one round trip, not one each).
+void flush_loads(reader_actor* self) {
+  auto& st = self->state;
+  auto ids = std::move(st.load_ids);
+  auto promises = std::move(st.load_promises);
+  st.load_ids.clear();
+  st.load_promises.clear();
+  std::vector<std::optional<order>> found;
+  load_reply failed;
+  try {
+    found = st.db->with(
+      [&](pqxx::connection_base& conn) { return persistence::load_orders(conn, ids); });
+  } catch (...) {
+    failed.failed = true;
+    failed.error = persistence::to_api_error(std::current_exception());
+  }
+  for (std::size_t i = 0; i < promises.size(); ++i) {
+    if (failed.failed) {
+      promises[i].deliver(failed);
+      continue;
+    }
+    load_reply reply;
+    reply.found = found[i].has_value();
+    if (found[i])
+      reply.value = std::move(*found[i]);
+    promises[i].deliver(std::move(reply));
+  }
+}
+
 caf::behavior db_reader(reader_actor* self, std::string url) {
   self->state.db = std::make_unique<persistence::pg_session>(std::move(url));
   return {
-    [=](load_atom, const std::string& id) {
-      load_reply reply;
-      try {
-        auto found = self->state.db->with(
-          [&](pqxx::connection_base& conn) { return persistence::load_order(conn, id); });
-        reply.found = found.has_value();
-        if (found)
-          reply.value = std::move(*found);
-      } catch (...) {
-        reply.failed = true;
-        reply.error = persistence::to_api_error(std::current_exception());
-      }
-      return reply;
+    [=](load_atom, const std::string& id) -> caf::result<load_reply> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<load_reply>();
+      if (st.load_ids.empty())
+        self->send(self, flush_atom::value);
+      st.load_ids.push_back(id);
+      st.load_promises.push_back(rp);
+      return rp;
     },
+    [=](flush_atom) { flush_loads(self); },
     [=](list_atom, const list_query& query) {
       list_reply reply;
       try {

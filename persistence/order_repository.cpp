@@ -354,6 +354,21 @@ std::optional<order> load_order(pqxx::connection_base& conn, const std::string& 
   return std::move(found.front().value);
 }
 
+std::vector<std::optional<order>> load_orders(pqxx::connection_base& conn,
+                                              const std::vector<std::string>& order_ids) {
+  pqxx::read_transaction tx{conn};
+  std::unordered_map<std::string, order> found;
+  for (auto& s : select_orders(tx, "o.id = ANY(" + uuid_array(tx, order_ids) + ")"))
+    found.emplace(s.value.id, std::move(s.value));
+  std::vector<std::optional<order>> result;
+  result.reserve(order_ids.size());
+  for (const auto& id : order_ids) {
+    auto i = found.find(id);
+    result.push_back(i == found.end() ? std::nullopt : std::optional<order>{i->second});
+  }
+  return result;
+}
+
 std::vector<order> list_orders(pqxx::connection_base& conn, const list_query& query) {
   pqxx::read_transaction tx{conn};
   auto found = select_orders(tx, "o.user_id = " + tx.quote(query.user_id) + "::uuid",

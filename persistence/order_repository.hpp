@@ -29,6 +29,10 @@ std::vector<write_outcome> write_orders(pqxx::connection_base& conn,
 
 std::optional<order> load_order(pqxx::connection_base& conn, const std::string& order_id);
 
+/// Many orders in two queries; one entry per id, in order (nullopt when missing).
+std::vector<std::optional<order>> load_orders(pqxx::connection_base& conn,
+                                              const std::vector<std::string>& order_ids);
+
 /// The user's orders, newest first.
 std::vector<order> list_orders(pqxx::connection_base& conn, const list_query& query);
 
