@@ -99,35 +99,9 @@ wrk_spread() {
     END { printf "%.0f %d %d\n", rps, bad, total }'
 }
 
-# Creates as in tools/bench/create_order.lua, but the key and the random seed also
-# carry the wrk instance (its first argument): parallel wrk processes started in the
-# same second would otherwise send the very same requests (replays, not creates).
-cat >"$TMP/create.lua" <<'EOF'
-local counter = 0
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-end
-function init(args)
-  instance = tonumber(args[1] or "0")
-  math.randomseed(os.time() * 1000 + instance * 100 + tid)
-  seq = 0
-  run = tostring(os.time()) .. "-" .. instance .. "-" .. tostring(math.random(1, 1000000000))
-end
-local function uuid()
-  return string.format("%08x-%04x-4%03x-%04x-%06x%06x",
-    math.random(0, 0xffffffff), math.random(0, 0xffff), math.random(0, 0xfff),
-    math.random(0x8000, 0xbfff), math.random(0, 0xffffff), math.random(0, 0xffffff))
-end
-request = function()
-  seq = seq + 1
-  local body = '{"user_id":"' .. uuid() .. '","currency":"EUR","total_amount":26.00,' ..
-    '"items":[{"sku_id":"sku-' .. (seq % 50) .. '","quantity":2,"price":12.50},' ..
-    '{"sku_id":"sku-gift","quantity":1,"price":1.00}]}'
-  return wrk.format("POST", "/api/v1/orders", {["Content-Type"] = "application/json",
-    ["X-Idempotency-Key"] = "bench-cluster-" .. run .. "-" .. tid .. "-" .. seq}, body)
-end
-EOF
+# Creates: tools/bench/create_order.lua, told its wrk instance so that parallel wrk
+# processes started in the same second send different keys (creates, not replays).
+cp tools/bench/create_order.lua "$TMP/create.lua"
 
 # Reads: GET /api/v1/orders/{id} over ids taken from the database.
 cat >"$TMP/get.lua" <<EOF

@@ -7,10 +7,13 @@ function setup(thread)
   thread_counter = thread_counter + 1
 end
 
+-- The optional script argument names the wrk instance (`wrk … -s create_order.lua -- 2`):
+-- parallel wrk processes started in the same second must not send the same keys.
 function init(args)
-  math.randomseed(os.time() * 1000 + tid)
+  local instance = tonumber(args[1] or "0")
+  math.randomseed(os.time() * 1000 + instance * 100 + tid)
   seq = 0
-  run = tostring(os.time()) .. "-" .. tostring(math.random(1, 1000000000))
+  run = tostring(os.time()) .. "-" .. instance .. "-" .. tostring(math.random(1, 1000000000))
 end
 
 local function uuid()
