@@ -2,6 +2,7 @@
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <map>
 #include <unordered_map>
 
@@ -46,11 +47,21 @@ std::string uuid_array(pqxx::transaction_base& tx, const std::vector<std::string
   return tx.quote("{" + list + "}") + "::uuid[]";
 }
 
-/// Orders matching `where` (an SQL condition on alias o), with their items.
+/// `FROM` an id list joined to `table`: with `= ANY(array)` the planner turned large
+/// batches into sequential scans with a hashed array test; a join on unnest keeps to
+/// the primary-key index however large the table grows.
+std::string by_ids(pqxx::transaction_base& tx, const std::vector<std::string>& ids,
+                   const char* table, const char* alias, const char* key) {
+  return std::string{"unnest("} + uuid_array(tx, ids) + ") AS k(id) JOIN " + table + " "
+         + alias + " ON " + alias + "." + key + " = k.id";
+}
+
+/// Orders from `from` (aliased o) matching `where`, with their items.
 std::vector<stored_order> select_orders(pqxx::transaction_base& tx, const std::string& where,
-                                        const std::string& tail = "") {
-  auto rows = tx.exec(std::string{"SELECT "} + order_columns + " FROM orders o WHERE " + where
-                      + " " + tail);
+                                        const std::string& tail = "",
+                                        const std::string& from = "orders o") {
+  auto rows = tx.exec(std::string{"SELECT "} + order_columns + " FROM " + from + " WHERE "
+                      + where + " " + tail);
   std::vector<stored_order> result;
   std::vector<std::string> ids;
   std::unordered_map<std::string, std::size_t> index;
@@ -61,9 +72,9 @@ std::vector<stored_order> select_orders(pqxx::transaction_base& tx, const std::s
   }
   if (ids.empty())
     return result;
-  auto items = tx.exec("SELECT order_id::text, sku_id, quantity, price FROM order_items "
-                       "WHERE order_id = ANY("
-                       + uuid_array(tx, ids) + ") ORDER BY order_id, line_no");
+  auto items = tx.exec("SELECT i.order_id::text, i.sku_id, i.quantity, i.price FROM "
+                       + by_ids(tx, ids, "order_items", "i", "order_id")
+                       + " ORDER BY i.order_id, i.line_no");
   for (const auto& r : items) {
     auto& o = result[index.at(r[0].as<std::string>())].value;
     o.items.push_back({r[1].as<std::string>(), r[2].as<std::int32_t>(), r[3].as<std::int64_t>()});
@@ -358,7 +369,10 @@ std::vector<std::optional<order>> load_orders(pqxx::connection_base& conn,
                                               const std::vector<std::string>& order_ids) {
   pqxx::read_transaction tx{conn};
   std::unordered_map<std::string, order> found;
-  for (auto& s : select_orders(tx, "o.id = ANY(" + uuid_array(tx, order_ids) + ")"))
+  std::vector<std::string> unique_ids = order_ids; // one row per order, also when asked twice
+  std::sort(unique_ids.begin(), unique_ids.end());
+  unique_ids.erase(std::unique(unique_ids.begin(), unique_ids.end()), unique_ids.end());
+  for (auto& s : select_orders(tx, "true", "", by_ids(tx, unique_ids, "orders", "o", "id")))
     found.emplace(s.value.id, std::move(s.value));
   std::vector<std::optional<order>> result;
   result.reserve(order_ids.size());
