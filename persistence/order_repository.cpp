@@ -263,11 +263,14 @@ ev AS (
   FROM fresh f JOIN upd u ON u.idx = f.idx
   WHERE f.event_id <> ''
   ORDER BY f.idx)
-SELECT i.idx,
-       i.inbox_id = '' OR NULLIF(i.inbox_id, '')::uuid IN (SELECT event_id FROM inbox),
-       i.idx IN (SELECT idx FROM upd),
-       EXISTS (SELECT 1 FROM orders o WHERE o.id = i.order_id)
-FROM input i ORDER BY i.idx
+SELECT r.idx, r.fresh, r.applied,
+       r.applied OR EXISTS (SELECT 1 FROM orders o WHERE o.id = r.order_id) -- only if needed
+FROM (SELECT i.idx, i.order_id,
+             i.inbox_id = '' OR NULLIF(i.inbox_id, '')::uuid IN (SELECT event_id FROM inbox)
+               AS fresh,
+             i.idx IN (SELECT idx FROM upd) AS applied
+      FROM input i) AS r
+ORDER BY r.idx
 )SQL";
 
 /// Splits a batch into rounds in which no order and no inbox event id appears twice,
