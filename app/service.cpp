@@ -1,5 +1,7 @@
 #include "app/service.hpp"
 
+#include "app/relay_settings.hpp"
+
 #include "actors/cluster.hpp"
 #include "actors/db_actors.hpp"
 #include "actors/expiry_sweeper.hpp"
@@ -64,18 +66,6 @@ cluster_settings cluster_settings_from(const config& cfg, std::uint16_t caf_port
     s.http_url = "http://" + cfg.cluster_host + ":" + std::to_string(cfg.http_port);
   s.heartbeat = cfg.cluster_heartbeat;
   s.timeout = cfg.cluster_timeout;
-  return s;
-}
-
-relay_settings relay_settings_from(const config& cfg) {
-  relay_settings s;
-  s.database_url = cfg.database_url;
-  s.kafka_brokers = cfg.kafka_brokers;
-  s.relays = static_cast<std::size_t>(cfg.outbox_relays);
-  s.batch = static_cast<std::size_t>(cfg.outbox_batch);
-  s.max_retries = cfg.outbox_max_retries;
-  s.retention = cfg.outbox_retention;
-  s.poll_interval = cfg.outbox_poll;
   return s;
 }
 

@@ -6,6 +6,7 @@
 #include "actors/log.hpp"
 #include "actors/outbox_relay.hpp"
 #include "app/config.hpp"
+#include "app/relay_settings.hpp"
 #include "messages/metrics.hpp"
 
 #include <caf/actor_system.hpp>
@@ -32,14 +33,7 @@ int main() {
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
-  relay_settings rs;
-  rs.database_url = cfg.database_url;
-  rs.kafka_brokers = cfg.kafka_brokers;
-  rs.relays = static_cast<std::size_t>(cfg.outbox_relays);
-  rs.batch = static_cast<std::size_t>(cfg.outbox_batch);
-  rs.max_retries = cfg.outbox_max_retries;
-  rs.retention = cfg.outbox_retention;
-  rs.poll_interval = cfg.outbox_poll;
+  auto rs = relay_settings_from(cfg);
 
   metrics_registry metrics; // outlives the actor system
   caf::actor_system_config caf_cfg;
