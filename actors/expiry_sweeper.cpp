@@ -135,12 +135,5 @@ caf::actor spawn_expiry_sweeper(caf::actor_system& sys, const expiry_settings& s
                                   register_metrics(metrics));
 }
 
-void stop_expiry_sweeper(caf::actor_system& sys, const caf::actor& sweeper) {
-  if (!sweeper)
-    return;
-  caf::scoped_actor self{sys};
-  self->send_exit(sweeper, caf::exit_reason::user_shutdown);
-  self->wait_for(sweeper);
-}
 
 } // namespace flashsale

@@ -35,6 +35,5 @@ caf::actor spawn_expiry_sweeper(caf::actor_system& sys, const expiry_settings& s
                                 caf::actor registry, metrics_registry& metrics);
 
 /// Sends the sweeper an exit message and blocks until it is gone.
-void stop_expiry_sweeper(caf::actor_system& sys, const caf::actor& sweeper);
 
 } // namespace flashsale

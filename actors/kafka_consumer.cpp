@@ -718,12 +718,5 @@ caf::actor spawn_kafka_consumer(caf::actor_system& sys, const consumer_settings&
                                   register_metrics(metrics));
 }
 
-void stop_kafka_consumer(caf::actor_system& sys, const caf::actor& consumer) {
-  if (!consumer)
-    return;
-  caf::scoped_actor self{sys};
-  self->send_exit(consumer, caf::exit_reason::user_shutdown);
-  self->wait_for(consumer);
-}
 
 } // namespace flashsale

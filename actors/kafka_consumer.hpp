@@ -54,11 +54,10 @@ struct consumer_settings {
 };
 
 /// Spawns the bridge and registers its metrics in `metrics`, which must outlive it.
-/// Stop it with stop_kafka_consumer: it commits what is done and leaves the group.
+/// Stop it with stop_and_wait (actors/stop.hpp): it commits what is done and leaves the group.
 caf::actor spawn_kafka_consumer(caf::actor_system& sys, const consumer_settings& settings,
                                 caf::actor registry, metrics_registry& metrics);
 
 /// Sends the bridge an exit message and blocks until it has left the group.
-void stop_kafka_consumer(caf::actor_system& sys, const caf::actor& consumer);
 
 } // namespace flashsale

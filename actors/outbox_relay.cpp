@@ -585,12 +585,5 @@ caf::actor spawn_outbox_relays(caf::actor_system& sys, const relay_settings& set
   return sys.spawn(outbox_supervisor, std::move(factories));
 }
 
-void stop_outbox_relays(caf::actor_system& sys, const caf::actor& relays) {
-  if (!relays)
-    return;
-  caf::scoped_actor self{sys};
-  self->send_exit(relays, caf::exit_reason::user_shutdown);
-  self->wait_for(relays);
-}
 
 } // namespace flashsale

@@ -55,11 +55,10 @@ struct relay_settings {
 /// registers the outbox metrics in `metrics`, which must outlive the actors. Sending
 /// the returned actor an exit message stops them all: each relay finishes its batch
 /// or rolls it back. The supervisor terminates after its last child, so
-/// stop_outbox_relays (or wait_for on it) tells when the relays are done.
+/// Stop it with stop_and_wait (actors/stop.hpp), which returns when the relays are done.
 caf::actor spawn_outbox_relays(caf::actor_system& sys, const relay_settings& settings,
                                metrics_registry& metrics);
 
 /// Sends the relay supervisor an exit message and blocks until every relay has ended.
-void stop_outbox_relays(caf::actor_system& sys, const caf::actor& relays);
 
 } // namespace flashsale

@@ -12,6 +12,7 @@
 #include "actors/order_registry.hpp"
 #include "actors/order_router.hpp"
 #include "actors/outbox_relay.hpp"
+#include "actors/stop.hpp"
 #include "actors/wire_format.hpp"
 #include "http/server.hpp"
 #include "messages/metrics.hpp"
@@ -148,9 +149,9 @@ int serve(const config& cfg) {
       api->stop();
     stop_cluster_member(sys, member); // peers take this node's orders over at once
     // These use `metrics`: wait until they are gone. The consumer commits what is done.
-    stop_kafka_consumer(sys, consumer);
-    stop_expiry_sweeper(sys, sweeper);
-    stop_outbox_relays(sys, relays); // each finishes or rolls back its batch
+    stop_and_wait(sys, consumer);
+    stop_and_wait(sys, sweeper);
+    stop_and_wait(sys, relays); // each finishes or rolls back its batch
     for (const auto& a : {bridge, router, registry, readers, writers, monitor})
       if (a)
         caf::anon_send_exit(a, caf::exit_reason::user_shutdown);

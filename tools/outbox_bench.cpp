@@ -12,6 +12,7 @@
 
 #include "actors/log.hpp"
 #include "actors/outbox_relay.hpp"
+#include "actors/stop.hpp"
 #include "messages/metrics.hpp"
 #include "messages/uuid.hpp"
 #include "persistence/migrator.hpp"
@@ -256,7 +257,7 @@ drain_result drain(const std::string& url, std::size_t relays, const options& o)
   r.claims = metric(metrics, "outbox_batch_size_count");
   r.empty_claims = metric(metrics, "outbox_claims_empty_total") - static_cast<double>(relays);
   r.contended = metric(metrics, "outbox_claim_contention_total");
-  stop_outbox_relays(sys, pool);
+  stop_and_wait(sys, pool);
   auto pending = scalar(conn, "SELECT count(*) FROM outbox_events WHERE status <> 'SENT'");
   if (pending != 0)
     std::fprintf(stderr, "warning: %lld rows not SENT after the drain\n",
@@ -331,7 +332,7 @@ void run_lag(const std::string& url, const options& o) {
                 o.rate, o.seconds, n, static_cast<unsigned long long>(lag.count()),
                 lag.quantile(0.5), lag.quantile(0.9), lag.quantile(0.99), lag.quantile(0.999));
     std::fflush(stdout);
-    stop_outbox_relays(sys, pool);
+    stop_and_wait(sys, pool);
   }
 }
 

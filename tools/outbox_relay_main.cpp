@@ -5,6 +5,7 @@
 
 #include "actors/log.hpp"
 #include "actors/outbox_relay.hpp"
+#include "actors/stop.hpp"
 #include "app/config.hpp"
 #include "app/relay_settings.hpp"
 #include "messages/metrics.hpp"
@@ -45,6 +46,6 @@ int main() {
   int sig = 0;
   sigwait(&stop, &sig);
   log::info("stopping", {{"signal", std::to_string(sig)}});
-  stop_outbox_relays(sys, relays);
+  stop_and_wait(sys, relays);
   return 0;
 }

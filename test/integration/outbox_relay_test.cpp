@@ -4,6 +4,7 @@
 // the broker is shared.
 
 #include "actors/outbox_relay.hpp"
+#include "actors/stop.hpp"
 #include "messages/metrics.hpp"
 #include "messages/uuid.hpp"
 #include "persistence/order_repository.hpp"
@@ -331,7 +332,7 @@ public:
 
   void stop() {
     if (relays_)
-      stop_outbox_relays(*sys_, relays_);
+      stop_and_wait(*sys_, relays_);
     relays_ = nullptr;
   }
 
