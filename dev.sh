@@ -48,6 +48,8 @@ Environment:
   FLASHSALE_BUILD_DIR  build tree (default: build)
   STACK_PG_MODE=durable  with-stack: keep PostgreSQL's durability on (default
                     throwaway: fsync, synchronous_commit, full_page_writes off)
+  PG_EXTRA_OPTS     more server options for the PostgreSQL that dev.sh starts, e.g.
+                    "-c shared_preload_libraries=pg_stat_statements"
   Any other variable (ORDER_TTL_RESERVED_S, LOG_LEVEL, ...) reaches the service.
 EOF
 }
@@ -215,7 +217,7 @@ pg_start() {
   for attempt in 1 2 3; do
     if [[ $attempt == 1 ]]; then PG_PORT=$(pg_pick_port); else PG_PORT=$(free_port); fi
     opts="-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories='$sockdir'"
-    opts+=" -c max_connections=300 -c shared_buffers=256MB"
+    opts+=" -c max_connections=300 -c shared_buffers=256MB ${PG_EXTRA_OPTS:-}"
     # A test cluster is thrown away, so durability would only cost time.
     [[ $mode == throwaway ]] && opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     if as_pg "$PG_BIN/pg_ctl" -D "$PG_BASE/data" -l "$PG_BASE/postgres.log" -w -t 60 \

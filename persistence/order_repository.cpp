@@ -56,28 +56,29 @@ std::string by_ids(pqxx::transaction_base& tx, const std::vector<std::string>& i
          + alias + " ON " + alias + "." + key + " = k.id";
 }
 
-/// Orders from `from` (aliased o) matching `where`, with their items.
+/// Orders from `from` (aliased o) matching `where`, in `order_by` order (which must end
+/// with a unique key so that each order's rows come together), with their items, in one
+/// statement. The items come through a lateral lookup on order_items' primary key:
+/// joined as a set, a young table without statistics got a hash join over a sequential
+/// scan of every item (7 ms for 100 orders out of 40 000 instead of under one).
 std::vector<stored_order> select_orders(pqxx::transaction_base& tx, const std::string& where,
-                                        const std::string& tail = "",
+                                        const std::string& order_by = "o.id",
+                                        const std::string& limit = "",
                                         const std::string& from = "orders o") {
-  auto rows = tx.exec(std::string{"SELECT "} + order_columns + " FROM " + from + " WHERE "
-                      + where + " " + tail);
+  auto rows = tx.exec(std::string{"SELECT "} + order_columns
+                      + ", i.sku_id, i.quantity, i.price FROM (SELECT o.* FROM " + from
+                      + " WHERE " + where
+                      + (limit.empty() ? std::string{} : " ORDER BY " + order_by + " " + limit)
+                      + ") o LEFT JOIN LATERAL (SELECT sku_id, quantity, price, line_no "
+                        "FROM order_items WHERE order_id = o.id) i ON true ORDER BY "
+                      + order_by + ", i.line_no");
   std::vector<stored_order> result;
-  std::vector<std::string> ids;
-  std::unordered_map<std::string, std::size_t> index;
   for (const auto& r : rows) {
-    result.push_back(read_order_row(r));
-    ids.push_back(result.back().value.id);
-    index.emplace(ids.back(), result.size() - 1);
-  }
-  if (ids.empty())
-    return result;
-  auto items = tx.exec("SELECT i.order_id::text, i.sku_id, i.quantity, i.price FROM "
-                       + by_ids(tx, ids, "order_items", "i", "order_id")
-                       + " ORDER BY i.order_id, i.line_no");
-  for (const auto& r : items) {
-    auto& o = result[index.at(r[0].as<std::string>())].value;
-    o.items.push_back({r[1].as<std::string>(), r[2].as<std::int32_t>(), r[3].as<std::int64_t>()});
+    if (result.empty() || result.back().value.id != r[0].c_str())
+      result.push_back(read_order_row(r));
+    if (!r[11].is_null())
+      result.back().value.items.push_back(
+        {r[11].as<std::string>(), r[12].as<std::int32_t>(), r[13].as<std::int64_t>()});
   }
   return result;
 }
@@ -375,7 +376,7 @@ std::vector<std::optional<order>> load_orders(pqxx::connection_base& conn,
   std::vector<std::string> unique_ids = order_ids; // one row per order, also when asked twice
   std::sort(unique_ids.begin(), unique_ids.end());
   unique_ids.erase(std::unique(unique_ids.begin(), unique_ids.end()), unique_ids.end());
-  for (auto& s : select_orders(tx, "true", "", by_ids(tx, unique_ids, "orders", "o", "id")))
+  for (auto& s : select_orders(tx, "true", "o.id", "", by_ids(tx, unique_ids, "orders", "o", "id")))
     found.emplace(s.value.id, std::move(s.value));
   std::vector<std::optional<order>> result;
   result.reserve(order_ids.size());
@@ -389,8 +390,8 @@ std::vector<std::optional<order>> load_orders(pqxx::connection_base& conn,
 std::vector<order> list_orders(pqxx::connection_base& conn, const list_query& query) {
   pqxx::read_transaction tx{conn};
   auto found = select_orders(tx, "o.user_id = " + tx.quote(query.user_id) + "::uuid",
-                             "ORDER BY o.created_at DESC, o.id DESC LIMIT "
-                               + std::to_string(query.limit) + " OFFSET "
+                             "o.created_at DESC, o.id DESC",
+                             "LIMIT " + std::to_string(query.limit) + " OFFSET "
                                + std::to_string(query.offset));
   std::vector<order> result;
   result.reserve(found.size());

@@ -10,6 +10,8 @@
 # again (same group) and applies those. The rate of a phase is its events over the
 # time between the first and the last inbox row (processed_events.processed_at), so
 # group joins and start-up do not count. Target: >= 10000 events/s.
+# BENCH_LOG_LEVEL sets the service's LOG_LEVEL (default warn); BENCH_KEEP_LOG=FILE keeps
+# the service log of a failed run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,7 +67,7 @@ start_service() {
   local port=$((20000 + RANDOM % 12000))
   while [[ -n $(ss -tanH "sport = :$port") ]]; do port=$((20000 + RANDOM % 12000)); done
   DATABASE_URL=$DB KAFKA_BROKERS=$KAFKA_BROKERS HTTP_ADDR=127.0.0.1:$port \
-    ORDER_ROLES=http,consumer KAFKA_GROUP_ID="$NAME" LOG_LEVEL=warn \
+    ORDER_ROLES=http,consumer KAFKA_GROUP_ID="$NAME" LOG_LEVEL=${BENCH_LOG_LEVEL:-warn} \
     "$BIN" serve >>"$TMP/service.log" 2>&1 &
   SERVICE_PID=$!
   METRICS_URL="http://127.0.0.1:$port/metrics"
@@ -81,6 +83,7 @@ phase() {
   done
   ((done >= ORDERS)) || {
     tail -n 20 "$TMP/service.log" >&2
+    [[ -z ${BENCH_KEEP_LOG:-} ]] || cp "$TMP/service.log" "$BENCH_KEEP_LOG"
     echo "bench-saga: $type: only $done of $ORDERS applied within ${TIMEOUT_S}s" >&2
     exit 1
   }
