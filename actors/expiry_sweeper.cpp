@@ -89,7 +89,7 @@ bool sweep(sweeper_actor* self) {
   // Ids already awaiting an answer come back from the query too: ask for enough rows
   // to find a batch of new ones behind them.
   auto limit = st.cfg.batch + st.in_flight.size();
-  std::vector<std::string> due;
+  persistence::due_batch due;
   try {
     due = st.db->with(
       [&](pqxx::connection_base& conn) { return persistence::due_orders(conn, limit); });
@@ -102,12 +102,12 @@ bool sweep(sweeper_actor* self) {
   }
   st.failing = false;
   st.metrics.sweeps->inc();
-  for (const auto& id : due)
+  for (const auto& id : due.ids)
     if (st.in_flight.count(id) == 0 && st.in_flight.size() < st.cfg.max_in_flight
         && (!st.cfg.owns || st.cfg.owns(id)))
       send_expire(self, id);
   st.metrics.in_flight->store(static_cast<double>(st.in_flight.size()));
-  return due.size() >= limit;
+  return due.rows >= limit;
 }
 
 caf::behavior expiry_sweeper(sweeper_actor* self, expiry_settings cfg, caf::actor registry,

@@ -12,9 +12,15 @@ class connection_base;
 
 namespace flashsale::persistence {
 
-/// Ids of up to `limit` non-terminal orders whose deadline (expired_at) is not after
-/// the database's now(), earliest deadline first; served by the orders_deadline index.
-/// Throws on database errors.
-std::vector<std::string> due_orders(pqxx::connection_base& conn, std::size_t limit);
+struct due_batch {
+  std::vector<std::string> ids; // orders whose current deadline has passed, earliest first
+  std::size_t rows = 0;         // deadline rows looked at, live or stale
+};
+
+/// Looks at up to `limit` rows of the deadline log (order_deadlines) that are due by
+/// the database's now(), earliest first: returns the orders still waiting in a
+/// non-terminal state for such a deadline, and deletes the rows their orders left
+/// behind. An order can appear twice. Throws on database errors.
+due_batch due_orders(pqxx::connection_base& conn, std::size_t limit);
 
 } // namespace flashsale::persistence

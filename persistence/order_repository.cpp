@@ -119,7 +119,10 @@ WITH new_orders AS (
   -- for each other instead of deadlocking.
   ORDER BY o.user_id, o.idem_key
   ON CONFLICT (user_id, idempotency_key) DO NOTHING
-  RETURNING id),
+  RETURNING id, expired_at),
+new_deadlines AS (
+  INSERT INTO order_deadlines (due_at, order_id)
+  SELECT n.expired_at, n.id FROM new_orders n),
 new_items AS (
   INSERT INTO order_items (order_id, line_no, sku_id, quantity, price)
   SELECT i.order_id, i.line_no, i.sku_id, i.quantity, i.price
@@ -227,7 +230,8 @@ namespace {
 
 /// A batch of guarded writes in one round trip: the inbox rows first; each UPDATE only
 /// if its event id was new and the status is still the expected one; each outbox row
-/// only if its UPDATE happened. A write without a status change updates the row to
+/// and each new state's deadline (order_deadlines, migration 000004) only if its
+/// UPDATE happened. A write without a status change updates the row to
 /// itself, which takes the row lock and so keeps each order's outbox rows in commit
 /// order. One row a command in, one row a command out: (idx, fresh, applied, exists).
 constexpr const char* write_batch_name = "fs_write_orders";
@@ -257,7 +261,10 @@ upd AS (
                       ELSE to_timestamp(NULLIF(f.deadline, '')::bigint) END
   FROM fresh f
   WHERE o.id = f.order_id AND o.status = f.expected
-  RETURNING f.idx),
+  RETURNING f.idx, o.id, o.expired_at, f.next <> f.expected AS moved),
+dl AS (
+  INSERT INTO order_deadlines (due_at, order_id)
+  SELECT u.expired_at, u.id FROM upd u WHERE u.moved AND u.expired_at IS NOT NULL),
 ev AS (
   INSERT INTO outbox_events (event_id, aggregate_id, event_type, payload)
   SELECT NULLIF(f.event_id, '')::uuid, f.order_id, f.event_type, f.payload

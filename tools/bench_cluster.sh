@@ -152,6 +152,8 @@ saga_round() { # N: prints events/s and span
      FROM generate_series(1, $SAGA_ORDERS) g" >/dev/null
   q "INSERT INTO order_items (order_id, line_no, sku_id, quantity, price)
      SELECT id, 1, 'sku-1', 2, 1250 FROM orders WHERE idempotency_key LIKE '$tag%'" >/dev/null
+  q "INSERT INTO order_deadlines (due_at, order_id)
+     SELECT expired_at, id FROM orders WHERE idempotency_key LIKE '$tag%'" >/dev/null
   q "SELECT id FROM orders WHERE idempotency_key LIKE '$tag%'" >"$TMP/saga-ids"
   # Twice, a second apart: a rebalance in progress can look settled for a moment.
   for t in $(seq 120); do settled && sleep 1 && settled && break; sleep 0.5; done

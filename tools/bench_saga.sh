@@ -49,6 +49,7 @@ q "INSERT INTO orders (id, user_id, idempotency_key, request_hash, status, curre
    FROM generate_series(1, $ORDERS) g" >/dev/null
 q "INSERT INTO order_items (order_id, line_no, sku_id, quantity, price)
    SELECT id, 1, 'sku-1', 2, 1250 FROM orders" >/dev/null
+q "INSERT INTO order_deadlines (due_at, order_id) SELECT expired_at, id FROM orders" >/dev/null
 q "SELECT id FROM orders" >"$TMP/ids"
 
 # fill TOPIC TYPE PAYLOAD_MEMBERS: one event per order, "key|value" lines through kcat.
@@ -83,6 +84,7 @@ phase() {
   done
   ((done >= ORDERS)) || {
     tail -n 20 "$TMP/service.log" >&2
+    curl -fsS "$METRICS_URL" | grep -E '^(saga_|order_|db_)' | grep -v _bucket >&2 || true
     [[ -z ${BENCH_KEEP_LOG:-} ]] || cp "$TMP/service.log" "$BENCH_KEEP_LOG"
     echo "bench-saga: $type: only $done of $ORDERS applied within ${TIMEOUT_S}s" >&2
     exit 1
