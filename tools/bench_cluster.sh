@@ -158,10 +158,9 @@ saga_round() { # N: prints events/s and span
   # Twice, a second apart: a rebalance in progress can look settled for a moment.
   for t in $(seq 120); do settled && sleep 1 && settled && break; sleep 0.5; done
   settled || { echo "bench-cluster: the consumer group did not settle" >&2; exit 1; }
-  awk -v now="$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" -v seed="$RANDOM$RANDOM" '
-    function hex(k,  s) { s = ""; while (k-- > 0) s = s substr("0123456789abcdef", int(rand() * 16) + 1, 1); return s }
-    BEGIN { srand(seed) }
-    { printf "%s|{\"event_id\":\"%s-%s-4%s-a%s-%s\",\"event_type\":\"INVENTORY_RESERVED\",\"occurred_at\":\"%s\",\"schema_version\":1,\"payload\":{\"order_id\":\"%s\",\"items\":[{\"item_id\":\"sku-1\",\"quantity\":2}],\"reservation_expires_at\":\"2030-01-01T00:00:00.000Z\"}}\n", $1, hex(8), hex(4), hex(3), hex(3), hex(12), now, $1 }
+  # Event id: the order's (random) id with three hex digits replaced, as in bench_saga.sh.
+  awk -v now="$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" '
+    { printf "%s|{\"event_id\":\"%s\",\"event_type\":\"INVENTORY_RESERVED\",\"occurred_at\":\"%s\",\"schema_version\":1,\"payload\":{\"order_id\":\"%s\",\"items\":[{\"item_id\":\"sku-1\",\"quantity\":2}],\"reservation_expires_at\":\"2030-01-01T00:00:00.000Z\"}}\n", $1, substr($1, 1, 15) "e1e" substr($1, 19), now, $1 }
   ' "$TMP/saga-ids" |
     kcat -P -b "$KAFKA_BROKERS" -t inventory.v1.events -K '|' -H event_type=INVENTORY_RESERVED -X linger.ms=50
   for t in $(seq 3000); do

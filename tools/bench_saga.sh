@@ -52,14 +52,15 @@ q "INSERT INTO order_items (order_id, line_no, sku_id, quantity, price)
 q "INSERT INTO order_deadlines (due_at, order_id) SELECT expired_at, id FROM orders" >/dev/null
 q "SELECT id FROM orders" >"$TMP/ids"
 
-# fill TOPIC TYPE PAYLOAD_MEMBERS: one event per order, "key|value" lines through kcat.
+# fill TOPIC TYPE TAG PAYLOAD_MEMBERS: one event per order, "key|value" lines through
+# kcat. An event id is its order's id (random) with three hex digits replaced by TAG, so
+# the ids of one fill are unique and never meet another fill's (awk's random seed is
+# no help here: mawk clamps seeds above 2^31, and two fills then drew the same ids).
 fill() {
-  local topic=$1 type=$2 members=$3 now
+  local topic=$1 type=$2 tag=$3 members=$4 now
   now=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
-  awk -v type="$type" -v now="$now" -v members="$members" -v seed="$RANDOM$RANDOM" '
-    function hex(n,  s) { s = ""; while (n-- > 0) s = s substr("0123456789abcdef", int(rand() * 16) + 1, 1); return s }
-    BEGIN { srand(seed) }
-    { id = hex(8) "-" hex(4) "-4" hex(3) "-a" hex(3) "-" hex(12)
+  awk -v type="$type" -v now="$now" -v members="$members" -v tag="$tag" '
+    { id = substr($1, 1, 15) sprintf("%03x", tag) substr($1, 19)
       printf "%s|{\"event_id\":\"%s\",\"event_type\":\"%s\",\"occurred_at\":\"%s\",\"schema_version\":1,\"payload\":{\"order_id\":\"%s\",%s}}\n", $1, id, type, now, $1, members }
   ' "$TMP/ids" | kcat -P -b "$KAFKA_BROKERS" -t "$topic" -K '|' -H "event_type=$type" -X linger.ms=50
 }
@@ -104,7 +105,7 @@ p99_of() { # histogram p99 in ms from /metrics
 }
 
 echo "bench-saga: producing $ORDERS INVENTORY_RESERVED" >&2
-fill inventory.v1.events INVENTORY_RESERVED \
+fill inventory.v1.events INVENTORY_RESERVED 1 \
   '"items":[{"item_id":"sku-1","quantity":2}],"reservation_expires_at":"2030-01-01T00:00:00.000Z"'
 start_service
 IFS='|' read -r RATE1 SPAN1 < <(phase INVENTORY_RESERVED RESERVED)
@@ -112,7 +113,7 @@ P99_1=$(p99_of)
 stop_service
 
 echo "bench-saga: producing $ORDERS PAYMENT_INTENT_CREATED" >&2
-fill payment.v1.events PAYMENT_INTENT_CREATED \
+fill payment.v1.events PAYMENT_INTENT_CREATED 2 \
   '"payment_intent_id":"bench","amount":25.00,"currency":"EUR","expires_at":"2030-01-01T00:00:00.000Z"'
 start_service
 IFS='|' read -r RATE2 SPAN2 < <(phase PAYMENT_INTENT_CREATED PAYMENT_PENDING)
