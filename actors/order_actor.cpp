@@ -3,7 +3,6 @@
 #include "actors/log.hpp"
 #include "actors/protocol.hpp"
 
-#include <caf/after.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/local_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -28,6 +27,7 @@ struct order_state {
   caf::actor writers;
   caf::actor readers;
   order_settings settings;
+  std::chrono::steady_clock::time_point last_active = std::chrono::steady_clock::now();
   static inline const char* name = "order_actor";
 };
 
@@ -110,6 +110,32 @@ void load(order_self* self, std::function<void()> then) {
 void request_passivation(order_self* self) {
   self->send(self->state.registry, passivate_atom::value, self->state.id,
              caf::actor_cast<caf::actor>(self));
+}
+
+/// Passivation after `passivate_after` without a command. One timer per idle period
+/// instead of a receive timeout: CAF re-arms a receive timeout after every message
+/// (three per saga event: the event, the load and the write answers), each one a trip
+/// through the clock thread. The check re-arms itself for the rest of the period, and
+/// keeps asking while the registry has not stopped the actor.
+void arm_idle_check(order_self* self, std::chrono::steady_clock::duration delay) {
+  self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(delay)
+                             + std::chrono::milliseconds{1},
+                     idle_check_atom::value);
+}
+
+void check_idle(order_self* self) {
+  auto& st = self->state;
+  auto idle = std::chrono::steady_clock::now() - st.last_active;
+  if (idle >= st.settings.passivate_after) {
+    request_passivation(self);
+    arm_idle_check(self, st.settings.passivate_after);
+  } else {
+    arm_idle_check(self, st.settings.passivate_after - idle);
+  }
+}
+
+void touch(order_self* self) {
+  self->state.last_active = std::chrono::steady_clock::now();
 }
 
 /// An actor without a loaded order answers errors until the registry stops it.
@@ -325,30 +351,35 @@ caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor 
   st.writers = std::move(writers);
   st.readers = std::move(readers);
   st.settings = settings;
-  // Order actors live and die with their registry.
-  self->monitor(st.registry);
-  self->set_down_handler([=](caf::down_msg& dm) { self->quit(dm.reason); });
+  // Order actors live and die with their registry, which stops them when it ends (no
+  // monitor here: each would stay attached to the registry, and keep the memory of the
+  // passivated actor, until the registry ends).
   load(self, [=] {
     passivate_if_empty(self);
     arm_deadline(self);
   });
+  arm_idle_check(self, settings.passivate_after);
   return {
     [=](fetch_atom, const std::string&) {
+      touch(self);
       auto& st = self->state;
       return st.current ? reply_ok(*st.current) : order_reply{false, {}, st.unavailable_reason};
     },
     [=](cancel_atom, const std::string&, std::string& reason,
         std::string& user_id) -> caf::result<order_reply> {
+      touch(self);
       auto rp = self->make_response_promise<order_reply>();
       decide_cancel(self, std::move(reason), std::move(user_id), rp, 0);
       return rp;
     },
     [=](event_atom, incoming_event& ev) -> caf::result<event_reply> {
+      touch(self);
       auto rp = self->make_response_promise<event_reply>();
       decide_event(self, std::move(ev), [rp](event_reply r) mutable { rp.deliver(r); }, 0);
       return rp;
     },
     [=](expire_atom, const std::string&) -> caf::result<event_reply> {
+      touch(self);
       auto rp = self->make_response_promise<event_reply>();
       decide_deadline(self, [rp](event_reply r) mutable { rp.deliver(r); }, 0);
       return rp;
@@ -361,7 +392,7 @@ caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor 
       decide_deadline(self, [id](event_reply r) { log_failed_deadline(id, r); }, 0);
     },
     [=](stop_atom) { self->quit(); },
-    caf::after(settings.passivate_after) >> [=] { request_passivation(self); },
+    [=](idle_check_atom) { check_idle(self); },
   };
 }
 

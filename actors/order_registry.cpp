@@ -4,6 +4,7 @@
 #include "actors/protocol.hpp"
 
 #include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include <unordered_map>
@@ -19,6 +20,12 @@ struct registry_state {
   caf::actor readers;
   order_settings settings;
   static inline const char* name = "order_registry";
+
+  /// However the registry ends (shutdown, an error), its order actors end with it.
+  ~registry_state() {
+    for (auto& [id, a] : live)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  }
 };
 
 using registry_self = caf::stateful_actor<registry_state>;

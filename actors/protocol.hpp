@@ -31,6 +31,7 @@ using event_atom = caf::atom_constant<caf::atom("fs_event")>;
 using expire_atom = caf::atom_constant<caf::atom("fs_expire")>;
 using deadline_atom = caf::atom_constant<caf::atom("fs_dline")>;
 using release_atom = caf::atom_constant<caf::atom("fs_release")>;
+using idle_check_atom = caf::atom_constant<caf::atom("fs_idle")>;
 
 /// The answer to a command about one order.
 struct order_reply {

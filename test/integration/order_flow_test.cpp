@@ -293,6 +293,39 @@ BOOST_FIXTURE_TEST_CASE(sweeper_expiry_applies_only_past_deadlines, actor_fixtur
              == 1);
 }
 
+BOOST_FIXTURE_TEST_CASE(idle_actor_passivates_and_a_fresh_one_reloads, actor_fixture) {
+  order_settings quick;
+  quick.passivate_after = 1s;
+  auto reg = spawn_order_registry(sys, writers, readers, quick);
+  auto ask = [&](const std::string& id) {
+    order_reply out;
+    self->request(reg, 10s, fetch_atom::value, id)
+      .receive([&](order_reply& r) { out = std::move(r); },
+               [&](caf::error& e) { BOOST_FAIL("registry failed: " << sys.render(e)); });
+    return out;
+  };
+  auto id = create(sample_command(new_uuid(), "p")).stored.id;
+  BOOST_TEST((ask(id).value.status == order_status::created)); // the actor is live now
+  {
+    pqxx::connection c{url};
+    pqxx::work tx{c};
+    tx.exec("UPDATE orders SET status = 'RESERVED' WHERE id = '" + id + "'");
+    tx.commit();
+  }
+  // The live actor answers from memory; once it has been idle for a second it leaves,
+  // and the next fetch spawns an actor that reads the row again. Every fetch is
+  // activity, so each try first leaves the actor idle for longer than a second.
+  BOOST_TEST((ask(id).value.status == order_status::created));
+  auto deadline = std::chrono::steady_clock::now() + 12s;
+  auto status = order_status::created;
+  while (status == order_status::created && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1500ms);
+    status = ask(id).value.status;
+  }
+  BOOST_TEST((status == order_status::reserved));
+  self->send_exit(reg, caf::exit_reason::user_shutdown);
+}
+
 BOOST_AUTO_TEST_CASE(actor_timer_fires_the_created_deadline) {
   auto url = test::fresh_database();
   caf::actor_system_config cfg;
