@@ -157,6 +157,7 @@ struct consumer_state {
   std::uint64_t next_generation = 1;
   std::size_t in_flight = 0; // pending offsets over all partitions
   bool paused = false;
+  std::uint64_t tick = 0; // the one consume_tick that counts; older ones are ignored
   steady::time_point next_commit{};
   steady::time_point quiet_until{}; // no consume error is logged before this
 
@@ -441,6 +442,17 @@ void send_to_dlq(consumer_state& st, RdKafka::Message& m, message_ref ref,
 
 void dispatch(consumer_actor* self, const std::string& order_id);
 void pump_waiting(consumer_actor* self);
+void flow_control(consumer_state& st);
+
+/// The next consume step, after `delay`; replaces any step scheduled before.
+void schedule_tick(consumer_actor* self, std::chrono::milliseconds delay) {
+  auto& st = self->state;
+  ++st.tick;
+  if (delay.count() == 0)
+    self->send(self, consume_tick_atom::value, st.tick);
+  else
+    self->delayed_send(self, delay, consume_tick_atom::value, st.tick);
+}
 
 std::chrono::milliseconds backoff_for(const consumer_settings& cfg, int attempts) {
   auto ms = cfg.retry_base.count() << std::min(attempts - 1, 16);
@@ -548,9 +560,15 @@ void dispatch(consumer_actor* self, const std::string& order_id) {
   }
   ++st.dispatched;
   auto answered = [self, order_id](event_reply r) {
-    --self->state.dispatched;
+    auto& st = self->state;
+    --st.dispatched;
     on_handled(self, order_id, r);
     pump_waiting(self);
+    if (st.paused && st.consumer) { // enough answers in: consume again right away
+      flow_control(st);
+      if (!st.paused)
+        schedule_tick(self, std::chrono::milliseconds{0});
+    }
   };
   self->request(st.registry, st.cfg.request_timeout, event_atom::value, chain.front().event)
     .then([answered](event_reply& r) { answered(r); },
@@ -650,15 +668,17 @@ void poll_messages(consumer_actor* self) {
     handle_message(self, *m);
     flow_control(st);
   }
-  if (st.paused) // still serve rebalances and fetch state
-    std::unique_ptr<RdKafka::Message>{st.consumer->consume(wait)};
+  // Paused: serve rebalances without blocking, so that answers, which free in-flight
+  // slots, are taken as they come (the next step is a timer, or an answer resumes).
+  if (st.paused)
+    std::unique_ptr<RdKafka::Message>{st.consumer->consume(0)};
   flow_control(st);
 }
 
 void consume_step(consumer_actor* self) {
   auto& st = self->state;
   if (!ensure_clients(st)) {
-    self->delayed_send(self, st.cfg.restart_pause, consume_tick_atom::value);
+    schedule_tick(self, st.cfg.restart_pause);
     return;
   }
   st.dlq_producer->poll(std::chrono::milliseconds{0});
@@ -669,7 +689,7 @@ void consume_step(consumer_actor* self) {
     update_gauges(st);
     st.next_commit = steady::now() + st.cfg.commit_interval;
   }
-  self->send(self, consume_tick_atom::value);
+  schedule_tick(self, st.paused ? st.cfg.poll_wait : std::chrono::milliseconds{0});
 }
 
 /// Commits what is done and leaves the group; unfinished messages are read again by
@@ -702,9 +722,12 @@ caf::behavior kafka_consumer(consumer_actor* self, consumer_settings cfg, caf::a
     shut_down(self->state);
     self->quit(msg.reason);
   });
-  self->send(self, consume_tick_atom::value);
+  schedule_tick(self, std::chrono::milliseconds{0});
   return {
-    [self](consume_tick_atom) { consume_step(self); },
+    [self](consume_tick_atom, std::uint64_t tick) {
+      if (tick == self->state.tick)
+        consume_step(self);
+    },
     [self](retry_event_atom, const std::string& order_id) { dispatch(self, order_id); },
     [self](unpark_atom, std::uint64_t token) { unpark(self, token); },
   };
