@@ -101,7 +101,7 @@ printf '| what | value |\n|---|---|\n'
 printf '| create load (wrk -t2 -c64) | %.1f s, %.0f orders/s |\n' "$(echo "$LOADED - $START" | bc)" "$(echo "$ORDERS / ($LOADED - $START)" | bc -l)"
 printf '| create latency p50 / p99 | %s ms / %s ms |\n' "$P50" "$P99"
 printf '| time to drain (start to every order terminal) | %.1f s |\n' "$(echo "$DRAINED - $START" | bc)"
-printf '| orders by status | %s |\n' "$(q "SELECT string_agg(status || ' ' || n, ', ' ORDER BY status) FROM (SELECT status, count(*) n FROM orders GROUP BY 1) s")"
+printf '| orders by status (reason) | %s |\n' "$(q "SELECT string_agg(status || coalesce(' (' || reason || ')', '') || ' ' || n, ', ' ORDER BY status, reason) FROM (SELECT status, reason, count(*) n FROM orders GROUP BY 1, 2) s")"
 printf '| units sold (books) / PAID orders | %s / %s |\n' "$SOLD" "$PAID"
 printf '| oversold SKUs | %s (max sold - stock: %s) |\n' "$OVERSOLD" "$WORST"
 [[ ${ERRORS:-0} == 0 ]] || { echo "bench-flash: $ERRORS create requests failed" >&2; exit 1; }
