@@ -102,6 +102,7 @@ printf '| create load (wrk -t2 -c64) | %.1f s, %.0f orders/s |\n' "$(echo "$LOAD
 printf '| create latency p50 / p99 | %s ms / %s ms |\n' "$P50" "$P99"
 printf '| time to drain (start to every order terminal) | %.1f s |\n' "$(echo "$DRAINED - $START" | bc)"
 printf '| orders by status (reason) | %s |\n' "$(q "SELECT string_agg(status || coalesce(' (' || reason || ')', '') || ' ' || n, ', ' ORDER BY status, reason) FROM (SELECT status, reason, count(*) n FROM orders GROUP BY 1, 2) s")"
+printf '| last order to end: status (reason), created -> ended | %s |\n' "$(q "SELECT status || coalesce(' (' || reason || ')', '') || ', ' || round(extract(epoch FROM updated_at - created_at)) || ' s' FROM orders ORDER BY updated_at DESC LIMIT 1")"
 printf '| units sold (books) / PAID orders | %s / %s |\n' "$SOLD" "$PAID"
 printf '| oversold SKUs | %s (max sold - stock: %s) |\n' "$OVERSOLD" "$WORST"
 [[ ${ERRORS:-0} == 0 ]] || { echo "bench-flash: $ERRORS create requests failed" >&2; exit 1; }

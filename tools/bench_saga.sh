@@ -65,10 +65,24 @@ fill() {
   ' "$TMP/ids" | kcat -P -b "$KAFKA_BROKERS" -t "$topic" -K '|' -H "event_type=$type" -X linger.ms=50
 }
 
-# Each phase starts from a checkpoint: the benchmarks before this one leave the server
-# with a gigabyte of WAL and dirty buffers, and a checkpoint they triggered would
-# otherwise write them out in the middle of a phase.
-checkpoint() { psql -qX "$DATABASE_URL" -c CHECKPOINT >/dev/null; }
+# Each phase starts on a quiet server: the benchmarks before this one leave it with a
+# gigabyte of WAL, dirty buffers and tables for autovacuum (the outbox bench's 50 000
+# updated rows are vacuumed at full speed, migration 000002), which would otherwise
+# compete with the phase. Waits (60 s at most) until no autovacuum worker has run for
+# a second, then checkpoints.
+quiesce() {
+  local t quiet=0
+  for t in $(seq 120); do
+    if [[ $(psql -qtAX "$DATABASE_URL" -c "SELECT count(*) FROM pg_stat_activity
+                                            WHERE backend_type = 'autovacuum worker'") == 0 ]]; then
+      ((++quiet >= 2)) && break
+    else
+      quiet=0
+    fi
+    sleep 0.5
+  done
+  psql -qX "$DATABASE_URL" -c CHECKPOINT >/dev/null
+}
 
 start_service() {
   local port=$((20000 + RANDOM % 12000))
@@ -112,7 +126,7 @@ p99_of() { # histogram p99 in ms from /metrics
 echo "bench-saga: producing $ORDERS INVENTORY_RESERVED" >&2
 fill inventory.v1.events INVENTORY_RESERVED 1 \
   '"items":[{"item_id":"sku-1","quantity":2}],"reservation_expires_at":"2030-01-01T00:00:00.000Z"'
-checkpoint
+quiesce
 start_service
 IFS='|' read -r RATE1 SPAN1 < <(phase INVENTORY_RESERVED RESERVED)
 P99_1=$(p99_of)
@@ -121,7 +135,7 @@ stop_service
 echo "bench-saga: producing $ORDERS PAYMENT_INTENT_CREATED" >&2
 fill payment.v1.events PAYMENT_INTENT_CREATED 2 \
   '"payment_intent_id":"bench","amount":25.00,"currency":"EUR","expires_at":"2030-01-01T00:00:00.000Z"'
-checkpoint
+quiesce
 start_service
 IFS='|' read -r RATE2 SPAN2 < <(phase PAYMENT_INTENT_CREATED PAYMENT_PENDING)
 P99_2=$(p99_of)
