@@ -123,25 +123,28 @@ p99_of() { # histogram p99 in ms from /metrics
     END { for (i = 1; i <= n; i++) if (c[i] >= 0.99 * total) { printf "%.1f", les[i] * 1000; exit } }'
 }
 
-echo "bench-saga: producing $ORDERS INVENTORY_RESERVED" >&2
-fill inventory.v1.events INVENTORY_RESERVED 1 \
-  '"items":[{"item_id":"sku-1","quantity":2}],"reservation_expires_at":"2030-01-01T00:00:00.000Z"'
-quiesce
-start_service
-IFS='|' read -r RATE1 SPAN1 < <(phase INVENTORY_RESERVED RESERVED)
-P99_1=$(p99_of)
-stop_service
+# run_phase TOPIC TYPE TAG PAYLOAD_MEMBERS STATUS LABEL: fills, applies, adds a row to
+# ROWS (not in a subshell: the EXIT trap must know the service it started).
+ROWS=()
+run_phase() {
+  local topic=$1 type=$2 tag=$3 members=$4 status=$5 label=$6 rate span p99
+  echo "bench-saga: producing $ORDERS $type" >&2
+  fill "$topic" "$type" "$tag" "$members"
+  quiesce
+  start_service
+  IFS='|' read -r rate span < <(phase "$type" "$status")
+  p99=$(p99_of)
+  stop_service
+  ROWS+=("$(printf '| %s | %s | %.2f s | %.0f | <= %s ms |' "$label" "$ORDERS" "$span" "$rate" "$p99")")
+}
 
-echo "bench-saga: producing $ORDERS PAYMENT_INTENT_CREATED" >&2
-fill payment.v1.events PAYMENT_INTENT_CREATED 2 \
-  '"payment_intent_id":"bench","amount":25.00,"currency":"EUR","expires_at":"2030-01-01T00:00:00.000Z"'
-quiesce
-start_service
-IFS='|' read -r RATE2 SPAN2 < <(phase PAYMENT_INTENT_CREATED PAYMENT_PENDING)
-P99_2=$(p99_of)
-stop_service
+run_phase inventory.v1.events INVENTORY_RESERVED 1 \
+  '"items":[{"item_id":"sku-1","quantity":2}],"reservation_expires_at":"2030-01-01T00:00:00.000Z"' \
+  RESERVED "INVENTORY_RESERVED (CREATED -> RESERVED)"
+run_phase payment.v1.events PAYMENT_INTENT_CREATED 2 \
+  '"payment_intent_id":"bench","amount":25.00,"currency":"EUR","expires_at":"2030-01-01T00:00:00.000Z"' \
+  PAYMENT_PENDING "PAYMENT_INTENT_CREATED (RESERVED -> PAYMENT_PENDING)"
 
 printf '\n## Saga events applied from pre-filled topics (%s orders, durable PostgreSQL)\n\n' "$ORDERS"
 printf '| phase | events | span | events/s | p99 consume->durable |\n|---|---|---|---|---|\n'
-printf '| INVENTORY_RESERVED (CREATED -> RESERVED) | %s | %.2f s | %.0f | <= %s ms |\n' "$ORDERS" "$SPAN1" "$RATE1" "$P99_1"
-printf '| PAYMENT_INTENT_CREATED (RESERVED -> PAYMENT_PENDING) | %s | %.2f s | %.0f | <= %s ms |\n' "$ORDERS" "$SPAN2" "$RATE2" "$P99_2"
+printf '%s\n' "${ROWS[@]}"
