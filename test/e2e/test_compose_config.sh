@@ -23,6 +23,15 @@ for n in 1 2 3; do
   check "order-$n: NODE_ID" grep -q "NODE_ID: order-$n" <<<"$RESOLVED"
   check "order-$n: CLUSTER_HOST" grep -q "CLUSTER_HOST: order-$n" <<<"$RESOLVED"
 done
+# The Kafka of docker/ is the Kafka of ./dev.sh (tools/kafka/pom.xml, tools/apache_kafka.sh).
+KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' tools/kafka/pom.xml)
+check "Kafka image apache/kafka:$KAFKA_VERSION" grep -q "image: apache/kafka:$KAFKA_VERSION" <<<"$RESOLVED"
+check "no other Kafka image" test "$(grep -c 'image: apache/kafka:' <<<"$RESOLVED")" = \
+  "$(grep -c "image: apache/kafka:$KAFKA_VERSION" <<<"$RESOLVED")"
+MAX_BYTES=$(sed -n 's/^KAFKA_MAX_MESSAGE_BYTES=\${KAFKA_MAX_MESSAGE_BYTES:-\([0-9]*\)}$/\1/p' tools/apache_kafka.sh)
+check "broker message.max.bytes $MAX_BYTES" grep -Eq "KAFKA_MESSAGE_MAX_BYTES: [\"']?$MAX_BYTES" <<<"$RESOLVED"
+check "topics max.message.bytes $MAX_BYTES" grep -q "max.message.bytes=$MAX_BYTES" <<<"$RESOLVED"
+check "no automatic topics" grep -Eq "KAFKA_AUTO_CREATE_TOPICS_ENABLE: [\"']?false" <<<"$RESOLVED"
 check "a fixed CAF_NODE_PORT" grep -q "CAF_NODE_PORT: '4242'" <<<"$RESOLVED"
 
 echo "$PASSED passed, $FAILED failed"
