@@ -263,23 +263,58 @@ pg_stop() {
 }
 
 # ---------------------------------------------------------------------------
-# Embedded Kafka (librdkafka's mock cluster behind real Kafka listeners)
+# Kafka: Apache Kafka from Maven Central (KAFKA_MODE=apache, the default) or the
+# embedded broker, librdkafka's mock cluster behind real Kafka listeners (embedded).
 
-KAFKA_PID=
+KAFKA_MODE=${KAFKA_MODE:-apache}
+KAFKA_PID=       # embedded: the broker process; apache: node 1's
+KAFKA_DIR=       # apache: the cluster's folder (tools/apache_kafka.sh)
 KAFKA_BROKERS_DEV=
 
-# kafka_start OUT_FILE LOG_FILE [detach]: starts the broker, waits for its
-# KAFKA_BROKERS line.
+kafka_check_mode() {
+  [[ $KAFKA_MODE == apache || $KAFKA_MODE == embedded ]] ||
+    die "KAFKA_MODE must be apache or embedded, got '$KAFKA_MODE'"
+}
+
+# kafka_start DIR: starts the broker with its files under DIR, sets KAFKA_BROKERS_DEV.
 kafka_start() {
-  local out=$1 err=$2 detach=${3:-} bin=$BUILD_DIR/tools/flashsale-kafka i
+  local dir=$1
+  kafka_check_mode
+  mkdir -p "$dir"
+  if [[ $KAFKA_MODE == apache ]]; then
+    KAFKA_DIR=$dir
+    KAFKA_BROKERS_DEV=$("$ROOT/tools/apache_kafka.sh" start "$dir" 1 | sed -n 's/^KAFKA_BROKERS=//p')
+    [[ -n $KAFKA_BROKERS_DEV ]] || die "Apache Kafka did not start (logs in $dir/node1/kafka.log)"
+    KAFKA_PID=$(cut -d' ' -f1 "$dir/node1/pid")
+    log "Apache Kafka $(kafka_version) on $KAFKA_BROKERS_DEV (pid $KAFKA_PID, $dir)"
+  else
+    embedded_kafka_start "$dir/kafka.out" "$dir/kafka.log"
+  fi
+}
+
+kafka_version() { sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$ROOT/tools/kafka/pom.xml"; }
+
+# kafka_stop DIR: stops what kafka_start DIR started.
+kafka_stop() {
+  local dir=$1
+  [[ -f $dir/nodes ]] && "$ROOT/tools/apache_kafka.sh" stop "$dir"
+  if [[ -f $dir/embedded.pid ]]; then
+    # shellcheck disable=SC2046
+    stop_proc $(cat "$dir/embedded.pid") kafka
+    rm -f "$dir/embedded.pid"
+  fi
+  return 0
+}
+
+# embedded_kafka_start OUT_FILE LOG_FILE: starts the broker detached, waits for its
+# KAFKA_BROKERS line.
+embedded_kafka_start() {
+  local out=$1 err=$2 bin=$BUILD_DIR/tools/flashsale-kafka i
   [[ -x $bin ]] || die "$bin is missing (build first)"
   : >"$out"
-  if [[ $detach == detach ]]; then
-    setsid nohup "$bin" >"$out" 2>"$err" </dev/null &
-  else
-    "$bin" >"$out" 2>"$err" </dev/null &
-  fi
+  setsid nohup "$bin" >"$out" 2>"$err" </dev/null &
   KAFKA_PID=$!
+  proc_id "$KAFKA_PID" >"$(dirname "$out")/embedded.pid"
   for ((i = 0; i < 200; i++)); do
     KAFKA_BROKERS_DEV=$(sed -n 's/^KAFKA_BROKERS=//p' "$out")
     [[ -n $KAFKA_BROKERS_DEV ]] && break
@@ -287,14 +322,26 @@ kafka_start() {
     sleep 0.1
   done
   [[ -n $KAFKA_BROKERS_DEV ]] || die "the Kafka broker printed no address"
-  log "Kafka brokers $KAFKA_BROKERS_DEV (pid $KAFKA_PID)"
+  log "embedded Kafka brokers $KAFKA_BROKERS_DEV (pid $KAFKA_PID)"
+}
+
+# What the tests need to take the broker down and up again: KAFKA_DOWN / KAFKA_UP are
+# shell commands (apache: SIGSTOP/SIGCONT of the node, a broker that stops answering;
+# embedded: SIGUSR1/SIGUSR2, every mock broker refusing connections).
+kafka_export_controls() {
+  export KAFKA_MODE KAFKA_BROKER_PID=$KAFKA_PID
+  if [[ $KAFKA_MODE == apache ]]; then
+    export KAFKA_DIR KAFKA_CTL=$ROOT/tools/apache_kafka.sh
+    export KAFKA_DOWN="$KAFKA_CTL pause $KAFKA_DIR 1" KAFKA_UP="$KAFKA_CTL resume $KAFKA_DIR 1"
+  else
+    export KAFKA_DOWN="kill -USR1 $KAFKA_PID" KAFKA_UP="kill -USR2 $KAFKA_PID"
+  fi
 }
 
 # ---------------------------------------------------------------------------
 # test / with-stack: a throwaway PostgreSQL and broker around one command
 
 STACK_TMP=
-STACK_KAFKA_ID=
 STACK_PG_MODE=${STACK_PG_MODE:-throwaway} # bench measures with durable settings
 
 with_stack_cleanup() {
@@ -302,12 +349,10 @@ with_stack_cleanup() {
   # The logs die with the temp folder: show their ends when something failed.
   if [[ -n $STACK_TMP && $status -ne 0 ]]; then
     log "exit status $status; last lines of the PostgreSQL and Kafka logs:"
-    tail -n 15 "$STACK_TMP/pg/postgres.log" "$STACK_TMP/kafka.log" >&2 2>/dev/null || true
+    tail -n 15 "$STACK_TMP/pg/postgres.log" "$STACK_TMP"/kafka/kafka.log \
+      "$STACK_TMP"/kafka/node*/kafka.log >&2 2>/dev/null || true
   fi
-  if [[ -n $STACK_KAFKA_ID ]]; then
-    # shellcheck disable=SC2086
-    stop_proc $STACK_KAFKA_ID kafka
-  fi
+  [[ -n $STACK_TMP ]] && kafka_stop "$STACK_TMP/kafka"
   pg_stop
   [[ -n $STACK_TMP ]] && rm -rf "$STACK_TMP"
   return 0
@@ -323,12 +368,10 @@ with_stack() {
   pg_init "$STACK_TMP/pg"
   pg_start "$STACK_PG_MODE"
   pg_create_db postgres
-  kafka_start "$STACK_TMP/kafka.out" "$STACK_TMP/kafka.log"
-  STACK_KAFKA_ID=$(proc_id "$KAFKA_PID")
+  kafka_start "$STACK_TMP/kafka"
   # Tests create their own databases; the admin database is their entry point.
-  # Failure tests take the broker down and up with SIGUSR1/SIGUSR2 at this pid.
   export DATABASE_URL=$DATABASE_URL_DEV KAFKA_BROKERS=$KAFKA_BROKERS_DEV
-  export KAFKA_BROKER_PID=$KAFKA_PID
+  kafka_export_controls
   # Not `cmd || status=$?` at the call site: that would switch off `set -e` in here.
   # A failing command ends the script with its status; the EXIT trap cleans up.
   "$@"
@@ -430,6 +473,7 @@ run_cleanup() {
     # shellcheck disable=SC2086
     stop_proc ${RUN_IDS[i]}
   done
+  kafka_stop "$DEV_DIR/kafka"
   pg_stop
   log "stopped"
 }
@@ -442,8 +486,7 @@ cmd_run() {
   pg_init "$(dev_pg_base)"
   pg_start durable
   pg_create_db flashsale
-  kafka_start "$DEV_DIR/logs/kafka.out" "$DEV_DIR/logs/kafka.log"
-  RUN_IDS+=("$(proc_id "$KAFKA_PID") kafka")
+  kafka_start "$DEV_DIR/kafka"
   migrate_up
 
   local addr svc
@@ -488,8 +531,8 @@ cmd_up() {
   pg_start durable
   echo "$PG_BASE" >"$DEV_DIR/pids/pg.base"
   pg_create_db flashsale
-  kafka_start "$DEV_DIR/logs/kafka.out" "$DEV_DIR/logs/kafka.log" detach
-  proc_id "$KAFKA_PID" >"$DEV_DIR/pids/kafka.pid"
+  kafka_start "$DEV_DIR/kafka"
+  echo "$DEV_DIR/kafka" >"$DEV_DIR/pids/kafka.dir"
   migrate_up
 
   local addr url urls=() nodes=${NODES:-1} i
@@ -513,7 +556,9 @@ ORDER_API_URL=$url
 ORDER_API_URLS=$(IFS=,; echo "${urls[*]}")
 KAFKA_BROKERS=$KAFKA_BROKERS_DEV
 DATABASE_URL=$DATABASE_URL_DEV
+KAFKA_MODE=$KAFKA_MODE
 KAFKA_BROKER_PID=$KAFKA_PID
+KAFKA_DIR=$KAFKA_DIR
 EOF
   print_urls "$url"
   log "stack is up; settings in .dev/stack.env; ./dev.sh down stops it"
@@ -549,13 +594,17 @@ cmd_down_quiet() {
     stop_proc $(cat "$f") "$name"
     rm -f "$f"
   done
-  for name in saga-sim flashsale-order kafka; do
+  for name in saga-sim flashsale-order; do
     f=$DEV_DIR/pids/$name.pid
     [[ -f $f ]] || continue
     # shellcheck disable=SC2046
     stop_proc $(cat "$f") "$name"
     rm -f "$f"
   done
+  if [[ -f $DEV_DIR/pids/kafka.dir ]]; then
+    kafka_stop "$(cat "$DEV_DIR/pids/kafka.dir")"
+    rm -f "$DEV_DIR/pids/kafka.dir"
+  fi
   if [[ -f $DEV_DIR/pids/pg.base ]]; then
     PG_BASE=$(cat "$DEV_DIR/pids/pg.base")
     pg_find_bin
