@@ -19,8 +19,8 @@ usage() {
   cat <<'EOF'
 usage: ./dev.sh COMMAND [ARGS]
 
-  test          install missing packages, build, start a throwaway PostgreSQL and the
-                embedded Kafka broker, run every test with CTest, stop it all again;
+  test          install missing packages, build, start a throwaway PostgreSQL and
+                Apache Kafka, run every test with CTest, stop it all again;
                 exits with the test suite's status (.ci/run calls this)
   run           build, start PostgreSQL (data kept in .dev/pg), the Kafka broker, apply
                 migrations, start the service with all roles and the saga simulator,
@@ -34,12 +34,17 @@ usage: ./dev.sh COMMAND [ARGS]
   build         install missing packages and build only
   with-stack CMD [ARGS]
                 start a throwaway PostgreSQL and Kafka broker, run CMD with
-                DATABASE_URL, KAFKA_BROKERS and KAFKA_BROKER_PID (SIGUSR1 takes the
-                broker down, SIGUSR2 up) set, stop them again (e.g. to run
+                DATABASE_URL, KAFKA_BROKERS, KAFKA_DOWN and KAFKA_UP (shell commands
+                that take the broker down and up again), KAFKA_DIR and KAFKA_CTL
+                (tools/apache_kafka.sh) set, stop them again (e.g. to run
                 build/test/integration_tests --run_test=migrator_suite by hand)
   --help        this text
 
 Environment:
+  KAFKA_MODE        apache (default): Apache Kafka from Maven Central (tools/apache_kafka.sh,
+                    jars cached in ~/.cache/flashsale; Java 17 and Maven installed when
+                    missing); embedded: librdkafka's mock cluster (tools/embedded_kafka.cpp),
+                    no Java, for a quick look
   HTTP_ADDR         service listen address (dev default 127.0.0.1:8080, or a free
                     port when 8080 is taken)
   SAGA_SIM=0        run/up without the saga simulator

@@ -412,27 +412,29 @@ private:
 
 // -- the broker -------------------------------------------------------------------------
 
-/// Takes every broker of the embedded Kafka down (SIGUSR1) until destroyed (SIGUSR2).
+/// Takes the broker down until destroyed: runs the KAFKA_DOWN / KAFKA_UP commands that
+/// ./dev.sh exports (Apache Kafka: the node stops answering, SIGSTOP/SIGCONT; the
+/// embedded broker: SIGUSR1/SIGUSR2, its listeners refuse connections).
 class broker_outage {
 public:
   broker_outage() {
-    const char* pid = std::getenv("KAFKA_BROKER_PID");
-    BOOST_REQUIRE_MESSAGE(pid && *pid,
-                          "KAFKA_BROKER_PID is not set: this test stops the embedded broker "
-                          "(build/tools/flashsale-kafka) with SIGUSR1/SIGUSR2 and needs its pid");
-    pid_ = static_cast<pid_t>(std::atol(pid));
-    BOOST_REQUIRE_MESSAGE(::kill(pid_, SIGUSR1) == 0, "cannot signal the broker, pid " << pid_);
+    const char* down = std::getenv("KAFKA_DOWN");
+    const char* up = std::getenv("KAFKA_UP");
+    BOOST_REQUIRE_MESSAGE(down && *down && up && *up,
+                          "KAFKA_DOWN/KAFKA_UP are not set: run through ./dev.sh with-stack");
+    up_ = up;
+    BOOST_REQUIRE_MESSAGE(std::system(down) == 0, "cannot take the broker down: " << down);
   }
   ~broker_outage() { end(); }
 
   void end() {
-    if (pid_ > 0)
-      ::kill(pid_, SIGUSR2);
-    pid_ = -1;
+    if (!up_.empty() && std::system(up_.c_str()) != 0)
+      BOOST_ERROR("cannot bring the broker back: " << up_);
+    up_.clear();
   }
 
 private:
-  pid_t pid_ = -1;
+  std::string up_;
 };
 
 /// `events` without the event `id` (one that must not be published).
