@@ -86,13 +86,12 @@ bool sweep(sweeper_actor* self) {
   auto& st = self->state;
   if (st.in_flight.size() >= st.cfg.max_in_flight)
     return false;
-  // Ids already awaiting an answer come back from the query too: ask for enough rows
-  // to find a batch of new ones behind them.
-  auto limit = st.cfg.batch + st.in_flight.size();
+  auto limit = std::min(st.cfg.batch, st.cfg.max_in_flight - st.in_flight.size());
   persistence::due_batch due;
   try {
-    due = st.db->with(
-      [&](pqxx::connection_base& conn) { return persistence::due_orders(conn, limit); });
+    due = st.db->with([&](pqxx::connection_base& conn) {
+      return persistence::due_orders(conn, limit, st.cfg.claim);
+    });
   } catch (const std::exception& e) {
     st.metrics.failed_sweeps->inc();
     if (!st.failing)
@@ -103,8 +102,7 @@ bool sweep(sweeper_actor* self) {
   st.failing = false;
   st.metrics.sweeps->inc();
   for (const auto& id : due.ids)
-    if (st.in_flight.count(id) == 0 && st.in_flight.size() < st.cfg.max_in_flight
-        && (!st.cfg.owns || st.cfg.owns(id)))
+    if (st.in_flight.count(id) == 0)
       send_expire(self, id);
   st.metrics.in_flight->store(static_cast<double>(st.in_flight.size()));
   return due.rows >= limit;

@@ -1,15 +1,15 @@
 #pragma once
 // The expiry sweeper (DESIGN.md "Expiry"): live order actors fire their own deadline
 // timers; this detached actor catches the orders whose actor is not live (passivated,
-// or lost with a restart). Every interval it asks the database for orders past their
-// deadline and sends each one's id through the registry as (expire_atom, id), so even
-// expiry goes through the order's single writer.
+// or lost with a restart). Every interval it claims orders past their deadline and
+// sends each one's id through the router as (expire_atom, id), so even expiry goes
+// through the order's single writer, on whichever node owns the order: one sweeper
+// anywhere expires every node's orders, and several share the work by their claims.
 
 #include <caf/fwd.hpp>
 
 #include <chrono>
 #include <cstddef>
-#include <functional>
 #include <string>
 
 namespace flashsale {
@@ -20,13 +20,16 @@ struct expiry_settings {
   std::string database_url;                        // DATABASE_URL
   std::chrono::milliseconds interval{1000};        // between sweeps
   std::chrono::milliseconds busy_interval{50};     // after a sweep that filled its batch
-  std::size_t batch = 500;                         // due orders taken per sweep
-  std::size_t max_in_flight = 5000;                // expire requests awaiting an answer
+  std::size_t batch = 250;                         // due orders taken per sweep
+  /// Expire requests awaiting an answer, at most: a backlog of due deadlines (after a
+  /// restart) drains at this pace instead of queueing thousands of writes in front of
+  /// the API's.
+  std::size_t max_in_flight = 500;
   std::chrono::milliseconds request_timeout{5000}; // an answer from the registry
-  /// Whether this node owns an order (the cluster's routing table): with many nodes
-  /// each sweeper expires only its own orders, so a deadline fires once (and the
-  /// guarded UPDATE makes a second firing harmless anyway). Empty: every order.
-  std::function<bool(const std::string& order_id)> owns;
+  /// How long a claimed deadline row is left to this sweeper: the sweepers of other
+  /// nodes skip it meanwhile, and it is swept again if its expiry got lost. Longer than
+  /// request_timeout, so that an answer normally comes first.
+  std::chrono::milliseconds claim{15000};
 };
 
 /// Spawns the sweeper and registers its metrics in `metrics`, which must outlive it.

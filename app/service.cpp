@@ -133,7 +133,6 @@ int serve(const config& cfg) {
   caf::actor sweeper;
   if (cfg.enabled.expiry) {
     auto es = expiry_settings_from(cfg);
-    es.owns = [view](const std::string& id) { return view->current()->owns(id); };
     sweeper = spawn_expiry_sweeper(sys, es, router, metrics);
   }
   caf::actor relays;

@@ -101,18 +101,18 @@ BOOST_FIXTURE_TEST_CASE(due_orders_returns_waiting_orders_and_deletes_what_was_l
   BOOST_TEST((move(finished, order_status::created, order_status::cancelled, std::nullopt)
               == write_status::applied));
 
-  auto due = persistence::due_orders(conn, 100);
+  auto due = persistence::due_orders(conn, 100, 0ms);
   BOOST_TEST(due.rows == 3u);
   BOOST_TEST(due.ids.size() == 1u);
   BOOST_TEST(contains(due.ids, waiting));
   // The stale rows are gone; the live one stays until its order expires.
   BOOST_TEST(count("SELECT count(*) FROM order_deadlines WHERE due_at <= now()") == 1);
   BOOST_TEST(count("SELECT count(*) FROM order_deadlines") == 3); // waiting, moved_on, ahead
-  BOOST_TEST(persistence::due_orders(conn, 100).ids == due.ids);
+  BOOST_TEST(persistence::due_orders(conn, 100, 0ms).ids == due.ids);
 
   BOOST_TEST((move(waiting, order_status::created, order_status::cancelled, std::nullopt)
               == write_status::applied));
-  due = persistence::due_orders(conn, 100);
+  due = persistence::due_orders(conn, 100, 0ms);
   BOOST_TEST(due.ids.empty());
   BOOST_TEST(count("SELECT count(*) FROM order_deadlines WHERE due_at <= now()") == 0);
   BOOST_TEST(!contains(due.ids, ahead));
@@ -126,9 +126,32 @@ BOOST_FIXTURE_TEST_CASE(due_orders_reads_at_most_limit_rows_earliest_first, dead
     exec("UPDATE orders SET expired_at = " + at + " WHERE id = '" + ids.back() + "'");
     exec("UPDATE order_deadlines SET due_at = " + at + " WHERE order_id = '" + ids.back() + "'");
   }
-  auto due = persistence::due_orders(conn, 3);
+  auto due = persistence::due_orders(conn, 3, 0ms);
   BOOST_TEST(due.rows == 3u);
   BOOST_TEST((due.ids == std::vector<std::string>{ids[0], ids[1], ids[2]}));
+}
+
+// Issue 11 item 3: sweepers on several nodes share the log. Each claims what it sends
+// for, so a second sweeper finds other rows (not the first one's again, nor a window
+// filled with them), and a claim that is never answered lapses.
+BOOST_FIXTURE_TEST_CASE(sweepers_claim_disjoint_rows_and_claims_lapse, deadline_fixture) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) {
+    ids.push_back(create());
+    auto at = "to_timestamp(" + std::to_string(now_s() - 100 + i) + ")";
+    exec("UPDATE orders SET expired_at = " + at + " WHERE id = '" + ids.back() + "'");
+    exec("UPDATE order_deadlines SET due_at = " + at + " WHERE order_id = '" + ids.back() + "'");
+  }
+  pqxx::connection other{url};
+  auto first = persistence::due_orders(conn, 3, 30s);
+  auto second = persistence::due_orders(other, 3, 30s);
+  BOOST_TEST((first.ids == std::vector<std::string>{ids[0], ids[1], ids[2]}));
+  BOOST_TEST((second.ids == std::vector<std::string>{ids[3], ids[4], ids[5]}));
+  BOOST_TEST(persistence::due_orders(conn, 10, 30s).ids.empty());
+  // A lapsed claim (its sweeper died or its expiry got lost) is swept again.
+  exec("UPDATE order_deadlines SET claimed_until = now() - interval '1 second' WHERE order_id = '"
+       + ids[1] + "'");
+  BOOST_TEST((persistence::due_orders(other, 10, 30s).ids == std::vector<std::string>{ids[1]}));
 }
 
 BOOST_FIXTURE_TEST_CASE(transitions_are_hot_updates, deadline_fixture) {

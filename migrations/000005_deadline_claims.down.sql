@@ -1,0 +1,1 @@
+ALTER TABLE order_deadlines DROP COLUMN claimed_until;
