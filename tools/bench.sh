@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # The benchmark suite (./dev.sh bench). Runs inside a stack that dev.sh started with a
-# durable PostgreSQL (fsync and synchronous_commit on) and the embedded Kafka broker:
-# DATABASE_URL (admin database), KAFKA_BROKERS and FLASHSALE_BUILD_DIR are set.
+# durable PostgreSQL (fsync and synchronous_commit on) and Apache Kafka: DATABASE_URL
+# (admin database), KAFKA_BROKERS and FLASHSALE_BUILD_DIR are set.
 #
-# Durable create-order throughput: the service over HTTP (wrk, 64 connections, a unique
-# idempotency key per request, 2 items) against PostgreSQL itself committing the same
-# three inserts one order per transaction (pgbench, 32 clients), alternating rounds on
-# the same server; medians and the ratio are printed.
+# Every benchmark runs once per broker of BENCH_BROKERS (default "apache embedded"):
+# Apache Kafka from dev.sh first, then the embedded broker (librdkafka's mock cluster)
+# started here, so that docs/BENCHMARKS.md can set the figures side by side.
+#
+# Durable create-order throughput, as users deploy the service: the default roles
+# (http,relay,consumer,expiry) in one process, wrk with a unique idempotency key per
+# request — as it is (HTTP/1.1 without a Connection header) and with explicit
+# keep-alive — against PostgreSQL itself committing the same three inserts one order
+# per transaction (pgbench, 32 clients, its own database on the same server), in
+# alternating rounds. Per round: answered creates/s, p50/p99 latency, creates/s until
+# the last ORDER_CREATED of the round is acknowledged by Kafka, and the p99 commit ->
+# Kafka acknowledgement lag; then the lag at about half that load; the http-only role
+# as a second line; and a stampede of BENCH_STAMPEDE_CONNS (2 000) connections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,37 +23,80 @@ BUILD=${FLASHSALE_BUILD_DIR:-build}
 BIN=$BUILD/flashsale-order
 DURATION=${BENCH_DURATION:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
+STAMPEDE_CONNS=${BENCH_STAMPEDE_CONNS:-2000}
 : "${DATABASE_URL:?run through ./dev.sh bench}" "${KAFKA_BROKERS:?run through ./dev.sh bench}"
 
 TMP=$(mktemp -d)
+PIDS=()
 SERVICE_PID=
 cleanup() {
-  [[ -n $SERVICE_PID ]] && kill "$SERVICE_PID" 2>/dev/null && wait "$SERVICE_PID" 2>/dev/null
+  local p
+  for p in "${PIDS[@]}" $SERVICE_PID; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}" $SERVICE_PID; do wait "$p" 2>/dev/null || true; done
   rm -rf "$TMP"
 }
 trap cleanup EXIT
+
+# --- the driver: one pass per broker ----------------------------------------------
+if [[ -z ${BENCH_BROKER:-} ]]; then
+  for broker in ${BENCH_BROKERS:-apache embedded}; do
+    case $broker in
+    apache) BENCH_BROKER=apache bash "$0" "$@" ;;
+    embedded)
+      "$BUILD/tools/flashsale-kafka" >"$TMP/kafka.out" 2>"$TMP/kafka.log" </dev/null &
+      PIDS+=($!)
+      for _ in $(seq 100); do grep -q '^KAFKA_BROKERS=' "$TMP/kafka.out" && break; sleep 0.1; done
+      brokers=$(sed -n 's/^KAFKA_BROKERS=//p' "$TMP/kafka.out")
+      [[ -n $brokers ]] || { cat "$TMP/kafka.log" >&2; echo "bench: no embedded broker" >&2; exit 1; }
+      BENCH_BROKER=embedded KAFKA_BROKERS=$brokers bash "$0" "$@"
+      kill "${PIDS[-1]}"
+      ;;
+    *) echo "bench: unknown broker '$broker' in BENCH_BROKERS" >&2; exit 2 ;;
+    esac
+  done
+  exit 0
+fi
+
+printf '\n# Broker: %s (%s)\n' "$BENCH_BROKER" "$KAFKA_BROKERS"
+export BENCH_BROKER
 
 for setting in fsync synchronous_commit full_page_writes; do
   [[ $(psql -qtAX "$DATABASE_URL" -c "SHOW $setting") == on ]] ||
     { echo "bench: $setting is off; run through ./dev.sh bench" >&2; exit 1; }
 done
 
-DB="${DATABASE_URL%/*}/bench_$$"
-psql -q "$DATABASE_URL" -c "CREATE DATABASE bench_$$" >/dev/null
-DATABASE_URL=$DB "$BIN" migrate up >/dev/null
+# new_db NAME: a migrated database on the bench server; prints its URL.
+new_db() {
+  psql -q "$DATABASE_URL" -c "CREATE DATABASE $1" >/dev/null
+  DATABASE_URL=${DATABASE_URL%/*}/$1 "$BIN" migrate up >/dev/null
+  echo "${DATABASE_URL%/*}/$1"
+}
+DB=$(new_db "bench_$$_$BENCH_BROKER")
+PG_DB=$(new_db "bench_pg_$$_$BENCH_BROKER") # pgbench's rows stay out of the relays' way
+q() { psql -qtAX "$DB" -c "$1"; }
 
 PORT=$((15000 + RANDOM % 17000)) # below the ephemeral port range
-DATABASE_URL=$DB KAFKA_BROKERS=$KAFKA_BROKERS HTTP_ADDR=127.0.0.1:$PORT ORDER_ROLES=http \
-  LOG_LEVEL=warn "$BIN" serve >"$TMP/service.log" 2>&1 &
-SERVICE_PID=$!
-for _ in $(seq 300); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$PORT/readyz" 2>/dev/null && break
-  sleep 0.1
-done
-curl -fsS -o /dev/null "http://127.0.0.1:$PORT/readyz" || {
+URL=http://127.0.0.1:$PORT
+
+# start_service ROLES: the service on $DB with those roles (the default: every role).
+start_service() {
+  stop_service
+  DATABASE_URL=$DB KAFKA_BROKERS=$KAFKA_BROKERS HTTP_ADDR=127.0.0.1:$PORT ORDER_ROLES=$1 \
+    KAFKA_GROUP_ID=bench-$$-$BENCH_BROKER LOG_LEVEL=warn "$BIN" serve >>"$TMP/service.log" 2>&1 &
+  SERVICE_PID=$!
+  for _ in $(seq 300); do
+    curl -fsS -o /dev/null "$URL/readyz" 2>/dev/null && return 0
+    sleep 0.1
+  done
   cat "$TMP/service.log" >&2
   echo "bench: the service did not become ready" >&2
   exit 1
+}
+stop_service() {
+  [[ -n $SERVICE_PID ]] || return 0
+  kill "$SERVICE_PID" 2>/dev/null || true
+  wait "$SERVICE_PID" 2>/dev/null || true
+  SERVICE_PID=
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
@@ -52,46 +104,115 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 # wrk prints latency percentiles with units (us, ms, s): normalise to ms.
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.2f\n", v}'; }
 
+# Every ORDER_CREATED committed so far is acknowledged by Kafka (status SENT).
+wait_drained() {
+  local deadline=$((SECONDS + 120))
+  while (($(q "SELECT count(*) FROM outbox_events WHERE status = 'PENDING'") > 0)); do
+    ((SECONDS < deadline)) || { echo "bench: the outbox did not drain within 120 s" >&2; exit 1; }
+    sleep 0.2
+  done
+}
+
+# run_wrk CONNS LUA_ARGS [wrk options]: one round against $URL. Prints
+# "rps p50 p99 non2xx acked_per_s lag_p99_ms socket_errors".
 run_wrk() {
-  wrk -t2 -c64 -d"${DURATION}s" --latency -s tools/bench/create_order.lua \
-    "http://127.0.0.1:$PORT" >"$TMP/wrk.txt"
-  local rps p99 errors
+  local conns=$1 lua_args=$2
+  shift 2
+  local start
+  start=$(q "SELECT now()")
+  wrk -t2 -c"$conns" -d"${DURATION}s" --latency "$@" -s tools/bench/create_order.lua \
+    "$URL" -- $lua_args >"$TMP/wrk.txt" 2>&1
+  local rps p50 p99 errors sock acked
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$TMP/wrk.txt")
+  p50=$(awk '$1 == "50%" {print $2}' "$TMP/wrk.txt" | to_ms)
   p99=$(awk '$1 == "99%" {print $2}' "$TMP/wrk.txt" | to_ms)
   errors=$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$TMP/wrk.txt")
-  echo "$rps $p99 ${errors:-0}"
+  sock=$(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$TMP/wrk.txt")
+  acked="- -"
+  if [[ $ROLES == *relay* ]]; then
+    wait_drained
+    # Creates of this round over the time from its start to the acknowledgement of its
+    # last ORDER_CREATED; the lag is commit (the row's transaction) to acknowledgement.
+    acked=$(q "SELECT round(count(*) / extract(epoch FROM max(sent_at) - '$start'::timestamptz)),
+        round((1000 * percentile_cont(0.99) WITHIN GROUP
+          (ORDER BY extract(epoch FROM sent_at - created_at)))::numeric, 1)
+      FROM outbox_events WHERE event_type = 'ORDER_CREATED' AND created_at >= '$start'" | tr '|' ' ')
+  fi
+  echo "$rps $p50 $p99 ${errors:-0} $acked ${sock:-0}"
 }
 
 run_pgbench() {
-  pgbench -n -c 32 -j 2 -T "$DURATION" -f tools/bench/pgbench_create_order.sql "$DB" \
+  pgbench -n -c 32 -j 2 -T "$DURATION" -f tools/bench/pgbench_create_order.sql "$PG_DB" \
     >"$TMP/pgbench.txt" 2>&1
   awk '/^tps = / {print $3; exit}' "$TMP/pgbench.txt" | grep . || { cat "$TMP/pgbench.txt" >&2; return 1; }
 }
 
-echo "bench: warming up the service (3 s)" >&2
-DURATION=3 run_wrk >/dev/null
+fail_on_errors() { # NAME ERRORS SOCKET_ERRORS
+  [[ $2 == 0 && $3 == 0 ]] || { cat "$TMP/wrk.txt" >&2; echo "bench: $1: $2 error answers, $3 socket errors" >&2; exit 1; }
+}
 
-: >"$TMP/service.rps"; : >"$TMP/service.p99"; : >"$TMP/pg.tps"
+ROLES=http,relay,consumer,expiry
+start_service "$ROLES"
+echo "bench: [$BENCH_BROKER] warming up the service (3 s)" >&2
+DURATION=3 run_wrk 64 0 >/dev/null
+wait_drained
+
+: >"$TMP/rows"
 for round in $(seq "$ROUNDS"); do
-  read -r rps p99 errors < <(run_wrk)
+  read -r rps p50 p99 errors acked lag sock < <(run_wrk 64 "$round")
+  fail_on_errors "default roles" "$errors" "$sock"
+  read -r krps kp50 kp99 kerrors kacked klag ksock < <(run_wrk 64 "$round" -H "Connection: keep-alive")
+  fail_on_errors "keep-alive" "$kerrors" "$ksock"
   tps=$(run_pgbench)
-  echo "bench: round $round: service ${rps} orders/s (p99 ${p99} ms, non-2xx ${errors}), pgbench ${tps} tps" >&2
-  echo "$rps" >>"$TMP/service.rps"; echo "$p99" >>"$TMP/service.p99"; echo "$tps" >>"$TMP/pg.tps"
-  [[ $errors == 0 ]] || { echo "bench: the service answered $errors requests with errors" >&2; exit 1; }
+  echo "bench: [$BENCH_BROKER] round $round: default roles $rps/s (p99 $p99 ms, acked $acked/s, lag p99 $lag ms), keep-alive $krps/s (p99 $kp99 ms), pgbench $tps tps" >&2
+  echo "$rps $p50 $p99 $acked $lag $krps $kp50 $kp99 $kacked $klag $tps" >>"$TMP/rows"
 done
+col() { awk -v c="$1" '{print $c}' "$TMP/rows" | median; }
+RPS=$(col 1) P50=$(col 2) P99=$(col 3) ACKED=$(col 4) LAG=$(col 5)
+KRPS=$(col 6) KP50=$(col 7) KP99=$(col 8) KACKED=$(col 9) KLAG=$(col 10) PG=$(col 11)
 
-svc=$(median <"$TMP/service.rps")
-p99=$(median <"$TMP/service.p99")
-pg=$(median <"$TMP/pg.tps")
-orders=$(psql -qtAX "$DB" -c "SELECT count(*) FROM orders")
-events=$(psql -qtAX "$DB" -c "SELECT count(*) FROM outbox_events WHERE event_type='ORDER_CREATED'")
+# About half the load: each connection waits between requests (create_order.lua's
+# second argument, ms), so that the 64 connections send ~RPS/2 requests a second.
+HALF_DELAY=$(awk -v r="$RPS" 'BEGIN {printf "%d", 64 * 1000 / (r / 2)}')
+read -r hrps _ hp99 herrors _ hlag hsock < <(run_wrk 64 "h $HALF_DELAY")
+fail_on_errors "half load" "$herrors" "$hsock"
 
-printf '\n## Durable create-order throughput (%s rounds of %s s, medians)\n\n' "$ROUNDS" "$DURATION"
-printf '| what | orders/s | p99 latency |\n|---|---|---|\n'
-printf '| service over HTTP (wrk -t2 -c64) | %.0f | %s ms |\n' "$svc" "$p99"
-printf '| pgbench, 3 inserts per transaction (-c32) | %.0f | - |\n' "$pg"
-printf '| ratio service / pgbench | %.2fx | |\n' "$(awk -v a="$svc" -v b="$pg" 'BEGIN {print a/b}')"
-printf '\nrows: %s orders (service + pgbench), %s ORDER_CREATED outbox rows\n' "$orders" "$events"
+# The stampede: far more connections than the service has work slots.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+SBEFORE=$(q "SELECT count(*) FROM orders")
+read -r srps sp50 sp99 serrors _ _ ssock < <(run_wrk "$STAMPEDE_CONNS" s --timeout 10s)
+SANSWERED=$(awk '/requests in/ {print $1}' "$TMP/wrk.txt")
+SCREATED=$(($(q "SELECT count(*) FROM orders") - SBEFORE))
+SGOOD=$((SANSWERED - serrors))
+SGOODPUT=$(awk -v g="$SGOOD" -v d="$DURATION" 'BEGIN {printf "%.0f", g / d}')
+
+# The http role alone (relays, consumer and sweeper in other processes): second line.
+ROLES=http
+start_service "$ROLES"
+: >"$TMP/http.rows"
+for round in $(seq "$ROUNDS"); do
+  read -r hr _ hp _ _ _ hs < <(run_wrk 64 "x$round")
+  echo "$hr $hp" >>"$TMP/http.rows"
+done
+HTTP_RPS=$(awk '{print $1}' "$TMP/http.rows" | median)
+HTTP_P99=$(awk '{print $2}' "$TMP/http.rows" | median)
+stop_service
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
+printf '\n## Durable create-order throughput [%s] (%s rounds of %s s, medians)\n\n' "$BENCH_BROKER" "$ROUNDS" "$DURATION"
+printf '| what | creates/s | / pgbench | p50 | p99 | acked by Kafka/s | commit -> ack p99 |\n|---|---|---|---|---|---|---|\n'
+printf '| **default roles, wrk -t2 -c64 as it is** | **%.0f** | **%s** | %s ms | **%s ms** | %s | %s ms |\n' "$RPS" "$(ratio "$RPS" "$PG")" "$P50" "$P99" "$ACKED" "$LAG"
+printf '| default roles, wrk -c64 with keep-alive | %.0f | %s | %s ms | %s ms | %s | %s ms |\n' "$KRPS" "$(ratio "$KRPS" "$PG")" "$KP50" "$KP99" "$KACKED" "$KLAG"
+printf '| default roles at ~half load (%s ms between requests) | %.0f | | | %s ms | | **%s ms** |\n' "$HALF_DELAY" "$hrps" "$hp99" "$hlag"
+printf '| http role only, wrk -c64 as it is | %.0f | %s | | %s ms | | |\n' "$HTTP_RPS" "$(ratio "$HTTP_RPS" "$PG")" "$HTTP_P99"
+printf '| pgbench, 3 inserts per transaction (-c32) | %.0f | 1.00x | | | | |\n' "$PG"
+printf '\n### Stampede [%s]: %s connections for %s s (default roles, wrk as it is)\n\n' "$BENCH_BROKER" "$STAMPEDE_CONNS" "$DURATION"
+printf '| goodput (201/s) | p50 | p99 of the answered | refused (non-2xx) | socket errors | orders committed without a 201 |\n|---|---|---|---|---|---|\n'
+printf '| %s | %s ms | %s ms | %s | %s | %s |\n' "$SGOODPUT" "$sp50" "$sp99" "$serrors" "$ssock" "$((SCREATED > SGOOD ? SCREATED - SGOOD : 0))"
+
+orders=$(q "SELECT count(*) FROM orders")
+events=$(q "SELECT count(*) FROM outbox_events WHERE event_type='ORDER_CREATED'")
+printf '\nrows: %s orders, %s ORDER_CREATED outbox rows\n' "$orders" "$events"
 [[ $orders == "$events" ]] || { echo "bench: orders and ORDER_CREATED rows differ" >&2; exit 1; }
 
 # BENCH_EXTRAS=0: only the create-order comparison above.

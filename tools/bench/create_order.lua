@@ -7,13 +7,22 @@ function setup(thread)
   thread_counter = thread_counter + 1
 end
 
--- The optional script argument names the wrk instance (`wrk … -s create_order.lua -- 2`):
--- parallel wrk processes started in the same second must not send the same keys.
+-- The optional first script argument names the wrk instance (`wrk … -s create_order.lua
+-- -- 2`): parallel wrk processes started in the same second must not send the same keys.
+-- The optional second one is a pause in ms before each request of a connection, to
+-- offer a lighter load than the service can take (tools/bench.sh's half-load row).
+local pause_ms = 0
+
 function init(args)
-  local instance = tonumber(args[1] or "0")
-  math.randomseed(os.time() * 1000 + instance * 100 + tid)
+  local instance = args[1] or "0"
+  local n = tonumber(instance) or #instance
+  pause_ms = tonumber(args[2] or "0")
+  math.randomseed(os.time() * 1000 + n * 100 + tid)
   seq = 0
   run = tostring(os.time()) .. "-" .. instance .. "-" .. tostring(math.random(1, 1000000000))
+  if pause_ms > 0 then
+    delay = function() return pause_ms end
+  end
 end
 
 local function uuid()
