@@ -13,7 +13,7 @@ DEV_DIR=$ROOT/.dev
 
 PACKAGES=(build-essential cmake pkg-config ccache libcaf-dev libpqxx-dev librdkafka-dev
   rapidjson-dev libpistache-dev libboost-test-dev postgresql postgresql-contrib kcat wrk
-  curl jq util-linux iproute2 docker-compose)
+  curl jq util-linux iproute2 docker-compose libssl-dev openssl)
 
 usage() {
   cat <<'EOF'
