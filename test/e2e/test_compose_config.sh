@@ -24,6 +24,16 @@ for n in 1 2 3; do
   check "order-$n: CLUSTER_HOST" grep -q "CLUSTER_HOST: order-$n" <<<"$RESOLVED"
 done
 check "a fixed CAF_NODE_PORT" grep -q "CAF_NODE_PORT: '4242'" <<<"$RESOLVED"
+# Mutual TLS between the nodes (CONTRACT §7): a one-shot certs service, the CA and
+# each node's own certificate and key.
+check "service certs" grep -qw -- certs <<<"$SERVICES"
+check "the certs service makes node certificates with openssl" \
+  grep -q "cluster_certs.sh /certs order-1 order-2 order-3" "$COMPOSE"
+check "CLUSTER_TLS_CA for the nodes" test "$(grep -c "CLUSTER_TLS_CA: /certs/ca.pem" <<<"$RESOLVED")" -ge 3
+for n in 1 2 3; do
+  check "order-$n: its certificate" grep -q "CLUSTER_TLS_CERT: /certs/order-$n.pem" <<<"$RESOLVED"
+  check "order-$n: its key" grep -q "CLUSTER_TLS_KEY: /certs/order-$n.key" <<<"$RESOLVED"
+done
 
 echo "$PASSED passed, $FAILED failed"
 ((FAILED == 0))
