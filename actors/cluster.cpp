@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <thread>
 
 namespace flashsale {
 
@@ -318,16 +319,23 @@ std::optional<std::string> refuse_plaintext_cluster(const cluster_settings& cfg)
     return std::nullopt;
   persistence::node_row me{cfg.node_id, cfg.host, cfg.caf_port, cfg.http_url};
   persistence::pg_session db{cfg.database_url};
-  std::vector<persistence::node_row> live;
-  try {
-    live = db.with([&](pqxx::connection_base& conn) {
-      return persistence::heartbeat(conn, me, true, cfg.timeout);
-    });
-  } catch (const std::exception&) {
-    return std::nullopt; // the membership actor retries and reports the database
-  }
-  for (const auto& row : live)
-    if (row.node_id != cfg.node_id) {
+  // A row may be a crashed predecessor's (another pid, no leave): it lapses within the
+  // timeout. Only a node still beating after timeout + heartbeat is really live.
+  auto deadline = std::chrono::steady_clock::now() + cfg.timeout + cfg.heartbeat;
+  for (bool first = true;; first = false) {
+    std::vector<persistence::node_row> live;
+    try {
+      live = db.with([&](pqxx::connection_base& conn) {
+        return persistence::heartbeat(conn, me, first, cfg.timeout);
+      });
+    } catch (const std::exception&) {
+      return std::nullopt; // the membership actor retries and reports the database
+    }
+    auto other = std::find_if(live.begin(), live.end(),
+                              [&](const auto& row) { return row.node_id != cfg.node_id; });
+    if (other == live.end())
+      return std::nullopt;
+    if (std::chrono::steady_clock::now() >= deadline) {
       try {
         db.with([&](pqxx::connection_base& conn) {
           persistence::leave(conn, cfg.node_id);
@@ -336,11 +344,12 @@ std::optional<std::string> refuse_plaintext_cluster(const cluster_settings& cfg)
       } catch (const std::exception&) {
         // the row lapses after CLUSTER_TIMEOUT_MS
       }
-      return "several nodes need mutual TLS: node " + row.node_id
+      return "several nodes need mutual TLS: node " + other->node_id
              + " is live; set CLUSTER_TLS_CA, CLUSTER_TLS_CERT and CLUSTER_TLS_KEY on every "
                "node, or CLUSTER_INSECURE=1 to run them in plaintext on a trusted network";
     }
-  return std::nullopt;
+    std::this_thread::sleep_for(cfg.heartbeat);
+  }
 }
 
 caf::actor spawn_cluster_member(caf::actor_system& sys, cluster_settings settings,

@@ -71,7 +71,9 @@ private:
 
 /// Several nodes in plaintext need CLUSTER_INSECURE=1 (CONTRACT §7): without TLS and
 /// without it, registers this node (its first heartbeat) and returns the one line to
-/// stop with when another node is live. Blocking; call before spawn_cluster_member.
+/// stop with when another node is live, i.e. still beating after timeout + heartbeat
+/// (a crashed predecessor's row lapses meanwhile). Blocking (that long at most, and
+/// only when another row is live); call before spawn_cluster_member.
 std::optional<std::string> refuse_plaintext_cluster(const cluster_settings& settings);
 
 /// Spawns the membership actor; `metrics` must outlive it.

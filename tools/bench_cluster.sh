@@ -150,7 +150,7 @@ settled() {
 }
 
 saga_round() { # N: prints events/s and span
-  local n=$1 tag="bench-saga-$1-" t done=0
+  local n=$1 tag="bench-saga-$1-$TRANSPORT-" t done=0
   q "INSERT INTO orders (id, user_id, idempotency_key, request_hash, status, currency,
        total_amount, created_at, updated_at, expired_at)
      SELECT gen_random_uuid(), gen_random_uuid(), '$tag' || g, 'h', 'CREATED', 'EUR', 2500,

@@ -6,7 +6,8 @@
 # get answers, and what it sends is checked. A node of another CA cannot join and its
 # log says why. The cluster port is bound to CLUSTER_HOST. A second node in plaintext
 # refuses to start without CLUSTER_INSECURE=1, and bad PEM files stop a node with one
-# line naming the variable. For contrast, a stranger does cancel an order of a node
+# line naming the variable (a single node restarted right after a crash, its old row
+# still live, does start). For contrast, a stranger does cancel an order of a node
 # that runs with CLUSTER_INSECURE=1.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/saga_lib.sh"
@@ -112,6 +113,20 @@ check "a plaintext node beside TLS nodes exits 1 (got $PLAIN_RC)" eq "$PLAIN_RC"
 check "with one line naming CLUSTER_INSECURE" \
   eq "$(grep -c 'CLUSTER_INSECURE' <<<"$PLAIN_OUT")" 1
 check "the line names a live node" grep -q 'node node-[12] is live' <<<"$PLAIN_OUT"
+
+# --- but one node SIGKILLed and started again at once (a new pid, so a new default
+# NODE_ID, while the old row is still live) starts: the old row lapses
+DB3=$(fresh_database)
+PORT[solo]=$(free_port)
+start_service "$DB3" "${PORT[solo]}" "${NODE_ENV[@]}"
+on solo
+wait_for 30 "solo node readyz 200" ready
+kill -KILL "$SERVICE_PID"
+wait "$SERVICE_PID" 2>/dev/null || true
+PORT[solo]=$(free_port)
+start_service "$DB3" "${PORT[solo]}" "${NODE_ENV[@]}"
+on solo
+check "a single node restarted after SIGKILL starts in plaintext" wait_for 30 "restarted solo readyz" ready
 
 # --- bad PEM files stop a node at start with one line naming the variable
 bad_start() { # VARIABLE then VAR=value...: exits 1, one line naming VARIABLE
