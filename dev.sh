@@ -13,7 +13,7 @@ DEV_DIR=$ROOT/.dev
 
 PACKAGES=(build-essential cmake pkg-config ccache libcaf-dev libpqxx-dev librdkafka-dev
   rapidjson-dev libpistache-dev libboost-test-dev postgresql postgresql-contrib kcat wrk
-  curl jq util-linux iproute2 docker-compose)
+  curl jq util-linux iproute2 docker-compose libssl-dev openssl)
 
 usage() {
   cat <<'EOF'
@@ -49,7 +49,9 @@ Environment:
                     port when 8080 is taken)
   SAGA_SIM=0        run/up without the saga simulator
   NODES=N           up: N order nodes (NODE_ID node-1..N), each on its own HTTP
-                    port, listed in .dev/stack.env as ORDER_API_URLS
+                    port, listed in .dev/stack.env as ORDER_API_URLS; with N > 1 they
+                    talk mutual TLS with a throwaway CA made under .dev/tls (set
+                    CLUSTER_TLS_CA/CERT/KEY for your own, CLUSTER_INSECURE=1 for none)
   FLASHSALE_BUILD_DIR  build tree (default: build)
   STACK_PG_MODE=durable  with-stack: keep PostgreSQL's durability on (default
                     throwaway: fsync, synchronous_commit, full_page_writes off)
@@ -544,12 +546,26 @@ cmd_up() {
   [[ $nodes =~ ^[1-9][0-9]?$ ]] || die "NODES must be a number from 1 to 99, got '$nodes'"
   export DATABASE_URL=$DATABASE_URL_DEV KAFKA_BROKERS=$KAFKA_BROKERS_DEV
   [[ -n $SAGA_BIN ]] && spawn_bg saga-sim "$SAGA_BIN"
+  # Several nodes talk mutual TLS (CONTRACT §7): a throwaway CA and node certificates
+  # under .dev/tls, unless CLUSTER_TLS_* (your own) or CLUSTER_INSECURE=1 are set.
+  local tls=()
+  if ((nodes > 1)) && [[ -z ${CLUSTER_TLS_CA-} && ${CLUSTER_INSECURE-} != 1 ]]; then
+    rm -rf "$DEV_DIR/tls"
+    # shellcheck disable=SC2046
+    sh "$ROOT/tools/cluster_certs.sh" "$DEV_DIR/tls" $(seq -f 'node-%g' 1 "$nodes") ||
+      die "cannot make the cluster certificates (openssl) under $DEV_DIR/tls"
+    tls=(1)
+  fi
   # Node 1 is "flashsale-order" as with one node; the others are flashsale-order-N.
   for ((i = 1; i <= nodes; i++)); do
     if ((i == 1)); then addr=$(http_addr); else addr=127.0.0.1:$(free_port); fi
     urls+=("$(api_url "$addr")")
     if ((nodes == 1)); then
       HTTP_ADDR=$addr spawn_bg flashsale-order "$SERVICE_BIN" serve
+    elif ((${#tls[@]})); then
+      CLUSTER_TLS_CA=$DEV_DIR/tls/ca.pem CLUSTER_TLS_CERT=$DEV_DIR/tls/node-$i.pem \
+        CLUSTER_TLS_KEY=$DEV_DIR/tls/node-$i.key HTTP_ADDR=$addr NODE_ID=node-$i \
+        spawn_bg "$(node_name "$i")" "$SERVICE_BIN" serve
     else
       HTTP_ADDR=$addr NODE_ID=node-$i spawn_bg "$(node_name "$i")" "$SERVICE_BIN" serve
     fi

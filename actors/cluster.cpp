@@ -1,5 +1,6 @@
 #include "actors/cluster.hpp"
 
+#include "actors/cluster_tls.hpp"
 #include "actors/log.hpp"
 #include "actors/protocol.hpp"
 #include "messages/metrics.hpp"
@@ -15,6 +16,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <thread>
 
 namespace flashsale {
 
@@ -70,18 +72,22 @@ struct peer {
   caf::actor registry; // empty while not connected
   bool connecting = false;
   bool failing = false; // the last connect failed (logged once per streak)
+  int waited = 0;       // beats without a connection (the dialler is the other node)
 };
 
 struct cluster_state {
   cluster_settings cfg;
   std::shared_ptr<cluster_view> view;
   caf::actor registry;
+  caf::actor gate; // ours, sent in hellos
   cluster_metrics metrics;
   std::unique_ptr<persistence::pg_session> db;
   std::map<std::string, peer> peers;
+  std::map<std::string, caf::actor> hellos; // gates of peers that dialled, not yet adopted
   std::vector<std::string> published{}; // the node list of the last table
   bool started = false;                 // the first heartbeat is committed
   bool failing = false;                 // the last heartbeat failed
+  bool refusing = false;                // peers are live but not allowed (logged once)
   static inline const char* name = "cluster_member";
 };
 
@@ -120,17 +126,39 @@ void publish_table(cluster_actor* self) {
 void connect(cluster_actor* self, const std::string& node_id, peer& p) {
   p.connecting = true;
   auto parent = caf::actor_cast<caf::actor>(self);
-  self->spawn<caf::detached>(
-    [parent, node_id, host = p.host, port = p.port](caf::event_based_actor* helper) {
-      auto r = helper->system().middleman().remote_actor(host, port);
-      caf::actor registry;
-      std::string error;
-      if (r)
-        registry = std::move(*r);
-      else
-        error = helper->system().render(r.error());
-      helper->send(parent, connected_atom::value, node_id, host, port, registry, error);
-    });
+  self->spawn<caf::detached>([parent, node_id, host = p.host, port = p.port,
+                              tls = self->state.cfg.tls,
+                              probe = self->state.cfg.diagnose_timeout,
+                              log_why = !p.failing](caf::event_based_actor* helper) {
+    auto r = connect_cluster_peer(helper->system(), host, port, tls.enabled());
+    caf::actor registry;
+    std::string error;
+    if (r) {
+      registry = std::move(*r);
+    } else {
+      error = helper->system().render(r.error());
+      // CAF says only that the connection went; a handshake of our own says why.
+      if (tls.enabled() && log_why)
+        error += "; " + diagnose_cluster_tls(tls, host, port, probe);
+    }
+    helper->send(parent, connected_atom::value, node_id, host, port, registry, error);
+  });
+}
+
+/// Takes `registry` as the peer's (a connect of ours, or the peer's hello).
+void adopt(cluster_actor* self, const std::string& node_id, peer& p, const caf::actor& registry,
+           const char* how) {
+  if (p.registry == registry)
+    return;
+  if (p.registry)
+    self->demonitor(p.registry);
+  p.failing = false;
+  p.waited = 0;
+  p.registry = registry;
+  self->monitor(registry);
+  log::info("connected to a cluster peer",
+            {{"peer", node_id}, {"endpoint", p.host + ":" + std::to_string(p.port)}, {"how", how}});
+  publish_table(self);
 }
 
 void on_connected(cluster_actor* self, const std::string& node_id, const std::string& host,
@@ -149,12 +177,19 @@ void on_connected(cluster_actor* self, const std::string& node_id, const std::st
     p.failing = true;
     return;
   }
-  p.failing = false;
-  p.registry = registry;
-  self->monitor(registry);
-  log::info("connected to a cluster peer",
-            {{"peer", node_id}, {"endpoint", host + ":" + std::to_string(port)}});
-  publish_table(self);
+  // Over the same connection: the peer need not dial back.
+  self->send(registry, hello_atom::value, st.cfg.node_id, st.gate);
+  adopt(self, node_id, p, registry, "dialled");
+}
+
+void on_hello(cluster_actor* self, const std::string& node_id, const caf::actor& gate) {
+  auto& st = self->state;
+  auto i = st.peers.find(node_id);
+  if (i == st.peers.end()) {
+    st.hellos[node_id] = gate; // its row shows at our next beat
+    return;
+  }
+  adopt(self, node_id, i->second, gate, "hello");
 }
 
 /// Brings `peers` in line with the live rows: new or moved peers are connected,
@@ -177,9 +212,23 @@ void reconcile(cluster_actor* self, const std::vector<persistence::node_row>& li
     if (p.registry && (next.count(id) == 0 || !next.at(id).registry))
       self->demonitor(p.registry);
   st.peers = std::move(next);
-  for (auto& [id, p] : st.peers)
-    if (!p.registry && !p.connecting)
+  if (!st.cfg.peers_allowed()) {
+    if (!st.peers.empty() && !st.refusing)
+      log::error("other nodes are live, but this node runs without CLUSTER_TLS_* and without "
+                 "CLUSTER_INSECURE=1: it does not connect to them",
+                 {{"node_id", st.cfg.node_id}, {"peer", st.peers.begin()->first}});
+    st.refusing = !st.peers.empty();
+    st.peers.clear();
+  }
+  for (auto& [id, p] : st.peers) {
+    if (auto h = st.hellos.find(id); h != st.hellos.end() && !p.registry)
+      adopt(self, id, p, h->second, "hello");
+    if (p.registry || p.connecting)
+      continue;
+    if (st.cfg.node_id < id || ++p.waited > st.cfg.dial_grace_beats)
       connect(self, id, p);
+  }
+  st.hellos.clear();
   publish_table(self);
 }
 
@@ -215,6 +264,7 @@ void on_peer_down(cluster_actor* self, const caf::down_msg& dm) {
     if (p.registry && p.registry.address() == dm.source) {
       log::warn("cluster peer unreachable", {{"peer", id}});
       p.registry = nullptr;
+      p.waited = 0;
       publish_table(self);
       return;
     }
@@ -222,11 +272,14 @@ void on_peer_down(cluster_actor* self, const caf::down_msg& dm) {
 
 caf::behavior cluster_member(cluster_actor* self, cluster_settings cfg,
                              std::shared_ptr<cluster_view> view, caf::actor registry,
-                             cluster_metrics metrics) {
+                             caf::actor gate, cluster_metrics metrics) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.view = std::move(view);
   st.registry = std::move(registry);
+  st.gate = std::move(gate);
+  if (st.gate)
+    self->send(st.gate, member_atom::value, caf::actor_cast<caf::actor>(self));
   st.metrics = std::move(metrics);
   st.db = std::make_unique<persistence::pg_session>(st.cfg.database_url);
   self->set_down_handler([self](caf::down_msg& dm) { on_peer_down(self, dm); });
@@ -239,6 +292,9 @@ caf::behavior cluster_member(cluster_actor* self, cluster_settings cfg,
     [self](connected_atom, const std::string& node_id, const std::string& host, std::uint16_t port,
            const caf::actor& registry,
            const std::string& error) { on_connected(self, node_id, host, port, registry, error); },
+    [self](hello_atom, const std::string& node_id, const caf::actor& gate) {
+      on_hello(self, node_id, gate);
+    },
     [self](leave_atom) {
       auto& st = self->state;
       try {
@@ -258,11 +314,50 @@ caf::behavior cluster_member(cluster_actor* self, cluster_settings cfg,
 
 } // namespace
 
+std::optional<std::string> refuse_plaintext_cluster(const cluster_settings& cfg) {
+  if (cfg.peers_allowed())
+    return std::nullopt;
+  persistence::node_row me{cfg.node_id, cfg.host, cfg.caf_port, cfg.http_url};
+  persistence::pg_session db{cfg.database_url};
+  // A row may be a crashed predecessor's (another pid, no leave): it lapses within the
+  // timeout. Only a node still beating after timeout + heartbeat is really live.
+  auto deadline = std::chrono::steady_clock::now() + cfg.timeout + cfg.heartbeat;
+  for (bool first = true;; first = false) {
+    std::vector<persistence::node_row> live;
+    try {
+      live = db.with([&](pqxx::connection_base& conn) {
+        return persistence::heartbeat(conn, me, first, cfg.timeout);
+      });
+    } catch (const std::exception&) {
+      return std::nullopt; // the membership actor retries and reports the database
+    }
+    auto other = std::find_if(live.begin(), live.end(),
+                              [&](const auto& row) { return row.node_id != cfg.node_id; });
+    if (other == live.end())
+      return std::nullopt;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      try {
+        db.with([&](pqxx::connection_base& conn) {
+          persistence::leave(conn, cfg.node_id);
+          return 0;
+        });
+      } catch (const std::exception&) {
+        // the row lapses after CLUSTER_TIMEOUT_MS
+      }
+      return "several nodes need mutual TLS: node " + other->node_id
+             + " is live; set CLUSTER_TLS_CA, CLUSTER_TLS_CERT and CLUSTER_TLS_KEY on every "
+               "node, or CLUSTER_INSECURE=1 to run them in plaintext on a trusted network";
+    }
+    std::this_thread::sleep_for(cfg.heartbeat);
+  }
+}
+
 caf::actor spawn_cluster_member(caf::actor_system& sys, cluster_settings settings,
                                 std::shared_ptr<cluster_view> view, caf::actor registry,
-                                metrics_registry& metrics) {
+                                caf::actor gate, metrics_registry& metrics) {
   return sys.spawn<caf::detached>(cluster_member, std::move(settings), std::move(view),
-                                  std::move(registry), register_metrics(metrics));
+                                  std::move(registry), std::move(gate),
+                                  register_metrics(metrics));
 }
 
 void stop_cluster_member(caf::actor_system& sys, const caf::actor& member) {

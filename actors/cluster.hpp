@@ -6,6 +6,12 @@
 // publishes the routing table: this node plus every live peer it is connected to.
 // Owners are chosen over that table by rendezvous hashing; a table change tells the
 // local registry to release the actors of orders this node no longer owns.
+// Of two nodes, the one with the smaller node id dials and then says hello with its
+// own gate over that connection; the other waits for the hello (dialling itself only
+// when none comes within a few heartbeats). Both dialling at once made CAF close both
+// connections as redundant, and the nodes dropped each other right after connecting.
+
+#include "actors/cluster_tls.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
@@ -15,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +37,13 @@ struct cluster_settings {
   std::string http_url;                      // informational, in cluster_nodes
   std::chrono::milliseconds heartbeat{1000}; // CLUSTER_HEARTBEAT_MS
   std::chrono::milliseconds timeout{5000};   // CLUSTER_TIMEOUT_MS
+  cluster_tls tls;                           // CLUSTER_TLS_CA, CLUSTER_TLS_CERT, CLUSTER_TLS_KEY
+  bool insecure = false;                     // CLUSTER_INSECURE: peers in plaintext allowed
+  std::chrono::milliseconds diagnose_timeout{2000}; // a TLS probe of a peer that fails
+  int dial_grace_beats = 3; // a node with a greater id waits this long for a peer's hello
+  /// Whether this node may talk to peers at all: over TLS, or in plaintext when the
+  /// operator said so. Otherwise it runs alone.
+  bool peers_allowed() const { return tls.enabled() || insecure; }
 };
 
 /// Who owns which order, as one node sees it at one moment. Immutable once published.
@@ -55,10 +69,18 @@ private:
   std::shared_ptr<const routing_table> table_;
 };
 
+/// Several nodes in plaintext need CLUSTER_INSECURE=1 (CONTRACT §7): without TLS and
+/// without it, registers this node (its first heartbeat) and returns the one line to
+/// stop with when another node is live, i.e. still beating after timeout + heartbeat
+/// (a crashed predecessor's row lapses meanwhile). Blocking (that long at most, and
+/// only when another row is live); call before spawn_cluster_member.
+std::optional<std::string> refuse_plaintext_cluster(const cluster_settings& settings);
+
 /// Spawns the membership actor; `metrics` must outlive it.
+/// `gate` is what this node publishes (actors/cluster_gate.hpp).
 caf::actor spawn_cluster_member(caf::actor_system& sys, cluster_settings settings,
                                 std::shared_ptr<cluster_view> view, caf::actor registry,
-                                metrics_registry& metrics);
+                                caf::actor gate, metrics_registry& metrics);
 
 /// Marks this node as gone in cluster_nodes (so that peers take over at once) and
 /// stops the membership actor; blocks until it is gone.

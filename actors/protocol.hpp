@@ -32,6 +32,10 @@ using expire_atom = caf::atom_constant<caf::atom("fs_expire")>;
 using deadline_atom = caf::atom_constant<caf::atom("fs_dline")>;
 using release_atom = caf::atom_constant<caf::atom("fs_release")>;
 using idle_check_atom = caf::atom_constant<caf::atom("fs_idle")>;
+/// Between nodes: (hello, node_id, gate) tells a peer which gate this node publishes.
+using hello_atom = caf::atom_constant<caf::atom("fs_hello")>;
+/// Local: (member, actor) tells the gate where hellos go.
+using member_atom = caf::atom_constant<caf::atom("fs_member")>;
 
 /// The answer to a command about one order.
 struct order_reply {
@@ -40,9 +44,12 @@ struct order_reply {
   api_error error;
 };
 
+/// A reply from a peer: a successful one carries a valid order, a failed one a valid error.
+std::string check_peer_value(const order_reply& x);
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_reply& x) {
-  return f(caf::meta::type_name("fs_order_reply"), x.ok, x.value, x.error);
+  return f(caf::meta::type_name("fs_order_reply"), x.ok, x.value, x.error, checked_on_load(x));
 }
 
 /// The answer to a load from the database: found, missing, or failed.
@@ -74,9 +81,12 @@ struct event_reply {
   order_status current = order_status::created; // the order's status afterwards
 };
 
+/// Both enums in range.
+std::string check_peer_value(const event_reply& x);
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, event_reply& x) {
-  return f(caf::meta::type_name("fs_event_reply"), x.status, x.current);
+  return f(caf::meta::type_name("fs_event_reply"), x.status, x.current, checked_on_load(x));
 }
 
 /// Whether this node owns an order id (the cluster's routing table); the registry

@@ -132,6 +132,46 @@ std::string host_name() {
   return name;
 }
 
+/// A PEM file the process must be able to read: it exists, is readable and holds a
+/// PEM block (the cluster transport parses it fully at start, actors/cluster.cpp).
+std::string read_pem_path(const env_lookup& env, const std::string& name) {
+  auto path = env(name);
+  if (!path || path->empty())
+    return {};
+  std::ifstream in{*path, std::ios::binary};
+  if (!in)
+    throw config_error{name + " names a file that cannot be read: " + quoted(*path)};
+  std::string head(64 * 1024, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  if (head.find("-----BEGIN ") == std::string::npos)
+    throw config_error{name + " must name a PEM file, " + quoted(*path) + " holds no PEM block"};
+  return *path;
+}
+
+/// CLUSTER_TLS_CA, CLUSTER_TLS_CERT, CLUSTER_TLS_KEY (all or none) and CLUSTER_INSECURE.
+void read_cluster_tls(const env_lookup& env, config& cfg) {
+  cfg.cluster_tls_ca = read_pem_path(env, "CLUSTER_TLS_CA");
+  cfg.cluster_tls_cert = read_pem_path(env, "CLUSTER_TLS_CERT");
+  cfg.cluster_tls_key = read_pem_path(env, "CLUSTER_TLS_KEY");
+  bool any = !cfg.cluster_tls_ca.empty() || !cfg.cluster_tls_cert.empty()
+             || !cfg.cluster_tls_key.empty();
+  if (any) {
+    for (const auto& [name, value] : {std::pair{"CLUSTER_TLS_CA", &cfg.cluster_tls_ca},
+                                      std::pair{"CLUSTER_TLS_CERT", &cfg.cluster_tls_cert},
+                                      std::pair{"CLUSTER_TLS_KEY", &cfg.cluster_tls_key}})
+      if (value->empty())
+        throw config_error{std::string{name}
+                           + " is required when any of CLUSTER_TLS_CA, CLUSTER_TLS_CERT, "
+                             "CLUSTER_TLS_KEY is set"};
+  }
+  if (auto text = env("CLUSTER_INSECURE")) {
+    if (*text != "0" && *text != "1")
+      throw config_error{"CLUSTER_INSECURE must be 0 or 1, got " + quoted(*text)};
+    cfg.cluster_insecure = *text == "1";
+  }
+}
+
 /// NODE_ID and CLUSTER_HOST, with defaults that differ per process and per machine.
 void read_cluster(const env_lookup& env, config& cfg) {
   cfg.node_id = host_name() + "-" + std::to_string(getpid());
@@ -154,6 +194,7 @@ void read_cluster(const env_lookup& env, config& cfg) {
   read_millis(env, "CLUSTER_FORWARD_TIMEOUT_MS", 10, 60000, cfg.cluster_forward_timeout);
   if (cfg.cluster_timeout <= cfg.cluster_heartbeat)
     throw config_error{"CLUSTER_TIMEOUT_MS must be greater than CLUSTER_HEARTBEAT_MS"};
+  read_cluster_tls(env, cfg);
 }
 
 } // namespace

@@ -50,6 +50,11 @@ struct config {
   std::chrono::milliseconds cluster_heartbeat{1000};       // CLUSTER_HEARTBEAT_MS
   std::chrono::milliseconds cluster_timeout{5000};         // CLUSTER_TIMEOUT_MS
   std::chrono::milliseconds cluster_forward_timeout{2000}; // CLUSTER_FORWARD_TIMEOUT_MS
+  // Mutual TLS between nodes (CONTRACT §7): all three PEM paths or none.
+  std::string cluster_tls_ca;   // CLUSTER_TLS_CA: the CA whose certificates peers must show
+  std::string cluster_tls_cert; // CLUSTER_TLS_CERT: this node's certificate (chain)
+  std::string cluster_tls_key;  // CLUSTER_TLS_KEY: its private key, unencrypted
+  bool cluster_insecure = false; // CLUSTER_INSECURE=1: several nodes in plaintext (trusted net)
 };
 
 using env_lookup = std::function<std::optional<std::string>(const std::string&)>;

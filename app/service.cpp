@@ -3,6 +3,7 @@
 #include "app/relay_settings.hpp"
 
 #include "actors/cluster.hpp"
+#include "actors/cluster_gate.hpp"
 #include "actors/db_actors.hpp"
 #include "actors/expiry_sweeper.hpp"
 #include "actors/health_monitor.hpp"
@@ -67,6 +68,8 @@ cluster_settings cluster_settings_from(const config& cfg, std::uint16_t caf_port
     s.http_url = "http://" + cfg.cluster_host + ":" + std::to_string(cfg.http_port);
   s.heartbeat = cfg.cluster_heartbeat;
   s.timeout = cfg.cluster_timeout;
+  s.tls = {cfg.cluster_tls_ca, cfg.cluster_tls_cert, cfg.cluster_tls_key};
+  s.insecure = cfg.cluster_insecure;
   return s;
 }
 
@@ -96,6 +99,12 @@ int serve(const config& cfg) {
   caf_cfg.set("logger.console", caf::atom("none"));
   // Many nodes: the registry is published to the peers, commands cross nodes.
   caf_cfg.load<caf::io::middleman>();
+  auto cluster = cluster_settings_from(cfg, 0);
+  if (auto bad = check_cluster_tls(cluster.tls)) {
+    log::error("configuration error: " + *bad);
+    return 1;
+  }
+  configure_cluster_transport(caf_cfg, cluster.tls); // CAF's OpenSSL module when TLS is on
   add_cluster_message_types(caf_cfg);
   // Work stealing polls with short sleeps when idle; on 2 cores shared with PostgreSQL
   // that burned ~20% of the service's CPU in nanosleep. The sharing policy blocks on a
@@ -108,21 +117,31 @@ int serve(const config& cfg) {
                                   &metrics);
   auto readers = spawn_db_readers(sys, cfg.database_url, cfg.db_readers);
   auto registry = spawn_order_registry(sys, writers, readers, order_settings_from(cfg));
-  // Many nodes (DESIGN.md): peers reach this node's registry on its CAF port; the
-  // router in front of the registry sends each command to the order's owner. The
-  // bridge, the consumer and the sweeper talk to the router.
-  auto caf_port = sys.middleman().publish(registry, cfg.caf_node_port);
-  if (!caf_port) {
-    log::error("cannot publish the order registry",
-               {{"port", std::to_string(cfg.caf_node_port)},
-                {"error", sys.render(caf_port.error())}});
-    for (const auto& a : {registry, readers, writers})
+  // Many nodes (DESIGN.md): peers reach this node's registry through its gate on the
+  // CAF port, bound to CLUSTER_HOST; the router in front of the registry sends each
+  // command to the order's owner. The bridge, the consumer and the sweeper talk to
+  // the router.
+  auto gate = spawn_cluster_gate(sys, registry);
+  auto caf_port = publish_cluster_endpoint(sys, gate, cfg.cluster_host, cfg.caf_node_port,
+                                           cluster.tls.enabled());
+  std::optional<std::string> refusal;
+  if (caf_port) {
+    cluster.caf_port = *caf_port;
+    refusal = refuse_plaintext_cluster(cluster); // several nodes in plaintext?
+  }
+  if (!caf_port || refusal) {
+    if (refusal)
+      log::error("configuration error: " + *refusal);
+    else
+      log::error("cannot publish the order registry",
+                 {{"addr", cfg.cluster_host + ":" + std::to_string(cfg.caf_node_port)},
+                  {"error", sys.render(caf_port.error())}});
+    for (const auto& a : {gate, registry, readers, writers})
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     return 1;
   }
   auto view = std::make_shared<cluster_view>(cfg.node_id);
-  auto member =
-    spawn_cluster_member(sys, cluster_settings_from(cfg, *caf_port), view, registry, metrics);
+  auto member = spawn_cluster_member(sys, cluster, view, registry, gate, metrics);
   auto router =
     spawn_order_router(sys, registry, view, {cfg.cluster_forward_timeout}, metrics);
   auto monitor = spawn_health_monitor(sys, cfg.database_url, cfg.kafka_brokers, health,

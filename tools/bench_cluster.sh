@@ -4,7 +4,10 @@
 # against one database: durable create-order throughput with wrk spread over the nodes
 # (one wrk per node in parallel, the 64 connections divided), then reads of existing
 # orders by id spread the same way, with the share of them forwarded to the owning node
-# (cluster_forwarded_total) — (N-1)/N expected with random spreading. Every node, wrk,
+# (cluster_forwarded_total) — (N-1)/N expected with random spreading. Several nodes run
+# twice: in plaintext (CLUSTER_INSECURE=1) and over mutual TLS (CLUSTER_TLS_*, a throwaway
+# CA from tools/cluster_certs.sh), side by side (BENCH_CLUSTER_RUNS picks, e.g. "3:plain
+# 3:tls"). Every node, wrk,
 # PostgreSQL and the broker share the same cores: on a 2-core machine this measures the
 # cost of more processes, not the scaling of the design.
 set -euo pipefail
@@ -49,9 +52,12 @@ start_nodes() { # N
   PORTS=()
   for ((i = 1; i <= $1; i++)); do
     PORTS+=("$(free_port)")
-    DATABASE_URL=$DB KAFKA_BROKERS=$KAFKA_BROKERS HTTP_ADDR=127.0.0.1:${PORTS[i - 1]} \
-      ORDER_ROLES=${ROLES:-http} KAFKA_GROUP_ID=$SAGA_GROUP NODE_ID=bench-node-$i LOG_LEVEL=info \
-      "$BIN" serve >"$TMP/node-$i.log" 2>&1 &
+    local transport=(CLUSTER_INSECURE=1)
+    [[ $TRANSPORT == tls ]] && transport=(CLUSTER_TLS_CA="$TMP/certs/ca.pem"
+      CLUSTER_TLS_CERT="$TMP/certs/bench-node-$i.pem" CLUSTER_TLS_KEY="$TMP/certs/bench-node-$i.key")
+    env DATABASE_URL="$DB" KAFKA_BROKERS="$KAFKA_BROKERS" HTTP_ADDR="127.0.0.1:${PORTS[i - 1]}" \
+      ORDER_ROLES="${ROLES:-http}" KAFKA_GROUP_ID="$SAGA_GROUP" NODE_ID="bench-node-$i" \
+      LOG_LEVEL=info "${transport[@]}" "$BIN" serve >"$TMP/node-$i.log" 2>&1 &
     PIDS+=($!)
   done
   local port t
@@ -144,7 +150,7 @@ settled() {
 }
 
 saga_round() { # N: prints events/s and span
-  local n=$1 tag="bench-saga-$1-" t done=0
+  local n=$1 tag="bench-saga-$1-$TRANSPORT-" t done=0
   q "INSERT INTO orders (id, user_id, idempotency_key, request_hash, status, currency,
        total_amount, created_at, updated_at, expired_at)
      SELECT gen_random_uuid(), gen_random_uuid(), '$tag' || g, 'h', 'CREATED', 'EUR', 2500,
@@ -175,9 +181,13 @@ saga_round() { # N: prints events/s and span
      FROM processed_events p JOIN orders o ON o.id = p.order_id WHERE o.idempotency_key LIKE '$tag%'"
 }
 
+sh tools/cluster_certs.sh "$TMP/certs" bench-node-1 bench-node-2 bench-node-3
 RESULTS=()
-for n in 1 2 3; do
-  echo "bench-cluster: $n node(s)" >&2
+for run in ${BENCH_CLUSTER_RUNS:-1:plain 2:plain 2:tls 3:plain 3:tls}; do
+  n=${run%%:*} TRANSPORT=${run#*:}
+  label=$TRANSPORT
+  ((n > 1)) || label=—
+  echo "bench-cluster: $n node(s), $label" >&2
   start_nodes "$n"
   DURATION=3 wrk_spread "$TMP/create.lua" >/dev/null # warm-up
   read -r create_rps create_bad _ < <(wrk_spread "$TMP/create.lua")
@@ -187,8 +197,8 @@ for n in 1 2 3; do
   fwd=$(($(sum_metric cluster_forwarded_total) - fwd_before))
   fallbacks=$(sum_metric cluster_forward_fallbacks_total)
   share=$(awk -v f="$fwd" -v t="$get_total" 'BEGIN { printf "%.0f", t ? 100 * f / t : 0 }')
-  echo "bench-cluster: $n node(s): creates ${create_rps}/s (non-2xx $create_bad), gets ${get_rps}/s (non-2xx $get_bad), forwarded ${share}% of $get_total gets, fallbacks $fallbacks" >&2
-  RESULTS+=("| $n | $create_rps | $get_rps | $share % | $fallbacks |")
+  echo "bench-cluster: $n node(s), $label: creates ${create_rps}/s (non-2xx $create_bad), gets ${get_rps}/s (non-2xx $get_bad), forwarded ${share}% of $get_total gets, fallbacks $fallbacks" >&2
+  RESULTS+=("| $n | $label | $create_rps | $get_rps | $share % | $fallbacks |")
   [[ $create_bad == 0 && $get_bad == 0 ]] || { echo "bench-cluster: errors answered" >&2; exit 1; }
   stop_nodes
   ROLES=http,consumer start_nodes "$n"
@@ -196,13 +206,13 @@ for n in 1 2 3; do
   IFS='|' read -r saga_rps saga_span < <(saga_round "$n")
   saga_fwd=$(($(sum_metric cluster_forwarded_total) - fwd_before))
   saga_share=$(awk -v f="$saga_fwd" -v t="$SAGA_ORDERS" 'BEGIN { printf "%.0f", 100 * f / t }')
-  echo "bench-cluster: $n node(s): $SAGA_ORDERS saga events in ${saga_span}s = ${saga_rps}/s, forwarded ${saga_share}%" >&2
+  echo "bench-cluster: $n node(s), $label: $SAGA_ORDERS saga events in ${saga_span}s = ${saga_rps}/s, forwarded ${saga_share}%" >&2
   RESULTS[-1]+=" $saga_rps | $saga_share % |"
   stop_nodes
 done
 
 printf '\n## Many nodes on one machine (%s s per run, %s connections spread over the nodes)\n\n' \
   "$DURATION" "$CONNECTIONS"
-printf '| nodes | creates/s | gets/s | gets forwarded | fallbacks | saga events/s | events forwarded |\n|---|---|---|---|---|---|---|\n'
+printf '| nodes | between nodes | creates/s | gets/s | gets forwarded | fallbacks | saga events/s | events forwarded |\n|---|---|---|---|---|---|---|---|\n'
 printf '%s\n' "${RESULTS[@]}"
 printf '\n%s cores; every node, wrk, PostgreSQL (durable) and the broker share them.\n' "$(nproc)"

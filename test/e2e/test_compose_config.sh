@@ -33,6 +33,16 @@ check "broker message.max.bytes $MAX_BYTES" grep -Eq "KAFKA_MESSAGE_MAX_BYTES: [
 check "topics max.message.bytes $MAX_BYTES" grep -q "max.message.bytes=$MAX_BYTES" <<<"$RESOLVED"
 check "no automatic topics" grep -Eq "KAFKA_AUTO_CREATE_TOPICS_ENABLE: [\"']?false" <<<"$RESOLVED"
 check "a fixed CAF_NODE_PORT" grep -q "CAF_NODE_PORT: '4242'" <<<"$RESOLVED"
+# Mutual TLS between the nodes (CONTRACT §7): a one-shot certs service, the CA and
+# each node's own certificate and key.
+check "service certs" grep -qw -- certs <<<"$SERVICES"
+check "the certs service makes node certificates with openssl" \
+  grep -q "cluster_certs.sh /certs order-1 order-2 order-3" "$COMPOSE"
+check "CLUSTER_TLS_CA for the nodes" test "$(grep -c "CLUSTER_TLS_CA: /certs/ca.pem" <<<"$RESOLVED")" -ge 3
+for n in 1 2 3; do
+  check "order-$n: its certificate" grep -q "CLUSTER_TLS_CERT: /certs/order-$n.pem" <<<"$RESOLVED"
+  check "order-$n: its key" grep -q "CLUSTER_TLS_KEY: /certs/order-$n.key" <<<"$RESOLVED"
+done
 
 echo "$PASSED passed, $FAILED failed"
 ((FAILED == 0))

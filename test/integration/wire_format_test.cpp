@@ -1,6 +1,8 @@
 // The messages that cross nodes (actors/wire_format.hpp): each survives CAF's binary
 // serialisation, the optional deadline both set and absent, and a whole message
 // round-trips through the type registry that add_cluster_message_types() fills.
+// What a peer sends is checked while it loads: an out-of-range enum, a malformed id or
+// an oversized value fails the load (and CAF drops the message).
 // No database: it lives here because the unit tests do not link CAF.
 
 #include "actors/protocol.hpp"
@@ -33,6 +35,21 @@ order sample_order(std::optional<std::int64_t> deadline) {
   o.expired_at = deadline;
   o.reason = "";
   return o;
+}
+
+const std::string order_uuid = "0190f0a0-0000-7000-8000-000000000001";
+const std::string event_uuid = "0190f0a0-0000-7000-8000-0000000000e1";
+
+/// Whether `x`, serialised as a peer would send it, fails to load.
+template <class T>
+bool refused_on_load(caf::actor_system& sys, T x) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  if (sink(x))
+    return false; // could not even be written
+  T y;
+  caf::binary_deserializer source{sys, buf};
+  return static_cast<bool>(source(y));
 }
 
 template <class T>
@@ -104,7 +121,7 @@ BOOST_AUTO_TEST_CASE(an_optional_deadline_is_cleared_when_absent_on_the_wire) {
 }
 
 BOOST_AUTO_TEST_CASE(events_and_event_replies_round_trip) {
-  incoming_event ev{"e-1", "PAYMENT_SUCCEEDED", "o-1", "pi-1", "why", 1795476804123};
+  incoming_event ev{event_uuid, "PAYMENT_SUCCEEDED", order_uuid, "pi-1", "why", 1795476804123};
   auto out = round_trip(*sys, ev);
   BOOST_TEST(out.event_id == ev.event_id);
   BOOST_TEST(out.event_type == ev.event_type);
@@ -119,7 +136,7 @@ BOOST_AUTO_TEST_CASE(events_and_event_replies_round_trip) {
 
 BOOST_AUTO_TEST_CASE(a_whole_message_crosses_through_the_type_registry) {
   auto msg = caf::make_message(event_atom::value,
-                               incoming_event{"e-2", "INVENTORY_RESERVED", "o-2", "", "", 7});
+                               incoming_event{event_uuid, "INVENTORY_RESERVED", order_uuid, "", "", 7});
   std::vector<char> buf;
   caf::binary_serializer sink{*sys, buf};
   BOOST_REQUIRE(!sink(msg));
@@ -127,7 +144,7 @@ BOOST_AUTO_TEST_CASE(a_whole_message_crosses_through_the_type_registry) {
   caf::binary_deserializer source{*sys, buf};
   BOOST_REQUIRE(!source(back));
   BOOST_REQUIRE((back.match_elements<event_atom, incoming_event>()));
-  BOOST_TEST(back.get_as<incoming_event>(1).order_id == "o-2");
+  BOOST_TEST(back.get_as<incoming_event>(1).order_id == order_uuid);
   auto reply = caf::make_message(reply_ok(sample_order(1795477104)));
   buf.clear();
   caf::binary_serializer sink2{*sys, buf};
@@ -137,6 +154,84 @@ BOOST_AUTO_TEST_CASE(a_whole_message_crosses_through_the_type_registry) {
   BOOST_REQUIRE(back.match_elements<order_reply>());
   BOOST_TEST(
     (back.get_as<order_reply>(0).value.expired_at == std::optional<std::int64_t>{1795477104}));
+}
+
+BOOST_AUTO_TEST_CASE(an_out_of_range_status_from_a_peer_is_refused) {
+  auto bad = reply_ok(sample_order(std::nullopt));
+  bad.value.status = static_cast<order_status>(6);
+  BOOST_TEST(refused_on_load(*sys, bad));
+  bad.value.status = static_cast<order_status>(-1);
+  BOOST_TEST(refused_on_load(*sys, bad));
+  BOOST_TEST(refused_on_load(*sys, event_reply{static_cast<event_status>(6), order_status::paid}));
+  BOOST_TEST(refused_on_load(*sys, event_reply{event_status::applied, static_cast<order_status>(99)}));
+  BOOST_TEST(refused_on_load(*sys, reply_error(static_cast<error_code>(11), "x")));
+  // The last value of each enum is in range.
+  BOOST_TEST(!refused_on_load(*sys, event_reply{event_status::failed, order_status::expired}));
+  BOOST_TEST(!refused_on_load(*sys, reply_error(error_code::unavailable, "later")));
+}
+
+BOOST_AUTO_TEST_CASE(a_malformed_order_from_a_peer_is_refused) {
+  auto with = [](auto change) {
+    auto r = reply_ok(sample_order(1795477104));
+    change(r.value);
+    return r;
+  };
+  BOOST_TEST(refused_on_load(*sys, with([](order& o) { o.id = "not-a-uuid"; })));
+  BOOST_TEST(refused_on_load(*sys, with([](order& o) { o.id = "0190F0A0-0000-7000-8000-000000000001"; })));
+  BOOST_TEST(refused_on_load(*sys, with([](order& o) { o.user_id = ""; })));
+  BOOST_TEST(refused_on_load(*sys, with([](order& o) { o.currency = "eur"; })));
+  BOOST_TEST(refused_on_load(*sys, with([](order& o) { o.total_amount = 0; })));
+  BOOST_TEST(refused_on_load(*sys, with([](order& o) { o.items.clear(); })));
+  BOOST_TEST(refused_on_load(*sys, with([](order& o) { o.items.assign(101, {"s", 1, 1}); })));
+  BOOST_TEST(refused_on_load(*sys, with([](order& o) { o.items[0].quantity = 10001; })));
+  BOOST_TEST(refused_on_load(*sys, with([](order& o) { o.items[0].sku_id = std::string(65, 's'); })));
+  BOOST_TEST(refused_on_load(*sys, with([](order& o) { o.items[0].price = -1; })));
+  BOOST_TEST(refused_on_load(*sys, with([](order& o) { o.reason = std::string(64 * 1024 + 1, 'r'); })));
+  BOOST_TEST(refused_on_load(*sys, with([](order& o) { o.expired_at = -5; })));
+  BOOST_TEST(!refused_on_load(*sys, with([](order&) {})));
+  // An unsuccessful reply carries no order; its error must still be valid.
+  BOOST_TEST(!refused_on_load(*sys, reply_error(error_code::order_not_found, "order not found")));
+  BOOST_TEST(refused_on_load(*sys, reply_error(error_code::internal_error, std::string(64 * 1024 + 1, 'm'))));
+}
+
+BOOST_AUTO_TEST_CASE(a_malformed_event_from_a_peer_is_refused) {
+  incoming_event ok{event_uuid, "PAYMENT_SUCCEEDED", order_uuid, "pi-1", "", 1};
+  BOOST_TEST(!refused_on_load(*sys, ok));
+  auto with = [&](auto change) {
+    auto ev = ok;
+    change(ev);
+    return ev;
+  };
+  BOOST_TEST(refused_on_load(*sys, with([](incoming_event& e) { e.event_id = "e-1"; })));
+  BOOST_TEST(refused_on_load(*sys, with([](incoming_event& e) { e.order_id = ""; })));
+  BOOST_TEST(refused_on_load(*sys, with([](incoming_event& e) { e.event_type = "PAYMENT_FORGED"; })));
+  BOOST_TEST(refused_on_load(*sys, with([](incoming_event& e) { e.reason = std::string(70000, 'x'); })));
+  BOOST_TEST(refused_on_load(*sys, with([](incoming_event& e) { e.occurred_at_ms = -1; })));
+}
+
+BOOST_AUTO_TEST_CASE(a_whole_message_with_a_bad_value_does_not_come_through) {
+  auto bad = reply_ok(sample_order(std::nullopt));
+  bad.value.status = static_cast<order_status>(42);
+  auto msg = caf::make_message(bad);
+  std::vector<char> buf;
+  caf::binary_serializer sink{*sys, buf};
+  BOOST_REQUIRE(!sink(msg));
+  caf::message back;
+  caf::binary_deserializer source{*sys, buf};
+  auto err = source(back);
+  // Either way the bad reply never comes through as an order_reply.
+  BOOST_TEST((err || !back.match_elements<order_reply>()), "loaded: " << caf::to_string(back));
+}
+
+BOOST_AUTO_TEST_CASE(forwarded_commands_are_checked_like_http_input) {
+  BOOST_TEST(check_peer_order_id(order_uuid).empty());
+  BOOST_TEST(!check_peer_order_id("").empty());
+  BOOST_TEST(!check_peer_order_id("../../etc").empty());
+  BOOST_TEST(check_peer_cancel(order_uuid, "USER_CANCEL", "").empty());
+  BOOST_TEST(check_peer_cancel(order_uuid, "STOCK_EXHAUSTED", order_uuid).empty());
+  BOOST_TEST(!check_peer_cancel(order_uuid, "PAYMENT_FAILED", "").empty());
+  BOOST_TEST(!check_peer_cancel(order_uuid, "USER_CANCEL", "someone").empty());
+  BOOST_TEST(!check_peer_cancel("x", "USER_CANCEL", "").empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,18 @@
+#pragma once
+// What this node publishes to its peers (DESIGN.md "Many nodes", CONTRACT §7): a gate in
+// front of the order registry. It takes only the four commands a router forwards
+// (fetch, cancel, event, expire), checks every value in them as HTTP and Kafka input is
+// checked (actors/wire_format.hpp), and hands the valid ones to the registry. Anything
+// else a peer could send the registry (passivate, release, stop…) never reaches it.
+// It also takes a peer's hello (the gate that peer publishes, sent by the node that
+// dialled, actors/cluster.cpp) and hands it to the membership actor.
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+namespace flashsale {
+
+/// The gate lives and dies with `registry`.
+caf::actor spawn_cluster_gate(caf::actor_system& sys, caf::actor registry);
+
+} // namespace flashsale
