@@ -132,6 +132,16 @@ std::string host_name() {
   return name;
 }
 
+void read_database_bounds(const env_lookup& env, config& cfg) {
+  long connect = cfg.db_connect_timeout.count(), idle = cfg.db_keepalive_idle.count();
+  read_int(env, "DB_CONNECT_TIMEOUT_S", 2, 600, connect); // libpq takes 2 s at least
+  read_int(env, "DB_KEEPALIVE_IDLE_S", 1, 3600, idle);
+  cfg.db_connect_timeout = std::chrono::seconds{connect};
+  cfg.db_keepalive_idle = std::chrono::seconds{idle};
+  read_millis(env, "DB_STATEMENT_TIMEOUT_MS", 100, 600000, cfg.db_statement_timeout);
+  read_millis(env, "DB_TCP_USER_TIMEOUT_MS", 100, 600000, cfg.db_tcp_user_timeout);
+}
+
 /// NODE_ID and CLUSTER_HOST, with defaults that differ per process and per machine.
 void read_cluster(const env_lookup& env, config& cfg) {
   cfg.node_id = host_name() + "-" + std::to_string(getpid());
@@ -185,6 +195,7 @@ std::variant<config, std::string> load_config(const env_lookup& env) {
     read_int(env, "DB_MAX_BATCH", 1, 10000, cfg.db_max_batch);
     read_int(env, "HTTP_THREADS", 1, 64, cfg.http_threads);
     read_seconds(env, "ORDER_PASSIVATE_S", cfg.passivate_after);
+    read_database_bounds(env, cfg);
     read_cluster(env, cfg);
   } catch (const config_error& e) {
     return "configuration error: " + e.line;

@@ -43,6 +43,12 @@ struct config {
   int http_threads = 2;                          // HTTP_THREADS
   std::chrono::seconds passivate_after{30};      // ORDER_PASSIVATE_S
 
+  // Bounds on every PostgreSQL connection (docs/OPERATIONS.md "Database blackholed"):
+  std::chrono::seconds db_connect_timeout{2};           // DB_CONNECT_TIMEOUT_S
+  std::chrono::milliseconds db_statement_timeout{5000}; // DB_STATEMENT_TIMEOUT_MS
+  std::chrono::milliseconds db_tcp_user_timeout{5000};  // DB_TCP_USER_TIMEOUT_MS
+  std::chrono::seconds db_keepalive_idle{5};            // DB_KEEPALIVE_IDLE_S
+
   // Many nodes (DESIGN.md), documented in README:
   std::string node_id;             // NODE_ID (default: hostname-pid)
   std::string cluster_host;        // CLUSTER_HOST (default: HTTP host, or hostname)

@@ -16,6 +16,7 @@
 #include "actors/wire_format.hpp"
 #include "http/server.hpp"
 #include "messages/metrics.hpp"
+#include "persistence/pg_session.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -70,6 +71,15 @@ cluster_settings cluster_settings_from(const config& cfg, std::uint16_t caf_port
   return s;
 }
 
+persistence::pg_limits database_limits(const config& cfg) {
+  persistence::pg_limits l;
+  l.connect_timeout = cfg.db_connect_timeout;
+  l.statement_timeout = cfg.db_statement_timeout;
+  l.tcp_user_timeout = cfg.db_tcp_user_timeout;
+  l.keepalives_idle = cfg.db_keepalive_idle;
+  return l;
+}
+
 /// Blocks SIGINT and SIGTERM in every thread started from here on, so that only
 /// wait_for_stop() receives them.
 sigset_t block_stop_signals() {
@@ -89,7 +99,12 @@ int wait_for_stop(const sigset_t& set) {
 
 } // namespace
 
-int serve(const config& cfg) {
+int serve(const config& given) {
+  // Every component's connection carries the configured bounds (connect_timeout,
+  // keepalives, tcp_user_timeout, statement_timeout) in its conninfo.
+  config cfg = given;
+  auto limits = database_limits(cfg);
+  cfg.database_url = persistence::with_connection_limits(cfg.database_url, limits);
   auto stop_signals = block_stop_signals();
   metrics_registry metrics; // outlives the actor system: actors record into it
   caf::actor_system_config caf_cfg;
@@ -105,8 +120,8 @@ int serve(const config& cfg) {
   auto health = std::make_shared<health_state>();
 
   auto writers = spawn_db_writers(sys, cfg.database_url, cfg.db_writers, cfg.db_max_batch,
-                                  &metrics);
-  auto readers = spawn_db_readers(sys, cfg.database_url, cfg.db_readers);
+                                  &metrics, limits);
+  auto readers = spawn_db_readers(sys, cfg.database_url, cfg.db_readers, limits);
   auto registry = spawn_order_registry(sys, writers, readers, order_settings_from(cfg));
   // Many nodes (DESIGN.md): peers reach this node's registry on its CAF port; the
   // router in front of the registry sends each command to the order's owner. The

@@ -187,6 +187,21 @@ BOOST_AUTO_TEST_CASE(cluster_variables) {
   config_error(with({{"CLUSTER_TIMEOUT_MS", "1000"}}), "CLUSTER_TIMEOUT_MS"); // <= heartbeat
 }
 
+BOOST_AUTO_TEST_CASE(database_bounds) {
+  auto d = config_ok(minimal);
+  BOOST_TEST(d.db_connect_timeout.count() == 2);
+  BOOST_TEST(d.db_tcp_user_timeout.count() == 5000);
+  BOOST_TEST(d.db_keepalive_idle.count() == 5);
+  auto c = config_ok(with({{"DB_CONNECT_TIMEOUT_S", "3"}, {"DB_STATEMENT_TIMEOUT_MS", "700"},
+                           {"DB_TCP_USER_TIMEOUT_MS", "900"}, {"DB_KEEPALIVE_IDLE_S", "2"}}));
+  BOOST_TEST(c.db_connect_timeout.count() == 3);
+  BOOST_TEST(c.db_statement_timeout.count() == 700);
+  BOOST_TEST(c.db_tcp_user_timeout.count() == 900);
+  BOOST_TEST(c.db_keepalive_idle.count() == 2);
+  config_error(with({{"DB_CONNECT_TIMEOUT_S", "1"}}), "DB_CONNECT_TIMEOUT_S");
+  config_error(with({{"DB_STATEMENT_TIMEOUT_MS", "abc"}}), "DB_STATEMENT_TIMEOUT_MS");
+}
+
 BOOST_AUTO_TEST_CASE(ttls) {
   for (const char* name :
        {"ORDER_TTL_CREATED_S", "ORDER_TTL_RESERVED_S", "ORDER_TTL_PAYMENT_PENDING_S"})
