@@ -84,6 +84,18 @@ void apply_write(order& o, const write_command& cmd) {
   o.expired_at = cmd.deadline;
 }
 
+void request_passivation(order_self* self);
+
+/// An actor without a loaded order (the load failed, or the row is gone) must not stay:
+/// it would answer every later message with the same failure while that traffic keeps
+/// it from passivating. It asks the registry to stop it, so that the next message for
+/// the order starts a fresh actor that loads again (the messages already queued here
+/// are answered with the failure).
+void end_if_empty(order_self* self) {
+  if (!self->state.current)
+    request_passivation(self);
+}
+
 /// Loads the order from the database before any other message is handled.
 void load(order_self* self, std::function<void()> then) {
   auto& st = self->state;
@@ -98,11 +110,13 @@ void load(order_self* self, std::function<void()> then) {
           st.unavailable_reason = r.error;
         else
           st.unavailable_reason = {error_code::order_not_found, "order not found"};
+        end_if_empty(self);
         then();
       },
       [=](caf::error&) {
         self->state.current.reset();
         self->state.unavailable_reason = {error_code::unavailable, "database did not answer"};
+        end_if_empty(self);
         then();
       });
 }
@@ -136,12 +150,6 @@ void check_idle(order_self* self) {
 
 void touch(order_self* self) {
   self->state.last_active = std::chrono::steady_clock::now();
-}
-
-/// An actor without a loaded order answers errors until the registry stops it.
-void passivate_if_empty(order_self* self) {
-  if (!self->state.current)
-    request_passivation(self);
 }
 
 /// How a guarded write ended, as the deciding functions need it.
@@ -180,6 +188,7 @@ void commit(order_self* self, write_command cmd, int attempt, retry_fn retry,
             return;
           case write_status::not_found:
             st.current.reset();
+            end_if_empty(self);
             done(commit_end::not_found, {error_code::order_not_found, "order not found"});
             return;
           case write_status::failed:
@@ -354,10 +363,7 @@ caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor 
   // Order actors live and die with their registry, which stops them when it ends (no
   // monitor here: each would stay attached to the registry, and keep the memory of the
   // passivated actor, until the registry ends).
-  load(self, [=] {
-    passivate_if_empty(self);
-    arm_deadline(self);
-  });
+  load(self, [=] { arm_deadline(self); });
   arm_idle_check(self, settings.passivate_after);
   return {
     [=](fetch_atom, const std::string&) {
