@@ -153,7 +153,14 @@ void touch(order_self* self) {
 }
 
 /// How a guarded write ended, as the deciding functions need it.
-enum class commit_end { applied, duplicate, not_found, failed };
+enum class commit_end { applied, duplicate, not_found, failed, rejected };
+
+/// A write the database refused for its own values (persistence isolates it from its
+/// batch): retrying cannot help.
+bool is_rejected(const write_outcome& out) {
+  return out.error.code == error_code::validation_failed
+         || out.error.code == error_code::invalid_request;
+}
 
 using commit_done = std::function<void(commit_end, api_error)>;
 using retry_fn = std::function<void(int attempt)>;
@@ -192,7 +199,7 @@ void commit(order_self* self, write_command cmd, int attempt, retry_fn retry,
             done(commit_end::not_found, {error_code::order_not_found, "order not found"});
             return;
           case write_status::failed:
-            done(commit_end::failed, out.error);
+            done(is_rejected(out) ? commit_end::rejected : commit_end::failed, out.error);
             return;
         }
       },
@@ -228,7 +235,8 @@ void decide_cancel(order_self* self, std::string reason, std::string user_id,
   commit(self, make_write(o, *t, st.settings), attempt, retry,
          [=](commit_end end, api_error err) mutable {
            auto& st = self->state;
-           if (end == commit_end::failed || end == commit_end::not_found || !st.current)
+           if (end == commit_end::failed || end == commit_end::rejected
+               || end == commit_end::not_found || !st.current)
              rp.deliver(order_reply{false, {}, err});
            else
              rp.deliver(reply_ok(*st.current));
@@ -265,6 +273,10 @@ commit_done finish_event(order_self* self, event_status on_applied, event_done d
         return;
       case commit_end::failed:
         done(answer(self, event_status::failed));
+        return;
+      case commit_end::rejected:
+        log::error("saga event rejected by the database", {{"order_id", self->state.id}});
+        done(answer(self, event_status::rejected));
         return;
     }
   };

@@ -185,11 +185,29 @@ bool is_connection_state(const std::string& sqlstate) {
   return sqlstate.rfind("08", 0) == 0 || sqlstate.rfind("57P", 0) == 0;
 }
 
+bool is_data_state(const std::string& sqlstate) {
+  // Class 22 = data exception (bad encoding, malformed literal, value out of range),
+  // class 23 = integrity constraint violation.
+  return sqlstate.rfind("22", 0) == 0 || sqlstate.rfind("23", 0) == 0;
+}
+
 } // namespace
+
+bool is_data_error(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const pqxx::sql_error& err) {
+    return is_data_state(err.sqlstate());
+  } catch (...) {
+    return false;
+  }
+}
 
 api_error to_api_error(const std::exception_ptr& e) {
   api_error unavailable{error_code::unavailable, "database unavailable, retry later"};
   api_error internal{error_code::internal_error, "internal error"};
+  api_error rejected{error_code::validation_failed,
+                     "a value of the request was rejected by the database"};
   try {
     std::rethrow_exception(e);
   } catch (const pqxx::broken_connection&) {
@@ -202,7 +220,7 @@ api_error to_api_error(const std::exception_ptr& e) {
     // 57014 query_canceled: statement_timeout, the database is too slow right now.
     if (err.sqlstate() == "57014")
       return unavailable;
-    return internal;
+    return is_data_state(err.sqlstate()) ? rejected : internal;
   } catch (...) {
     return internal;
   }

@@ -106,8 +106,13 @@ std::string with_connect_timeout(const std::string& url, int seconds);
 std::string with_connection_limits(const std::string& url, const pg_limits& limits);
 
 /// Maps an exception from libpqxx (or anything else) to the API vocabulary:
-/// unreachable database -> UNAVAILABLE, anything else -> INTERNAL_ERROR. The message
-/// reveals no internals.
+/// unreachable database -> UNAVAILABLE, a value the database rejects (SQLSTATE class 22
+/// data exception, 23 integrity violation) -> VALIDATION_FAILED, anything else ->
+/// INTERNAL_ERROR. The message reveals no internals.
 api_error to_api_error(const std::exception_ptr& e);
+
+/// True when `e` is a database error caused by the data of one command (SQLSTATE class
+/// 22 or 23, or a malformed array literal): retrying without that command can succeed.
+bool is_data_error(const std::exception_ptr& e);
 
 } // namespace flashsale::persistence
