@@ -30,7 +30,6 @@ namespace flashsale {
 namespace {
 
 constexpr std::chrono::milliseconds health_interval{1000};
-constexpr std::chrono::milliseconds request_timeout{5000};
 constexpr std::size_t bridge_actors = 2;
 
 order_settings order_settings_from(const config& cfg) {
@@ -39,7 +38,7 @@ order_settings order_settings_from(const config& cfg) {
   s.ttl_reserved = cfg.ttl_reserved;
   s.ttl_payment_pending = cfg.ttl_payment_pending;
   s.passivate_after = cfg.passivate_after;
-  s.db_timeout = request_timeout;
+  s.db_timeout = budgets_of(cfg).order_step;
   return s;
 }
 
@@ -47,14 +46,14 @@ consumer_settings consumer_settings_from(const config& cfg) {
   consumer_settings s;
   s.kafka_brokers = cfg.kafka_brokers;
   s.group_id = cfg.kafka_group_id;
-  s.request_timeout = request_timeout;
+  s.request_timeout = budgets_of(cfg).event_request;
   return s;
 }
 
 expiry_settings expiry_settings_from(const config& cfg) {
   expiry_settings s;
   s.database_url = cfg.database_url;
-  s.request_timeout = request_timeout;
+  s.request_timeout = budgets_of(cfg).event_request;
   return s;
 }
 
@@ -77,6 +76,7 @@ persistence::pg_limits database_limits(const config& cfg) {
   l.statement_timeout = cfg.db_statement_timeout;
   l.tcp_user_timeout = cfg.db_tcp_user_timeout;
   l.keepalives_idle = cfg.db_keepalive_idle;
+  l.call_grace = db_call_grace; // budgets_of(cfg).db_call = statement_timeout + this
   return l;
 }
 
@@ -139,7 +139,7 @@ int serve(const config& given) {
   auto member =
     spawn_cluster_member(sys, cluster_settings_from(cfg, *caf_port), view, registry, metrics);
   auto router =
-    spawn_order_router(sys, registry, view, {cfg.cluster_forward_timeout}, metrics);
+    spawn_order_router(sys, registry, view, {budgets_of(cfg).forward}, metrics);
   auto monitor = spawn_health_monitor(sys, cfg.database_url, cfg.kafka_brokers, health,
                                       health_interval);
   caf::actor consumer;
@@ -172,7 +172,7 @@ int serve(const config& given) {
         caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   };
   if (cfg.enabled.http) {
-    bridge = spawn_http_bridge(sys, {router, writers, readers, request_timeout},
+    bridge = spawn_http_bridge(sys, {router, writers, readers, budgets_of(cfg).http_request},
                                bridge_actors);
     http::server_settings hs;
     hs.host = cfg.http_host;
