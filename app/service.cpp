@@ -158,15 +158,24 @@ int serve(const config& given) {
   std::unique_ptr<http::server> api;
   caf::actor bridge;
   // Stops everything in dependency order; the actor system's destructor then waits
-  // for every actor to be gone.
+  // for every actor to be gone. HTTP first stops accepting and answers what it took
+  // (every answer comes within the bridge's timeout), and only then goes away.
   auto shut_down = [&] {
-    if (api)
-      api->stop();
+    if (api) {
+      auto started = std::chrono::steady_clock::now();
+      int left = api->drain(budgets_of(cfg).http_request + forward_margin);
+      auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+      log::info("http drained", {{"unanswered", std::to_string(left)},
+                                 {"ms", std::to_string(took.count())}});
+    }
     stop_cluster_member(sys, member); // peers take this node's orders over at once
     // These use `metrics`: wait until they are gone. The consumer commits what is done.
     stop_and_wait(sys, consumer);
     stop_and_wait(sys, sweeper);
     stop_and_wait(sys, relays); // each finishes or rolls back its batch
+    if (api)
+      api->stop();
     for (const auto& a : {bridge, router, registry, readers, writers, monitor})
       if (a)
         caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
