@@ -19,9 +19,9 @@ constexpr int kafka_probe_timeout_ms = 1000;
 
 /// The database probe has its own connection with short bounds: it must tell within
 /// seconds that the database stopped answering, and never wait on a connection the
-/// writers are stuck on. A probe cut after 1 s, every 500 ms: /readyz says 503 at most
-/// ~1.5 s after the database went silent (a blackhole: no error, no answer).
-constexpr std::chrono::milliseconds db_probe_interval{500};
+/// writers are stuck on. A probe cut after 1 s, every 250 ms: /readyz says 503 at most
+/// ~1.25 s after the database went silent (a blackhole: no error, no answer).
+constexpr std::chrono::milliseconds db_probe_interval{250};
 
 persistence::pg_limits probe_limits() {
   persistence::pg_limits l;
