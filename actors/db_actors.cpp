@@ -24,6 +24,10 @@ namespace {
 /// loser is retried a few times before its requests fail.
 constexpr int max_deadlock_retries = 3;
 
+/// After a failed connect, requests fail at once for this long instead of each waiting
+/// for its own connect attempt (pg_session).
+constexpr std::chrono::milliseconds retry_pause{500};
+
 template <class Command, class Outcome>
 struct pending_batch {
   std::vector<Command> commands;
@@ -111,9 +115,9 @@ std::vector<double> batch_buckets() {
 }
 
 caf::behavior db_writer(writer_actor* self, std::string url, std::size_t max_batch,
-                        metrics_registry* metrics) {
+                        metrics_registry* metrics, persistence::pg_limits limits) {
   auto& st = self->state;
-  st.db = std::make_unique<persistence::pg_session>(std::move(url));
+  st.db = std::make_unique<persistence::pg_session>(std::move(url), retry_pause, limits);
   st.max_batch = max_batch;
   if (metrics) {
     const char* help = "commands committed together in one transaction";
@@ -187,8 +191,8 @@ void flush_loads(reader_actor* self) {
   }
 }
 
-caf::behavior db_reader(reader_actor* self, std::string url) {
-  self->state.db = std::make_unique<persistence::pg_session>(std::move(url));
+caf::behavior db_reader(reader_actor* self, std::string url, persistence::pg_limits limits) {
+  self->state.db = std::make_unique<persistence::pg_session>(std::move(url), retry_pause, limits);
   return {
     [=](load_atom, const std::string& id) -> caf::result<load_reply> {
       auto& st = self->state;
@@ -224,16 +228,16 @@ caf::actor make_pool(caf::actor_system& sys, std::size_t count, Factory factory)
 
 caf::actor spawn_db_writers(caf::actor_system& sys, const std::string& database_url,
                             std::size_t count, std::size_t max_batch,
-                            metrics_registry* metrics) {
-  return make_pool(sys, count, [&sys, database_url, max_batch, metrics] {
-    return sys.spawn<caf::detached>(db_writer, database_url, max_batch, metrics);
+                            metrics_registry* metrics, persistence::pg_limits limits) {
+  return make_pool(sys, count, [&sys, database_url, max_batch, metrics, limits] {
+    return sys.spawn<caf::detached>(db_writer, database_url, max_batch, metrics, limits);
   });
 }
 
 caf::actor spawn_db_readers(caf::actor_system& sys, const std::string& database_url,
-                            std::size_t count) {
-  return make_pool(sys, count, [&sys, database_url] {
-    return sys.spawn<caf::detached>(db_reader, database_url);
+                            std::size_t count, persistence::pg_limits limits) {
+  return make_pool(sys, count, [&sys, database_url, limits] {
+    return sys.spawn<caf::detached>(db_reader, database_url, limits);
   });
 }
 

@@ -5,6 +5,7 @@
 #include <caf/fwd.hpp>
 
 #include "messages/metrics.hpp"
+#include "persistence/pg_session.hpp"
 
 #include <cstddef>
 #include <string>
@@ -19,12 +20,13 @@ namespace flashsale {
 /// With `metrics`, records batch sizes and commit latency.
 caf::actor spawn_db_writers(caf::actor_system& sys, const std::string& database_url,
                             std::size_t count, std::size_t max_batch,
-                            metrics_registry* metrics = nullptr);
+                            metrics_registry* metrics = nullptr,
+                            persistence::pg_limits limits = {});
 
 /// A round-robin pool of `count` readers.
 /// Handles: (load_atom, std::string order_id) -> load_reply,
 ///          (list_atom, list_query) -> list_reply.
 caf::actor spawn_db_readers(caf::actor_system& sys, const std::string& database_url,
-                            std::size_t count);
+                            std::size_t count, persistence::pg_limits limits = {});
 
 } // namespace flashsale

@@ -41,6 +41,7 @@ sweeper_metrics register_metrics(metrics_registry& reg) {
     {event_status::applied, "applied"},     {event_status::duplicate, "duplicate"},
     {event_status::ignored, "ignored"},     {event_status::payment_rejected, "payment_rejected"},
     {event_status::not_found, "not_found"}, {event_status::failed, "failed"},
+    {event_status::rejected, "rejected"},
   };
   for (const auto& [status, label] : outcomes)
     m.outcomes[status] =

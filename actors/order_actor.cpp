@@ -84,6 +84,18 @@ void apply_write(order& o, const write_command& cmd) {
   o.expired_at = cmd.deadline;
 }
 
+void request_passivation(order_self* self);
+
+/// An actor without a loaded order (the load failed, or the row is gone) must not stay:
+/// it would answer every later message with the same failure while that traffic keeps
+/// it from passivating. It asks the registry to stop it, so that the next message for
+/// the order starts a fresh actor that loads again (the messages already queued here
+/// are answered with the failure).
+void end_if_empty(order_self* self) {
+  if (!self->state.current)
+    request_passivation(self);
+}
+
 /// Loads the order from the database before any other message is handled.
 void load(order_self* self, std::function<void()> then) {
   auto& st = self->state;
@@ -98,11 +110,13 @@ void load(order_self* self, std::function<void()> then) {
           st.unavailable_reason = r.error;
         else
           st.unavailable_reason = {error_code::order_not_found, "order not found"};
+        end_if_empty(self);
         then();
       },
       [=](caf::error&) {
         self->state.current.reset();
         self->state.unavailable_reason = {error_code::unavailable, "database did not answer"};
+        end_if_empty(self);
         then();
       });
 }
@@ -138,14 +152,15 @@ void touch(order_self* self) {
   self->state.last_active = std::chrono::steady_clock::now();
 }
 
-/// An actor without a loaded order answers errors until the registry stops it.
-void passivate_if_empty(order_self* self) {
-  if (!self->state.current)
-    request_passivation(self);
-}
-
 /// How a guarded write ended, as the deciding functions need it.
-enum class commit_end { applied, duplicate, not_found, failed };
+enum class commit_end { applied, duplicate, not_found, failed, rejected };
+
+/// A write the database refused for its own values (persistence isolates it from its
+/// batch): retrying cannot help.
+bool is_rejected(const write_outcome& out) {
+  return out.error.code == error_code::validation_failed
+         || out.error.code == error_code::invalid_request;
+}
 
 using commit_done = std::function<void(commit_end, api_error)>;
 using retry_fn = std::function<void(int attempt)>;
@@ -180,10 +195,11 @@ void commit(order_self* self, write_command cmd, int attempt, retry_fn retry,
             return;
           case write_status::not_found:
             st.current.reset();
+            end_if_empty(self);
             done(commit_end::not_found, {error_code::order_not_found, "order not found"});
             return;
           case write_status::failed:
-            done(commit_end::failed, out.error);
+            done(is_rejected(out) ? commit_end::rejected : commit_end::failed, out.error);
             return;
         }
       },
@@ -219,7 +235,8 @@ void decide_cancel(order_self* self, std::string reason, std::string user_id,
   commit(self, make_write(o, *t, st.settings), attempt, retry,
          [=](commit_end end, api_error err) mutable {
            auto& st = self->state;
-           if (end == commit_end::failed || end == commit_end::not_found || !st.current)
+           if (end == commit_end::failed || end == commit_end::rejected
+               || end == commit_end::not_found || !st.current)
              rp.deliver(order_reply{false, {}, err});
            else
              rp.deliver(reply_ok(*st.current));
@@ -256,6 +273,10 @@ commit_done finish_event(order_self* self, event_status on_applied, event_done d
         return;
       case commit_end::failed:
         done(answer(self, event_status::failed));
+        return;
+      case commit_end::rejected:
+        log::error("saga event rejected by the database", {{"order_id", self->state.id}});
+        done(answer(self, event_status::rejected));
         return;
     }
   };
@@ -354,10 +375,7 @@ caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor 
   // Order actors live and die with their registry, which stops them when it ends (no
   // monitor here: each would stay attached to the registry, and keep the memory of the
   // passivated actor, until the registry ends).
-  load(self, [=] {
-    passivate_if_empty(self);
-    arm_deadline(self);
-  });
+  load(self, [=] { arm_deadline(self); });
   arm_idle_check(self, settings.passivate_after);
   return {
     [=](fetch_atom, const std::string&) {

@@ -18,7 +18,7 @@ class cluster_view;
 class metrics_registry;
 
 struct router_settings {
-  std::chrono::milliseconds forward_timeout{2000}; // CLUSTER_FORWARD_TIMEOUT_MS
+  std::chrono::milliseconds forward_timeout{13000}; // time_budgets::forward (app/config.hpp)
 };
 
 /// Handles what the registry handles (fetch, cancel, event, expire; see

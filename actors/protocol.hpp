@@ -74,6 +74,7 @@ enum class event_status {
   payment_rejected, // a payment for an order that can no longer be paid: ORDER_PAYMENT_REJECTED
   not_found,        // no such order: no effect
   failed,           // not durable (database unavailable): deliver again later
+  rejected,         // the database rejected a value of the event: no retry can cure it (DLQ)
 };
 
 struct event_reply {

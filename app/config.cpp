@@ -170,6 +170,14 @@ void read_cluster_tls(const env_lookup& env, config& cfg) {
       throw config_error{"CLUSTER_INSECURE must be 0 or 1, got " + quoted(*text)};
     cfg.cluster_insecure = *text == "1";
   }
+void read_database_bounds(const env_lookup& env, config& cfg) {
+  long connect = cfg.db_connect_timeout.count(), idle = cfg.db_keepalive_idle.count();
+  read_int(env, "DB_CONNECT_TIMEOUT_S", 2, 600, connect); // libpq takes 2 s at least
+  read_int(env, "DB_KEEPALIVE_IDLE_S", 1, 3600, idle);
+  cfg.db_connect_timeout = std::chrono::seconds{connect};
+  cfg.db_keepalive_idle = std::chrono::seconds{idle};
+  read_millis(env, "DB_STATEMENT_TIMEOUT_MS", 100, 600000, cfg.db_statement_timeout);
+  read_millis(env, "DB_TCP_USER_TIMEOUT_MS", 100, 600000, cfg.db_tcp_user_timeout);
 }
 
 /// NODE_ID and CLUSTER_HOST, with defaults that differ per process and per machine.
@@ -191,10 +199,24 @@ void read_cluster(const env_lookup& env, config& cfg) {
   read_int(env, "CAF_NODE_PORT", 0, 65535, cfg.caf_node_port);
   read_millis(env, "CLUSTER_HEARTBEAT_MS", 50, 60000, cfg.cluster_heartbeat);
   read_millis(env, "CLUSTER_TIMEOUT_MS", 100, 600000, cfg.cluster_timeout);
-  read_millis(env, "CLUSTER_FORWARD_TIMEOUT_MS", 10, 60000, cfg.cluster_forward_timeout);
   if (cfg.cluster_timeout <= cfg.cluster_heartbeat)
     throw config_error{"CLUSTER_TIMEOUT_MS must be greater than CLUSTER_HEARTBEAT_MS"};
   read_cluster_tls(env, cfg);
+}
+
+/// After DB_STATEMENT_TIMEOUT_MS: a forward that gives up before the owner's own database
+/// work is done makes this node run the command as well (two writers).
+void read_forward_timeout(const env_lookup& env, config& cfg) {
+  read_millis(env, "CLUSTER_FORWARD_TIMEOUT_MS", 10, 600000, cfg.cluster_forward_timeout);
+  if (!env("CLUSTER_FORWARD_TIMEOUT_MS"))
+    return;
+  auto owner = budgets_of(cfg).owner_command;
+  if (cfg.cluster_forward_timeout <= owner)
+    throw config_error{"CLUSTER_FORWARD_TIMEOUT_MS must be greater than the owner's database "
+                       "budget, 2 x (DB_STATEMENT_TIMEOUT_MS + "
+                       + std::to_string(db_call_grace.count()) + ") = "
+                       + std::to_string(owner.count()) + " ms, got "
+                       + std::to_string(cfg.cluster_forward_timeout.count())};
 }
 
 } // namespace
@@ -226,11 +248,25 @@ std::variant<config, std::string> load_config(const env_lookup& env) {
     read_int(env, "DB_MAX_BATCH", 1, 10000, cfg.db_max_batch);
     read_int(env, "HTTP_THREADS", 1, 64, cfg.http_threads);
     read_seconds(env, "ORDER_PASSIVATE_S", cfg.passivate_after);
+    read_database_bounds(env, cfg);
     read_cluster(env, cfg);
+    read_forward_timeout(env, cfg);
   } catch (const config_error& e) {
     return "configuration error: " + e.line;
   }
   return cfg;
+}
+
+time_budgets budgets_of(const config& cfg) {
+  time_budgets b{};
+  b.db_call = cfg.db_statement_timeout + db_call_grace;
+  b.order_step = b.db_call;
+  b.owner_command = 2 * b.order_step;
+  b.forward = cfg.cluster_forward_timeout.count() > 0 ? cfg.cluster_forward_timeout
+                                                      : b.owner_command + forward_margin;
+  b.event_request = b.forward + forward_margin;
+  b.http_request = http_request_timeout;
+  return b;
 }
 
 std::map<std::string, std::string> read_dotenv(const std::string& path) {

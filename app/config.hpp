@@ -43,19 +43,50 @@ struct config {
   int http_threads = 2;                          // HTTP_THREADS
   std::chrono::seconds passivate_after{30};      // ORDER_PASSIVATE_S
 
+  // Bounds on every PostgreSQL connection (docs/OPERATIONS.md "Database blackholed"):
+  std::chrono::seconds db_connect_timeout{2};           // DB_CONNECT_TIMEOUT_S
+  std::chrono::milliseconds db_statement_timeout{5000}; // DB_STATEMENT_TIMEOUT_MS
+  std::chrono::milliseconds db_tcp_user_timeout{5000};  // DB_TCP_USER_TIMEOUT_MS
+  std::chrono::seconds db_keepalive_idle{5};            // DB_KEEPALIVE_IDLE_S
+
   // Many nodes (DESIGN.md), documented in README:
   std::string node_id;             // NODE_ID (default: hostname-pid)
   std::string cluster_host;        // CLUSTER_HOST (default: HTTP host, or hostname)
   std::uint16_t caf_node_port = 0; // CAF_NODE_PORT: registry endpoint, 0 = any
   std::chrono::milliseconds cluster_heartbeat{1000};       // CLUSTER_HEARTBEAT_MS
   std::chrono::milliseconds cluster_timeout{5000};         // CLUSTER_TIMEOUT_MS
-  std::chrono::milliseconds cluster_forward_timeout{2000}; // CLUSTER_FORWARD_TIMEOUT_MS
   // Mutual TLS between nodes (CONTRACT §7): all three PEM paths or none.
   std::string cluster_tls_ca;   // CLUSTER_TLS_CA: the CA whose certificates peers must show
   std::string cluster_tls_cert; // CLUSTER_TLS_CERT: this node's certificate (chain)
   std::string cluster_tls_key;  // CLUSTER_TLS_KEY: its private key, unencrypted
   bool cluster_insecure = false; // CLUSTER_INSECURE=1: several nodes in plaintext (trusted net)
+  // CLUSTER_FORWARD_TIMEOUT_MS; 0 (unset) = derived, see time_budgets.
+  std::chrono::milliseconds cluster_forward_timeout{0};
 };
+
+/// How long each part waits for the next, all derived here from DB_STATEMENT_TIMEOUT_MS
+/// so that they stay consistent (docs/OPERATIONS.md "Time budgets"):
+///   db_call       = statement_timeout + db_call_grace   a blocking call is cut after this
+///   order_step    = db_call                             an order actor waits for one load or commit
+///   owner_command = 2 x order_step                      load + commit: the owner's own work
+///   forward       > owner_command                       a forwarded command waits for the owner;
+///                                                        only a silent owner makes this node run it
+///   event_request = forward + margin                    the consumer and the sweeper wait this long
+/// The HTTP bridge answers 503 after http_request whatever the rest still does.
+struct time_budgets {
+  std::chrono::milliseconds db_call;
+  std::chrono::milliseconds order_step;
+  std::chrono::milliseconds owner_command;
+  std::chrono::milliseconds forward;
+  std::chrono::milliseconds event_request;
+  std::chrono::milliseconds http_request;
+};
+
+constexpr std::chrono::milliseconds db_call_grace{1000};  // pg_limits::call_grace
+constexpr std::chrono::milliseconds forward_margin{1000}; // the answer's way back
+constexpr std::chrono::milliseconds http_request_timeout{5000};
+
+time_budgets budgets_of(const config& cfg);
 
 using env_lookup = std::function<std::optional<std::string>(const std::string&)>;
 

@@ -17,6 +17,7 @@
 #include "actors/wire_format.hpp"
 #include "http/server.hpp"
 #include "messages/metrics.hpp"
+#include "persistence/pg_session.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -30,7 +31,6 @@ namespace flashsale {
 namespace {
 
 constexpr std::chrono::milliseconds health_interval{1000};
-constexpr std::chrono::milliseconds request_timeout{5000};
 constexpr std::size_t bridge_actors = 2;
 
 order_settings order_settings_from(const config& cfg) {
@@ -39,7 +39,7 @@ order_settings order_settings_from(const config& cfg) {
   s.ttl_reserved = cfg.ttl_reserved;
   s.ttl_payment_pending = cfg.ttl_payment_pending;
   s.passivate_after = cfg.passivate_after;
-  s.db_timeout = request_timeout;
+  s.db_timeout = budgets_of(cfg).order_step;
   return s;
 }
 
@@ -47,14 +47,14 @@ consumer_settings consumer_settings_from(const config& cfg) {
   consumer_settings s;
   s.kafka_brokers = cfg.kafka_brokers;
   s.group_id = cfg.kafka_group_id;
-  s.request_timeout = request_timeout;
+  s.request_timeout = budgets_of(cfg).event_request;
   return s;
 }
 
 expiry_settings expiry_settings_from(const config& cfg) {
   expiry_settings s;
   s.database_url = cfg.database_url;
-  s.request_timeout = request_timeout;
+  s.request_timeout = budgets_of(cfg).event_request;
   return s;
 }
 
@@ -71,6 +71,16 @@ cluster_settings cluster_settings_from(const config& cfg, std::uint16_t caf_port
   s.tls = {cfg.cluster_tls_ca, cfg.cluster_tls_cert, cfg.cluster_tls_key};
   s.insecure = cfg.cluster_insecure;
   return s;
+}
+
+persistence::pg_limits database_limits(const config& cfg) {
+  persistence::pg_limits l;
+  l.connect_timeout = cfg.db_connect_timeout;
+  l.statement_timeout = cfg.db_statement_timeout;
+  l.tcp_user_timeout = cfg.db_tcp_user_timeout;
+  l.keepalives_idle = cfg.db_keepalive_idle;
+  l.call_grace = db_call_grace; // budgets_of(cfg).db_call = statement_timeout + this
+  return l;
 }
 
 /// Blocks SIGINT and SIGTERM in every thread started from here on, so that only
@@ -92,7 +102,12 @@ int wait_for_stop(const sigset_t& set) {
 
 } // namespace
 
-int serve(const config& cfg) {
+int serve(const config& given) {
+  // Every component's connection carries the configured bounds (connect_timeout,
+  // keepalives, tcp_user_timeout, statement_timeout) in its conninfo.
+  config cfg = given;
+  auto limits = database_limits(cfg);
+  cfg.database_url = persistence::with_connection_limits(cfg.database_url, limits);
   auto stop_signals = block_stop_signals();
   metrics_registry metrics; // outlives the actor system: actors record into it
   caf::actor_system_config caf_cfg;
@@ -114,8 +129,8 @@ int serve(const config& cfg) {
   auto health = std::make_shared<health_state>();
 
   auto writers = spawn_db_writers(sys, cfg.database_url, cfg.db_writers, cfg.db_max_batch,
-                                  &metrics);
-  auto readers = spawn_db_readers(sys, cfg.database_url, cfg.db_readers);
+                                  &metrics, limits);
+  auto readers = spawn_db_readers(sys, cfg.database_url, cfg.db_readers, limits);
   auto registry = spawn_order_registry(sys, writers, readers, order_settings_from(cfg));
   // Many nodes (DESIGN.md): peers reach this node's registry through its gate on the
   // CAF port, bound to CLUSTER_HOST; the router in front of the registry sends each
@@ -143,7 +158,7 @@ int serve(const config& cfg) {
   auto view = std::make_shared<cluster_view>(cfg.node_id);
   auto member = spawn_cluster_member(sys, cluster, view, registry, gate, metrics);
   auto router =
-    spawn_order_router(sys, registry, view, {cfg.cluster_forward_timeout}, metrics);
+    spawn_order_router(sys, registry, view, {budgets_of(cfg).forward}, metrics);
   auto monitor = spawn_health_monitor(sys, cfg.database_url, cfg.kafka_brokers, health,
                                       health_interval);
   caf::actor consumer;
@@ -161,21 +176,30 @@ int serve(const config& cfg) {
   std::unique_ptr<http::server> api;
   caf::actor bridge;
   // Stops everything in dependency order; the actor system's destructor then waits
-  // for every actor to be gone.
+  // for every actor to be gone. HTTP first stops accepting and answers what it took
+  // (every answer comes within the bridge's timeout), and only then goes away.
   auto shut_down = [&] {
-    if (api)
-      api->stop();
+    if (api) {
+      auto started = std::chrono::steady_clock::now();
+      int left = api->drain(budgets_of(cfg).http_request + forward_margin);
+      auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+      log::info("http drained", {{"unanswered", std::to_string(left)},
+                                 {"ms", std::to_string(took.count())}});
+    }
     stop_cluster_member(sys, member); // peers take this node's orders over at once
     // These use `metrics`: wait until they are gone. The consumer commits what is done.
     stop_and_wait(sys, consumer);
     stop_and_wait(sys, sweeper);
     stop_and_wait(sys, relays); // each finishes or rolls back its batch
+    if (api)
+      api->stop();
     for (const auto& a : {bridge, router, registry, readers, writers, monitor})
       if (a)
         caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   };
   if (cfg.enabled.http) {
-    bridge = spawn_http_bridge(sys, {router, writers, readers, request_timeout},
+    bridge = spawn_http_bridge(sys, {router, writers, readers, budgets_of(cfg).http_request},
                                bridge_actors);
     http::server_settings hs;
     hs.host = cfg.http_host;

@@ -11,6 +11,15 @@
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
 
+#include <cstdlib>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 namespace flashsale::http {
 
 namespace Ph = Pistache::Http;
@@ -42,16 +51,21 @@ private:
 class pistache_sink final : public reply_sink {
 public:
   pistache_sink(Ph::ResponseWriter writer, metrics_registry& metrics, const char* route,
-                std::string method)
+                std::string method, std::shared_ptr<std::atomic<int>> in_flight)
     : writer_(std::move(writer)), metrics_(metrics), route_(route),
-      method_(std::move(method)), started_(clock::now()) {}
+      method_(std::move(method)), started_(clock::now()), in_flight_(std::move(in_flight)) {
+    ++*in_flight_;
+  }
 
+  /// A request counts as in flight (server::drain) until its answer is written.
   void send(http_reply r) override {
     for (auto& [name, value] : r.headers)
       writer_.headers().add(std::make_shared<text_header>(name, value));
     bool json = r.body.empty() || r.body.front() == '{';
     auto mime = json ? MIME(Application, Json) : MIME(Text, Plain);
-    writer_.send(static_cast<Ph::Code>(r.status), r.body, mime);
+    auto count = in_flight_;
+    writer_.send(static_cast<Ph::Code>(r.status), r.body, mime)
+      .then([count](ssize_t) { --*count; }, [count](std::exception_ptr) { --*count; });
     record(r.status);
   }
 
@@ -73,6 +87,7 @@ private:
   const char* route_;
   std::string method_;
   clock::time_point started_;
+  std::shared_ptr<std::atomic<int>> in_flight_;
 };
 
 http_reply error_reply(error_code code, std::string message) {
@@ -96,15 +111,15 @@ public:
   HTTP_PROTOTYPE(handler)
 
   handler(server_settings settings, caf::actor bridge, metrics_registry* metrics,
-          std::shared_ptr<const health_state> health)
+          std::shared_ptr<const health_state> health, std::shared_ptr<std::atomic<int>> in_flight)
     : settings_(std::move(settings)), bridge_(std::move(bridge)), metrics_(metrics),
-      health_(std::move(health)) {}
+      health_(std::move(health)), in_flight_(std::move(in_flight)) {}
 
   void onRequest(const Ph::Request& req, Ph::ResponseWriter response) override {
     std::string method = Ph::methodString(req.method());
     auto route = match_route(method, req.resource());
     auto sink = std::make_shared<pistache_sink>(std::move(response), *metrics_, route.label,
-                                                method);
+                                                method, in_flight_);
     try {
       dispatch(route, req, sink);
     } catch (...) {
@@ -212,7 +227,45 @@ private:
   caf::actor bridge_;
   metrics_registry* metrics_;
   std::shared_ptr<const health_state> health_;
+  std::shared_ptr<std::atomic<int>> in_flight_;
 };
+
+/// Pistache 0.0.5 cannot stop accepting without tearing every connection down: find
+/// its listening socket and put an unbound socket in its place (dup2 closes the
+/// listener atomically; the descriptor stays valid for Pistache to close later).
+void close_listener(std::uint16_t port) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir)
+    return;
+  while (auto* entry = readdir(dir)) {
+    char* end = nullptr;
+    long fd = std::strtol(entry->d_name, &end, 10);
+    if (*end != '\0' || fd < 0 || fd == dirfd(dir))
+      continue;
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0
+        || !listening)
+      continue;
+    sockaddr_storage addr{};
+    socklen_t alen = sizeof addr;
+    if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&addr), &alen) != 0)
+      continue;
+    std::uint16_t bound = 0;
+    if (addr.ss_family == AF_INET)
+      bound = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    else if (addr.ss_family == AF_INET6)
+      bound = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+    if (bound != port)
+      continue;
+    int placeholder = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (placeholder >= 0) {
+      dup2(placeholder, static_cast<int>(fd));
+      close(placeholder);
+    }
+  }
+  closedir(dir);
+}
 
 } // namespace
 
@@ -233,8 +286,19 @@ void server::start() {
                 .maxRequestSize(pistache_max_request)
                 .flags(Pistache::Tcp::Options::ReuseAddr);
   endpoint_->init(opts);
-  endpoint_->setHandler(Ph::make_handler<handler>(settings_, bridge_, &metrics_, health_));
+  endpoint_->setHandler(
+    Ph::make_handler<handler>(settings_, bridge_, &metrics_, health_, in_flight_));
   endpoint_->serveThreaded();
+}
+
+int server::drain(std::chrono::milliseconds deadline) {
+  if (!endpoint_)
+    return 0;
+  close_listener(port());
+  auto until = clock::now() + deadline;
+  while (in_flight_->load() > 0 && clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds{10}); // polled: a stop, not a hot path
+  return in_flight_->load();
 }
 
 void server::stop() {

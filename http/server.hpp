@@ -7,6 +7,7 @@
 
 #include <caf/actor.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -33,6 +34,10 @@ public:
 
   /// Binds and serves on background threads; throws when the address is unusable.
   void start();
+  /// Graceful stop, first half: closes the listening socket (new connections are
+  /// refused), then waits until every request already taken is answered and its answer
+  /// written, at most `deadline`. Returns how many were still unanswered.
+  int drain(std::chrono::milliseconds deadline);
   void stop();
   /// The bound port (useful with port 0).
   std::uint16_t port() const;
@@ -42,6 +47,7 @@ private:
   caf::actor bridge_;
   metrics_registry& metrics_;
   std::shared_ptr<const health_state> health_;
+  std::shared_ptr<std::atomic<int>> in_flight_ = std::make_shared<std::atomic<int>>(0);
   std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
 };
 

@@ -1,5 +1,7 @@
 #include "persistence/order_repository.hpp"
 
+#include "persistence/pg_session.hpp"
+
 #include <pqxx/pqxx>
 
 #include <algorithm>
@@ -202,12 +204,12 @@ void notify_outbox(pqxx::transaction_base& tx) {
 
 } // namespace
 
-std::vector<create_outcome> create_orders(pqxx::connection_base& conn,
-                                          const std::vector<const create_command*>& cmds) {
-  std::vector<create_outcome> out(cmds.size());
-  if (cmds.empty())
-    return out;
-  pqxx::work tx{conn};
+namespace {
+
+/// Inserts `cmds` in `tx` and decides every outcome; true when any order was new.
+bool create_in(pqxx::transaction_base& tx, const std::vector<const create_command*>& cmds,
+               std::vector<create_outcome>& out) {
+  out.assign(cmds.size(), create_outcome{});
   std::unordered_map<std::string, bool> inserted;
   for (const auto& r : insert_batch(tx, cmds))
     inserted.emplace(r[0].as<std::string>(), true);
@@ -220,10 +222,100 @@ std::vector<create_outcome> create_orders(pqxx::connection_base& conn,
     }
   }
   resolve_collisions(tx, cmds, out);
-  if (!inserted.empty())
+  return !inserted.empty();
+}
+
+/// The answer for a command whose own values the database rejected.
+api_error rejected_value() {
+  return {error_code::validation_failed, "a value of the request was rejected by the database"};
+}
+
+/// Runs `attempt(tx, part)` for the commands at `idx` in a savepoint. When the database
+/// rejects the data of one of them, halves the group and tries again, down to the one
+/// command, which `reject` answers: the other commands of the batch still commit, in
+/// about 2 log2(n) savepoints for one bad command. Any other error propagates.
+/// Savepoints by hand: pqxx 6's subtransaction opens its savepoint lazily, and not
+/// before a prepared statement, so the failure aborted the whole transaction.
+template <class Attempt, class Reject>
+void isolate(pqxx::transaction_base& tx, const std::vector<std::size_t>& idx, Attempt attempt,
+             Reject reject) {
+  if (idx.empty())
+    return;
+  tx.exec("SAVEPOINT fs_isolate");
+  try {
+    attempt(tx, idx);
+    tx.exec("RELEASE SAVEPOINT fs_isolate");
+    return;
+  } catch (const pqxx::sql_error&) {
+    if (!is_data_error(std::current_exception()))
+      throw;
+  }
+  tx.exec("ROLLBACK TO SAVEPOINT fs_isolate");
+  tx.exec("RELEASE SAVEPOINT fs_isolate");
+  if (idx.size() == 1) {
+    reject(idx.front());
+    return;
+  }
+  auto mid = idx.begin() + static_cast<std::ptrdiff_t>(idx.size() / 2);
+  isolate(tx, std::vector<std::size_t>(idx.begin(), mid), attempt, reject);
+  isolate(tx, std::vector<std::size_t>(mid, idx.end()), attempt, reject);
+}
+
+std::vector<std::size_t> all_indexes(std::size_t n) {
+  std::vector<std::size_t> idx(n);
+  for (std::size_t i = 0; i < n; ++i)
+    idx[i] = i;
+  return idx;
+}
+
+/// The batch again after the database rejected it for the data of some command.
+std::vector<create_outcome> create_isolated(pqxx::connection_base& conn,
+                                            const std::vector<const create_command*>& cmds) {
+  std::vector<create_outcome> out(cmds.size());
+  bool any_new = false;
+  pqxx::work tx{conn};
+  isolate(
+    tx, all_indexes(cmds.size()),
+    [&](pqxx::transaction_base& sp, const std::vector<std::size_t>& idx) {
+      std::vector<const create_command*> part;
+      for (auto i : idx)
+        part.push_back(cmds[i]);
+      std::vector<create_outcome> part_out;
+      bool part_new = create_in(sp, part, part_out);
+      for (std::size_t k = 0; k < idx.size(); ++k)
+        out[idx[k]] = std::move(part_out[k]);
+      any_new |= part_new; // a rolled-back group throws before this line
+    },
+    [&](std::size_t i) {
+      out[i] = create_outcome{};
+      out[i].error = rejected_value();
+    });
+  if (any_new)
     notify_outbox(tx);
   tx.commit();
   return out;
+}
+
+} // namespace
+
+std::vector<create_outcome> create_orders(pqxx::connection_base& conn,
+                                          const std::vector<const create_command*>& cmds) {
+  std::vector<create_outcome> out(cmds.size());
+  if (cmds.empty())
+    return out;
+  try {
+    pqxx::work tx{conn};
+    if (create_in(tx, cmds, out))
+      notify_outbox(tx);
+    tx.commit();
+    return out;
+  } catch (const pqxx::sql_error&) {
+    if (!is_data_error(std::current_exception()))
+      throw;
+  }
+  // One command's values were rejected (the whole transaction rolled back): find it,
+  // commit the others. Rare, so the common path pays nothing for it.
+  return create_isolated(conn, cmds);
 }
 
 namespace {
@@ -352,20 +444,53 @@ void write_round(pqxx::transaction_base& tx, const std::vector<const write_comma
 
 } // namespace
 
-std::vector<write_outcome> write_orders(pqxx::connection_base& conn,
-                                        const std::vector<const write_command*>& cmds) {
-  std::vector<write_outcome> out(cmds.size());
-  conn.prepare(write_batch_name, write_batch_sql); // no-op once registered
-  pqxx::work tx{conn};
-  for (const auto& round : rounds_of(cmds))
-    write_round(tx, cmds, round, out);
+namespace {
+
+void notify_if_events(pqxx::transaction_base& tx, const std::vector<const write_command*>& cmds,
+                      const std::vector<write_outcome>& out) {
   bool any_event = false;
   for (std::size_t i = 0; i < cmds.size(); ++i)
     any_event |= out[i].status == write_status::applied && cmds[i]->event.has_value();
   if (any_event)
     notify_outbox(tx);
+}
+
+/// The batch again after the database rejected it for the data of some command: each
+/// round in savepoints, halved around the command at fault (see isolate()).
+std::vector<write_outcome> write_isolated(pqxx::connection_base& conn,
+                                          const std::vector<const write_command*>& cmds) {
+  std::vector<write_outcome> out(cmds.size());
+  pqxx::work tx{conn};
+  for (const auto& round : rounds_of(cmds))
+    isolate(
+      tx, round,
+      [&](pqxx::transaction_base& sp, const std::vector<std::size_t>& idx) {
+        write_round(sp, cmds, idx, out);
+      },
+      [&](std::size_t i) { out[i] = {write_status::failed, rejected_value()}; });
+  notify_if_events(tx, cmds, out);
   tx.commit();
   return out;
+}
+
+} // namespace
+
+std::vector<write_outcome> write_orders(pqxx::connection_base& conn,
+                                        const std::vector<const write_command*>& cmds) {
+  std::vector<write_outcome> out(cmds.size());
+  conn.prepare(write_batch_name, write_batch_sql); // no-op once registered
+  try {
+    pqxx::work tx{conn};
+    for (const auto& round : rounds_of(cmds))
+      write_round(tx, cmds, round, out);
+    notify_if_events(tx, cmds, out);
+    tx.commit();
+    return out;
+  } catch (const pqxx::sql_error&) {
+    if (!is_data_error(std::current_exception()))
+      throw;
+  }
+  return write_isolated(conn, cmds);
 }
 
 std::optional<order> load_order(pqxx::connection_base& conn, const std::string& order_id) {

@@ -175,16 +175,56 @@ BOOST_AUTO_TEST_CASE(cluster_variables) {
                            {"CAF_NODE_PORT", "4242"},
                            {"CLUSTER_HEARTBEAT_MS", "200"},
                            {"CLUSTER_TIMEOUT_MS", "900"},
-                           {"CLUSTER_FORWARD_TIMEOUT_MS", "300"}}));
+                           {"CLUSTER_FORWARD_TIMEOUT_MS", "30000"}}));
   BOOST_TEST(c.node_id == "node-7");
   BOOST_TEST(c.cluster_host == "order-7");
   BOOST_TEST(c.caf_node_port == 4242);
   BOOST_TEST(c.cluster_heartbeat.count() == 200);
   BOOST_TEST(c.cluster_timeout.count() == 900);
-  BOOST_TEST(c.cluster_forward_timeout.count() == 300);
+  BOOST_TEST(c.cluster_forward_timeout.count() == 30000);
   config_error(with({{"NODE_ID", ""}}), "NODE_ID");
   config_error(with({{"CAF_NODE_PORT", "70000"}}), "CAF_NODE_PORT");
   config_error(with({{"CLUSTER_TIMEOUT_MS", "1000"}}), "CLUSTER_TIMEOUT_MS"); // <= heartbeat
+}
+
+// Issue 11 item 7: a forward that gives up before the owner has done its own database
+// work (load + commit) makes the receiving node run the command too: two writers.
+BOOST_AUTO_TEST_CASE(time_budgets_are_consistent) {
+  auto check_invariant = [](const config& c) {
+    auto b = budgets_of(c);
+    BOOST_TEST(b.db_call.count() > c.db_statement_timeout.count());
+    BOOST_TEST(b.order_step.count() >= b.db_call.count());
+    BOOST_TEST(b.owner_command.count() >= 2 * b.order_step.count());
+    BOOST_TEST(b.forward.count() > b.owner_command.count());
+    BOOST_TEST(b.event_request.count() > b.forward.count());
+  };
+  auto d = config_ok(minimal);
+  BOOST_TEST(d.db_statement_timeout.count() == 5000);
+  check_invariant(d);
+  BOOST_TEST(budgets_of(d).forward.count() == 13000);
+  auto slow = config_ok(with({{"DB_STATEMENT_TIMEOUT_MS", "20000"}}));
+  check_invariant(slow);
+  BOOST_TEST(budgets_of(slow).forward.count() == 43000); // follows the database budget
+  check_invariant(config_ok(with({{"CLUSTER_FORWARD_TIMEOUT_MS", "12001"}})));
+  config_error(with({{"CLUSTER_FORWARD_TIMEOUT_MS", "2000"}}), "CLUSTER_FORWARD_TIMEOUT_MS");
+  config_error(with({{"CLUSTER_FORWARD_TIMEOUT_MS", "12000"}}), "CLUSTER_FORWARD_TIMEOUT_MS");
+  config_error(with({{"DB_STATEMENT_TIMEOUT_MS", "20000"}, {"CLUSTER_FORWARD_TIMEOUT_MS", "30000"}}),
+               "CLUSTER_FORWARD_TIMEOUT_MS");
+}
+
+BOOST_AUTO_TEST_CASE(database_bounds) {
+  auto d = config_ok(minimal);
+  BOOST_TEST(d.db_connect_timeout.count() == 2);
+  BOOST_TEST(d.db_tcp_user_timeout.count() == 5000);
+  BOOST_TEST(d.db_keepalive_idle.count() == 5);
+  auto c = config_ok(with({{"DB_CONNECT_TIMEOUT_S", "3"}, {"DB_STATEMENT_TIMEOUT_MS", "700"},
+                           {"DB_TCP_USER_TIMEOUT_MS", "900"}, {"DB_KEEPALIVE_IDLE_S", "2"}}));
+  BOOST_TEST(c.db_connect_timeout.count() == 3);
+  BOOST_TEST(c.db_statement_timeout.count() == 700);
+  BOOST_TEST(c.db_tcp_user_timeout.count() == 900);
+  BOOST_TEST(c.db_keepalive_idle.count() == 2);
+  config_error(with({{"DB_CONNECT_TIMEOUT_S", "1"}}), "DB_CONNECT_TIMEOUT_S");
+  config_error(with({{"DB_STATEMENT_TIMEOUT_MS", "abc"}}), "DB_STATEMENT_TIMEOUT_MS");
 }
 
 BOOST_AUTO_TEST_CASE(ttls) {
