@@ -170,6 +170,8 @@ void read_cluster_tls(const env_lookup& env, config& cfg) {
       throw config_error{"CLUSTER_INSECURE must be 0 or 1, got " + quoted(*text)};
     cfg.cluster_insecure = *text == "1";
   }
+}
+
 void read_database_bounds(const env_lookup& env, config& cfg) {
   long connect = cfg.db_connect_timeout.count(), idle = cfg.db_keepalive_idle.count();
   read_int(env, "DB_CONNECT_TIMEOUT_S", 2, 600, connect); // libpq takes 2 s at least
