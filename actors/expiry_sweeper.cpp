@@ -12,8 +12,6 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include <pqxx/pqxx>
-
 #include <algorithm>
 #include <atomic>
 #include <map>
@@ -92,7 +90,7 @@ bool sweep(sweeper_actor* self) {
   persistence::due_batch due;
   try {
     due = st.db->with(
-      [&](pqxx::connection_base& conn) { return persistence::due_orders(conn, limit); });
+      [&](auto& conn) { return persistence::due_orders(conn, limit); });
   } catch (const std::exception& e) {
     st.metrics.failed_sweeps->inc();
     if (!st.failing)

@@ -1,23 +1,17 @@
-#include "actors/outbox_relay.hpp"
+#include "actors/outbox_actors.hpp"
 
 #include "actors/log.hpp"
-#include "messages/kafka_producer.hpp"
-#include "messages/metrics.hpp"
+#include "kafka/producer.hpp"
 #include "persistence/outbox_repository.hpp"
 #include "persistence/pg_session.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
 #include <caf/event_based_actor.hpp>
-#include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include <pqxx/pqxx>
-
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <functional>
 #include <string_view>
 #include <unordered_set>
 
@@ -26,7 +20,6 @@ namespace flashsale {
 namespace {
 
 using relay_tick_atom = caf::atom_constant<caf::atom("fs_rtick")>;
-using janitor_tick_atom = caf::atom_constant<caf::atom("fs_jtick")>;
 
 using steady = std::chrono::steady_clock;
 
@@ -34,61 +27,6 @@ double unix_now() {
   using namespace std::chrono;
   return duration<double>(system_clock::now().time_since_epoch()).count();
 }
-
-// -- metrics ------------------------------------------------------------------------
-
-/// The values the janitor reads once a stats interval; scrapes only load them.
-struct outbox_gauges {
-  std::atomic<double> pending{0};
-  std::atomic<double> oldest_pending_age_s{0};
-  std::atomic<double> dead{0};
-};
-
-struct relay_metrics {
-  counter* published = nullptr;
-  counter* dead = nullptr;
-  counter* failed_attempts = nullptr;
-  counter* empty_claims = nullptr;
-  counter* contended_claims = nullptr;
-  counter* abandoned_batches = nullptr;
-  histogram* lag = nullptr;
-  histogram* batch_rows = nullptr;
-  std::shared_ptr<outbox_gauges> gauges = std::make_shared<outbox_gauges>();
-};
-
-std::vector<double> batch_buckets() {
-  return {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
-}
-
-relay_metrics register_metrics(metrics_registry& reg) {
-  relay_metrics m;
-  m.published = &reg.get_counter("outbox_published_total",
-                                 "Outbox events acknowledged by Kafka and marked SENT");
-  m.dead = &reg.get_counter("outbox_dead_total", "Outbox events given up on (status DEAD)");
-  m.failed_attempts = &reg.get_counter("outbox_failed_attempts_total",
-                                       "Outbox events whose publication failed (retried)");
-  m.empty_claims =
-    &reg.get_counter("outbox_claims_empty_total", "Relay claims that found nothing to send");
-  m.contended_claims = &reg.get_counter(
-    "outbox_claim_contention_total",
-    "Relay claims that found nothing although due rows were pending (held by other relays)");
-  m.abandoned_batches = &reg.get_counter("outbox_abandoned_batches_total",
-                                         "Claimed batches rolled back unfinished (re-sent later)");
-  m.lag =
-    &reg.get_histogram("outbox_relay_lag_seconds", "Outbox event commit to Kafka acknowledgement");
-  m.batch_rows =
-    &reg.get_histogram("outbox_batch_size", "Rows per non-empty relay claim", {}, batch_buckets());
-  auto g = m.gauges;
-  reg.add_gauge("outbox_pending_rows", "Outbox events not yet published",
-                [g] { return g->pending.load(); });
-  reg.add_gauge("outbox_oldest_pending_age_seconds", "Age of the oldest unpublished event",
-                [g] { return g->oldest_pending_age_s.load(); });
-  reg.add_gauge("outbox_dead_rows", "Outbox events with status DEAD",
-                [g] { return g->dead.load(); });
-  return m;
-}
-
-// -- the relay ----------------------------------------------------------------------
 
 enum class relay_phase {
   claiming,   // next step claims a batch
@@ -363,9 +301,9 @@ void await_wakeup(relay_state& st) {
   auto slice = std::min<std::chrono::microseconds>(left, st.cfg.wait_slice);
   int notes = 0;
   if (slice.count() > 0)
-    notes = st.db->get().await_notification(0, static_cast<long>(slice.count()));
+    notes = persistence::await_outbox_notification(st.db->get(), slice);
   else
-    notes = st.db->get().get_notifs();
+    notes = persistence::await_outbox_notification(st.db->get(), std::chrono::microseconds{0});
   if (notes > 0 || steady::now() >= st.next_poll)
     st.phase = relay_phase::claiming;
 }
@@ -452,138 +390,11 @@ caf::behavior outbox_relay(relay_actor* self, relay_settings cfg, std::size_t in
   };
 }
 
-// -- the janitor --------------------------------------------------------------------
-
-struct janitor_state {
-  relay_settings cfg;
-  std::shared_ptr<outbox_gauges> gauges;
-  std::unique_ptr<persistence::pg_session> db;
-  bool failing = false; // the last step failed on the database
-  static inline const char* name = "outbox_janitor";
-};
-
-using janitor_actor = caf::stateful_actor<janitor_state>;
-
-/// Deletes expired SENT rows in chunks, for at most half a stats interval.
-std::size_t sweep_sent(janitor_state& st, pqxx::connection_base& conn) {
-  auto until = steady::now() + st.cfg.stats_interval / 2;
-  std::size_t total = 0;
-  std::size_t n = 0;
-  do {
-    n = persistence::delete_sent_outbox_rows(conn, st.cfg.retention, st.cfg.janitor_chunk);
-    total += n;
-  } while (n == st.cfg.janitor_chunk && steady::now() < until);
-  return total;
-}
-
-void janitor_step(janitor_state& st) {
-  try {
-    st.db->with([&](pqxx::connection_base& conn) {
-      auto s = persistence::read_outbox_stats(conn);
-      st.gauges->pending = static_cast<double>(s.pending);
-      st.gauges->oldest_pending_age_s = s.oldest_pending_age_s;
-      st.gauges->dead = static_cast<double>(s.dead);
-      if (auto n = sweep_sent(st, conn); n > 0)
-        log::debug("outbox janitor deleted sent rows", {{"rows", std::to_string(n)}});
-    });
-    if (st.failing)
-      log::info("outbox janitor: database reachable again");
-    st.failing = false;
-  } catch (const std::exception& e) {
-    log::write(st.failing ? log::level::debug : log::level::warn, "outbox janitor: database error",
-               {{"error", e.what()}});
-    st.failing = true;
-  }
-}
-
-caf::behavior outbox_janitor(janitor_actor* self, relay_settings cfg,
-                             std::shared_ptr<outbox_gauges> gauges) {
-  auto& st = self->state;
-  st.cfg = std::move(cfg);
-  st.gauges = std::move(gauges);
-  st.db = std::make_unique<persistence::pg_session>(st.cfg.database_url);
-  self->send(self, janitor_tick_atom::value);
-  return {
-    [self](janitor_tick_atom) {
-      janitor_step(self->state);
-      self->delayed_send(self, self->state.cfg.stats_interval, janitor_tick_atom::value);
-    },
-  };
-}
-
-// -- the supervisor -----------------------------------------------------------------
-
-struct supervisor_state {
-  std::vector<std::function<caf::actor()>> factories;
-  std::vector<caf::actor> children;
-  bool stopping = false;
-  caf::error reason;
-  static inline const char* name = "outbox_supervisor";
-};
-
-using supervisor_actor = caf::stateful_actor<supervisor_state>;
-
-std::size_t alive_children(const supervisor_state& st) {
-  return static_cast<std::size_t>(
-    std::count_if(st.children.begin(), st.children.end(), [](const auto& c) { return c; }));
-}
-
-/// Watches the relays and the janitor: restarts one that died unexpectedly, and on an
-/// exit message stops them all and terminates after the last one.
-caf::behavior outbox_supervisor(supervisor_actor* self,
-                                std::vector<std::function<caf::actor()>> factories) {
-  auto& st = self->state;
-  st.factories = std::move(factories);
-  for (auto& make : st.factories) {
-    st.children.push_back(make());
-    self->monitor(st.children.back());
-  }
-  self->set_exit_handler([self](caf::exit_msg& msg) {
-    auto& st = self->state;
-    st.stopping = true;
-    st.reason = msg.reason;
-    for (auto& c : st.children)
-      if (c)
-        self->send_exit(c, msg.reason);
-    if (alive_children(st) == 0)
-      self->quit(st.reason);
-  });
-  self->set_down_handler([self](caf::down_msg& msg) {
-    auto& st = self->state;
-    for (std::size_t i = 0; i < st.children.size(); ++i) {
-      if (!st.children[i] || st.children[i].address() != msg.source)
-        continue;
-      st.children[i] = nullptr;
-      if (!st.stopping) {
-        log::error("outbox actor died; restarting",
-                   {{"actor", std::to_string(i)}, {"reason", self->system().render(msg.reason)}});
-        st.children[i] = st.factories[i]();
-        self->monitor(st.children[i]);
-      }
-    }
-    if (st.stopping && alive_children(st) == 0)
-      self->quit(st.reason);
-  });
-  return {
-    [](relay_tick_atom) {}, // nothing to handle; keeps the behaviour non-empty
-  };
-}
-
 } // namespace
 
-caf::actor spawn_outbox_relays(caf::actor_system& sys, const relay_settings& settings,
-                               metrics_registry& metrics) {
-  auto m = register_metrics(metrics);
-  std::vector<std::function<caf::actor()>> factories;
-  for (std::size_t i = 0; i < settings.relays; ++i)
-    factories.push_back(
-      [&sys, settings, i, m] { return sys.spawn<caf::detached>(outbox_relay, settings, i, m); });
-  if (settings.janitor)
-    factories.push_back([&sys, settings, g = m.gauges] {
-      return sys.spawn<caf::detached>(outbox_janitor, settings, g);
-    });
-  return sys.spawn(outbox_supervisor, std::move(factories));
+caf::actor spawn_outbox_relay(caf::actor_system& sys, const relay_settings& settings,
+                              std::size_t index, const relay_metrics& metrics) {
+  return sys.spawn<caf::detached>(outbox_relay, settings, index, metrics);
 }
-
 
 } // namespace flashsale

@@ -168,6 +168,13 @@ void listen_for_outbox(pqxx::connection_base& conn) {
   tx.exec(std::string{"LISTEN "} + tx.quote_name(outbox_channel));
 }
 
+int await_outbox_notification(pqxx::connection_base& conn, std::chrono::microseconds timeout) {
+  if (timeout.count() <= 0)
+    return conn.get_notifs();
+  return conn.await_notification(timeout.count() / 1000000,
+                                 static_cast<long>(timeout.count() % 1000000));
+}
+
 outbox_stats read_outbox_stats(pqxx::connection_base& conn) {
   pqxx::read_transaction tx{conn};
   auto r =

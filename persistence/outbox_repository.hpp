@@ -75,6 +75,10 @@ bool outbox_has_due_rows(pqxx::connection_base& conn);
 /// LISTEN on the channel raised when new outbox rows commit.
 void listen_for_outbox(pqxx::connection_base& conn);
 
+/// Serves the notifications that arrived, waiting at most `timeout` for one when none
+/// has; returns how many were served.
+int await_outbox_notification(pqxx::connection_base& conn, std::chrono::microseconds timeout);
+
 struct outbox_stats {
   std::int64_t pending = 0;
   double oldest_pending_age_s = 0;

@@ -1,4 +1,4 @@
-#include "messages/kafka_producer.hpp"
+#include "kafka/producer.hpp"
 
 #include <librdkafka/rdkafkacpp.h>
 
