@@ -110,7 +110,7 @@ bool ensure_producer(relay_actor* self) {
   ps.client_id = "flashsale-order-relay-" + std::to_string(st.index);
   ps.linger_ms = st.cfg.linger_ms;
   ps.extra = st.cfg.producer_extra;
-  ps.extra.emplace("max.in.flight.requests.per.connection", std::to_string(st.cfg.max_in_flight));
+  ps.max_in_flight = st.cfg.max_in_flight;
   std::string error;
   auto relay = st.index;
   st.producer = kafka::producer::create(

@@ -39,11 +39,9 @@ struct relay_settings {
   /// Longest a relay blocks in one step (waiting for NOTIFY or delivery reports);
   /// bounds how long an exit message waits.
   std::chrono::milliseconds wait_slice{100};
-  /// Produce requests in flight per broker connection (idempotence allows up to 5).
-  /// 1 because librdkafka's mock cluster (our embedded broker) answers pipelined
-  /// requests with Nagle's algorithm on, and each batch then stalls for a delayed ACK
-  /// (~40 ms); real Kafka brokers set TCP_NODELAY, so raise it there if you like.
-  int max_in_flight = 1;
+  /// Produce requests in flight per broker connection (idempotence keeps the order
+  /// with up to 5); see docs/ARCHITECTURE.md "Kafka client settings".
+  int max_in_flight = 5;
   /// Claim each order's whole pending run, not only its oldest pending event (DESIGN.md's
   /// rule, one event per order and batch); false only to compare in the benchmark.
   bool claim_runs = true;

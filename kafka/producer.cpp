@@ -97,6 +97,8 @@ std::unique_ptr<producer> producer::create(const producer_settings& s, report_ha
     {"enable.idempotence", "true"},
     {"acks", "all"},
     {"enable.gapless.guarantee", s.gapless ? "true" : "false"},
+    {"max.in.flight.requests.per.connection", std::to_string(s.max_in_flight)},
+    {"message.max.bytes", std::to_string(s.message_max_bytes)},
     {"linger.ms", format_ms(s.linger_ms)},
     {"message.timeout.ms", std::to_string(s.message_timeout_ms)},
     // Java-compatible key hashing, so other producers of the same keys agree.

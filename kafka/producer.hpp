@@ -15,6 +15,12 @@
 
 namespace flashsale::kafka {
 
+/// The largest produce request (and so the largest message) our producers send:
+/// librdkafka's `message.max.bytes`. A message above it is refused at produce() with
+/// RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE. The topics' `max.message.bytes` and the
+/// brokers' `message.max.bytes` must be at least this (Kafka's default, 1 048 588, is).
+constexpr int max_message_bytes = 1 << 20; // 1 MiB
+
 struct producer_settings {
   std::string brokers;
   std::string client_id = "flashsale-order";
@@ -29,6 +35,11 @@ struct producer_settings {
   /// Fail the producer (fatal error) rather than skip a failed message and write the
   /// ones after it.
   bool gapless = true;
+  /// Produce requests in flight per broker connection; the idempotent producer keeps
+  /// the order of a partition with up to 5.
+  int max_in_flight = 5;
+  /// librdkafka's message.max.bytes.
+  int message_max_bytes = max_message_bytes;
   /// More librdkafka properties, applied last (tests, tuning).
   std::map<std::string, std::string> extra;
 };
