@@ -45,6 +45,7 @@ void janitor_step(janitor_state& st) {
     st.db->with([&](auto& conn) {
       auto s = persistence::read_outbox_stats(conn);
       st.gauges->pending = static_cast<double>(s.pending);
+      st.gauges->waiting = static_cast<double>(s.waiting);
       st.gauges->oldest_pending_age_s = s.oldest_pending_age_s;
       st.gauges->dead = static_cast<double>(s.dead);
       if (auto n = sweep_sent(st, conn); n > 0)

@@ -11,6 +11,7 @@ namespace flashsale {
 /// The values the janitor reads once a stats interval; scrapes only load them.
 struct outbox_gauges {
   std::atomic<double> pending{0};
+  std::atomic<double> waiting{0};
   std::atomic<double> oldest_pending_age_s{0};
   std::atomic<double> dead{0};
 };

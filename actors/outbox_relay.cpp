@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string_view>
 #include <unordered_set>
 
@@ -38,6 +39,7 @@ enum class relay_phase {
 struct row_outcome {
   enum kind { untouched, queued, delivered, failed } state = untouched;
   std::string error;
+  bool permanent = false; // no retry can cure it
 };
 
 struct relay_state {
@@ -52,7 +54,7 @@ struct relay_state {
   steady::time_point next_poll{};
   std::size_t max_orders = 0; // heads per claim, adapted to the run lengths seen
 
-  std::unique_ptr<persistence::outbox_claim> claim;
+  std::optional<persistence::outbox_claim> claim;
   std::vector<row_outcome> outcomes;
   std::uint32_t generation = 0;    // tells this batch's reports from older ones
   steady::time_point started_at{}; // for the per-batch debug line
@@ -76,9 +78,9 @@ void on_delivery(relay_state& st, const kafka::delivery_report& r) {
     return;
   if (r.ok) {
     st.outcomes[i].state = row_outcome::delivered;
-    st.metrics.lag->observe(std::max(0.0, unix_now() - st.claim->rows()[i].created_at));
+    st.metrics.lag->observe(std::max(0.0, unix_now() - st.claim->rows[i].created_at));
   } else {
-    st.outcomes[i] = {row_outcome::failed, r.error};
+    st.outcomes[i] = {row_outcome::failed, r.error, r.permanent};
   }
 }
 
@@ -111,6 +113,7 @@ bool ensure_producer(relay_actor* self) {
   ps.linger_ms = st.cfg.linger_ms;
   ps.extra = st.cfg.producer_extra;
   ps.max_in_flight = st.cfg.max_in_flight;
+  ps.message_timeout_ms = static_cast<int>(st.cfg.message_timeout.count());
   std::string error;
   auto relay = st.index;
   st.producer = kafka::producer::create(
@@ -135,7 +138,7 @@ bool ensure_producer(relay_actor* self) {
 /// Produces the batch in seq order. A row refused at once ends its order's run: nothing
 /// after it is produced (see persistence/outbox_repository.cpp, point 3).
 void produce_batch(relay_state& st) {
-  const auto& rows = st.claim->rows();
+  const auto& rows = st.claim->rows;
   st.outcomes.assign(rows.size(), {});
   std::unordered_set<std::string_view> stopped;
   for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -146,7 +149,7 @@ void produce_batch(relay_state& st) {
       st.producer->produce(st.cfg.topic, row.aggregate_id, row.payload,
                            {{"event_type", row.event_type}}, token_of(st.generation, i));
     if (refused) {
-      st.outcomes[i] = {row_outcome::failed, refused->error};
+      st.outcomes[i] = {row_outcome::failed, refused->error, refused->permanent};
       stopped.insert(row.aggregate_id);
     } else {
       st.outcomes[i].state = row_outcome::queued;
@@ -162,28 +165,31 @@ std::chrono::milliseconds backoff_for(const relay_settings& cfg, int retry_count
 }
 
 persistence::outbox_failure failure_for(const relay_state& st, const persistence::outbox_row& row,
-                                        const std::string& error) {
+                                        const row_outcome& out) {
+  const auto& error = out.error;
   persistence::outbox_failure f;
   f.seq = row.seq;
   f.error = error;
   f.backoff = backoff_for(st.cfg, row.retry_count);
-  f.dead = row.retry_count + 1 >= st.cfg.max_retries;
+  f.dead = out.permanent;
   log::fields fields{{"order_id", row.aggregate_id},
                      {"event_id", row.event_id},
                      {"event_type", row.event_type},
                      {"attempt", std::to_string(row.retry_count + 1)},
                      {"error", error}};
+  // Said on an event's first failure; an outage would otherwise log every retry.
   if (f.dead)
-    log::error("outbox event dead: giving up", fields);
+    log::error("outbox event dead: no broker can accept it", fields);
   else
-    log::warn("outbox event not published, will retry", fields);
+    log::write(row.retry_count == 0 ? log::level::warn : log::level::debug,
+               "outbox event not published, will retry", fields);
   return f;
 }
 
 /// Records the batch: per order, the rows delivered before its first failure are SENT,
 /// the first failure is retried (or DEAD), the rest stay as they were (point 4).
 void finish_batch(relay_state& st) {
-  const auto& rows = st.claim->rows();
+  const auto& rows = st.claim->rows;
   std::vector<std::int64_t> sent;
   std::vector<persistence::outbox_failure> failed;
   std::unordered_set<std::string_view> stopped;
@@ -202,9 +208,9 @@ void finish_batch(relay_state& st) {
     }
     stopped.insert(row.aggregate_id);
     if (out.state == row_outcome::failed)
-      failed.push_back(failure_for(st, row, out.error));
+      failed.push_back(failure_for(st, row, out));
   }
-  st.claim->complete(sent, failed);
+  persistence::complete_outbox_claim(st.db->get(), *st.claim, sent, failed);
   st.metrics.published->inc(sent.size());
   st.metrics.failed_attempts->inc(failed.size());
   st.metrics.dead->inc(static_cast<std::uint64_t>(
@@ -213,16 +219,16 @@ void finish_batch(relay_state& st) {
 
 /// Heads to claim next: as many as the last batch's runs suggest fill one batch.
 void adapt_max_orders(relay_state& st) {
-  const auto rows = st.claim->rows().size();
-  const auto orders = std::max<std::size_t>(1, st.claim->orders());
+  const auto rows = st.claim->rows.size();
+  const auto orders = std::max<std::size_t>(1, st.claim->orders);
   if (rows < st.cfg.batch)
     st.max_orders = st.cfg.batch;
   else
     st.max_orders = std::clamp<std::size_t>(st.cfg.batch * orders / rows + 1, 1, st.cfg.batch);
 }
 
-/// Drops the connection and the batch after a database error; the rows stay PENDING
-/// (the server rolls back when the connection goes) and are sent again later.
+/// Drops the connection and the batch after a database error; the rows stay PENDING,
+/// leased until the lease runs out, and are sent again later.
 void reset_after_error(relay_state& st) {
   if (st.producer && st.producer->outstanding() > 0) {
     st.producer->purge();
@@ -246,9 +252,10 @@ void start_batch(relay_actor* self) {
   }
   ++st.generation;
   st.started_at = steady::now();
-  st.claim = persistence::claim_outbox(conn, st.max_orders, st.cfg.batch, st.cfg.claim_runs);
-  if (st.claim->rows().empty()) {
-    st.claim->abandon();
+  st.claim = persistence::claim_outbox(conn, st.max_orders, st.cfg.batch,
+                                       st.cfg.message_timeout + st.cfg.lease_margin,
+                                       st.cfg.claim_runs);
+  if (st.claim->rows.empty()) {
     st.claim.reset();
     st.metrics.empty_claims->inc();
     if (persistence::outbox_has_due_rows(conn))
@@ -258,7 +265,7 @@ void start_batch(relay_actor* self) {
     st.next_poll = steady::now() + st.cfg.poll_interval;
     return;
   }
-  st.metrics.batch_rows->observe(static_cast<double>(st.claim->rows().size()));
+  st.metrics.batch_rows->observe(static_cast<double>(st.claim->rows.size()));
   adapt_max_orders(st);
   st.claimed_at = steady::now();
   produce_batch(st);
@@ -271,8 +278,8 @@ void log_batch_timing(const relay_state& st, steady::time_point delivered_at) {
     return std::to_string(std::chrono::duration<double, std::milli>(to - from).count());
   };
   log::debug("outbox batch", {{"relay", std::to_string(st.index)},
-                              {"rows", std::to_string(st.claim->rows().size())},
-                              {"orders", std::to_string(st.claim->orders())},
+                              {"rows", std::to_string(st.claim->rows.size())},
+                              {"orders", std::to_string(st.claim->orders)},
                               {"claim_ms", ms(st.started_at, st.claimed_at)},
                               {"produce_ms", ms(st.claimed_at, st.produced_at)},
                               {"deliver_ms", ms(st.produced_at, delivered_at)},
@@ -346,7 +353,7 @@ void relay_step(relay_actor* self) {
 }
 
 /// On exit: finish the batch if its reports come within the grace period, else give
-/// it up (roll back; its rows are sent again by whoever claims them next).
+/// it up (release it; its rows are sent again by whoever claims them next).
 void stop_relay(relay_state& st) {
   if (st.phase != relay_phase::delivering || !st.claim)
     return;
@@ -358,13 +365,13 @@ void stop_relay(relay_state& st) {
     }
     log::warn(
       "outbox relay stopping: abandoning an unfinished batch",
-      {{"relay", std::to_string(st.index)}, {"rows", std::to_string(st.claim->rows().size())}});
+      {{"relay", std::to_string(st.index)}, {"rows", std::to_string(st.claim->rows.size())}});
     st.producer->purge();
     st.producer->flush(std::chrono::milliseconds{0});
-    st.claim->abandon();
     st.metrics.abandoned_batches->inc();
+    persistence::release_outbox_claim(st.db->get(), *st.claim);
   } catch (const std::exception& e) {
-    log::warn("outbox relay stopping: batch rolled back",
+    log::warn("outbox relay stopping: batch left to its lease",
               {{"relay", std::to_string(st.index)}, {"error", e.what()}});
   }
   st.claim.reset();

@@ -24,17 +24,22 @@ struct relay_settings {
   std::string topic = topics::order_events;
   std::size_t relays = 4;                         // OUTBOX_RELAYS
   std::size_t batch = 256;                        // OUTBOX_BATCH: rows per claim
-  int max_retries = 10;                           // OUTBOX_MAX_RETRIES: failures before DEAD
   std::chrono::milliseconds poll_interval{1000};  // OUTBOX_POLL_MS: fallback without NOTIFY
   std::chrono::seconds retention{3600};           // OUTBOX_RETENTION_S: keep SENT rows
   std::chrono::milliseconds backoff_base{500};    // first retry after this, doubling
-  std::chrono::milliseconds backoff_max{60000};   // up to this
+  std::chrono::milliseconds backoff_max{5000};    // up to this; retries never end
+  /// A produced event not acknowledged within this fails (and is retried later), so a
+  /// relay always learns the fate of its batch within a bounded time.
+  std::chrono::milliseconds message_timeout{5000};
+  /// A claimed batch is leased for message_timeout + lease_margin: the relay records it
+  /// long before, and only a relay that died leaves its rows to wait for the lease.
+  std::chrono::milliseconds lease_margin{5000};
   std::chrono::milliseconds stats_interval{1000}; // gauges and janitor
   std::size_t janitor_chunk = 5000;               // rows per DELETE
   double linger_ms = 2;                           // producer linger
   bool janitor = true;                            // also run the janitor
   /// How long a stopping relay waits for its batch's delivery reports before it
-  /// gives the batch up (rolls back; the rows are sent again later).
+  /// gives the batch up (releases its lease; the rows are sent again later).
   std::chrono::milliseconds shutdown_grace{2000};
   /// Longest a relay blocks in one step (waiting for NOTIFY or delivery reports);
   /// bounds how long an exit message waits.

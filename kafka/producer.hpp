@@ -27,10 +27,9 @@ struct producer_settings {
   /// How long a message may wait for companions before its batch is sent; flush()
   /// sends at once anyway.
   double linger_ms = 2;
-  /// 0 = never give up on a message (retry until delivered, purged or fatal). The
-  /// outbox relay relies on this: a timed-out message is the one way an idempotent
-  /// producer can leave a gap in a partition (see librdkafka INTRODUCTION.md,
-  /// "Message timeout considerations").
+  /// How long a message may take to be acknowledged before it fails with a timeout;
+  /// 0 = never give up (retry until delivered, purged or fatal). The outbox relay sets
+  /// a finite one, shorter than its lease (persistence/outbox_repository.cpp, point 2).
   int message_timeout_ms = 0;
   /// Fail the producer (fatal error) rather than skip a failed message and write the
   /// ones after it.
@@ -54,6 +53,8 @@ struct delivery_report {
   bool ok = false;
   int error_code = 0; // librdkafka's error code, 0 when ok
   std::string error;  // human readable, empty when ok
+  /// No retry can cure it (too large, invalid): the message will never be accepted.
+  bool permanent = false;
   std::int32_t partition = -1;
   std::int64_t offset = -1;
 };
