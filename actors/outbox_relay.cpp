@@ -52,6 +52,8 @@ struct relay_state {
   bool failing = false; // the last step failed on the database
   relay_phase phase = relay_phase::claiming;
   steady::time_point next_poll{};
+  bool woken = false;           // a NOTIFY came: claim at claim_at
+  steady::time_point claim_at{};
   std::size_t max_orders = 0; // heads per claim, adapted to the run lengths seen
 
   std::optional<persistence::outbox_claim> claim;
@@ -247,7 +249,7 @@ void start_batch(relay_actor* self) {
   auto& st = self->state;
   auto& conn = st.db->get();
   if (!st.listening) {
-    persistence::listen_for_outbox(conn);
+    persistence::prepare_relay_session(conn);
     st.listening = true;
   }
   ++st.generation;
@@ -292,9 +294,17 @@ void await_deliveries(relay_state& st) {
   auto delivered_at = steady::now();
   finish_batch(st);
   log_batch_timing(st, delivered_at);
+  // A full batch suggests more: claim again at once. Otherwise wait for a NOTIFY (one
+  // may be queued already) and let the commits behind it gather.
+  bool full = st.claim->rows.size() >= st.cfg.batch;
   st.claim.reset();
   st.outcomes.clear();
-  st.phase = relay_phase::claiming;
+  if (full) {
+    st.phase = relay_phase::claiming;
+  } else {
+    st.phase = relay_phase::waiting;
+    st.next_poll = steady::now() + st.cfg.poll_interval;
+  }
   if (auto fatal = st.producer->fatal_error()) {
     log::error("kafka producer failed; creating a new one",
                {{"relay", std::to_string(st.index)}, {"error", *fatal}});
@@ -302,17 +312,23 @@ void await_deliveries(relay_state& st) {
   }
 }
 
+/// Waits for a NOTIFY or the fallback poll; after a NOTIFY, for wakeup_coalesce more,
+/// serving the notifications that come meanwhile.
 void await_wakeup(relay_state& st) {
+  using us = std::chrono::microseconds;
   auto now = steady::now();
-  auto left = std::chrono::duration_cast<std::chrono::microseconds>(st.next_poll - now);
-  auto slice = std::min<std::chrono::microseconds>(left, st.cfg.wait_slice);
-  int notes = 0;
-  if (slice.count() > 0)
-    notes = persistence::await_outbox_notification(st.db->get(), slice);
-  else
-    notes = persistence::await_outbox_notification(st.db->get(), std::chrono::microseconds{0});
-  if (notes > 0 || steady::now() >= st.next_poll)
+  auto until = st.woken ? st.claim_at : st.next_poll;
+  if (now >= until) {
+    st.woken = false;
     st.phase = relay_phase::claiming;
+    return;
+  }
+  auto slice = std::min<us>(std::chrono::duration_cast<us>(until - now), st.cfg.wait_slice);
+  int notes = persistence::await_outbox_notification(st.db->get(), slice);
+  if (notes > 0 && !st.woken) {
+    st.woken = true;
+    st.claim_at = steady::now() + st.cfg.wakeup_coalesce;
+  }
 }
 
 /// One step of the loop; every step ends by scheduling the next, so exit messages

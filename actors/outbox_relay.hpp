@@ -25,6 +25,10 @@ struct relay_settings {
   std::size_t relays = 4;                         // OUTBOX_RELAYS
   std::size_t batch = 256;                        // OUTBOX_BATCH: rows per claim
   std::chrono::milliseconds poll_interval{1000};  // OUTBOX_POLL_MS: fallback without NOTIFY
+  /// After a NOTIFY (or a batch that was not full) a relay waits this long before it
+  /// claims, so a stampede of commits becomes a few full claims, not thousands of tiny
+  /// ones; adds at most this much to the lag.
+  std::chrono::milliseconds wakeup_coalesce{5};
   std::chrono::seconds retention{3600};           // OUTBOX_RETENTION_S: keep SENT rows
   std::chrono::milliseconds backoff_base{500};    // first retry after this, doubling
   std::chrono::milliseconds backoff_max{5000};    // up to this; retries never end

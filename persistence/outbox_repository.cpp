@@ -101,12 +101,6 @@ std::string bigint_array(const std::vector<std::int64_t>& values) {
   return out + "}";
 }
 
-/// The relays' own transactions need no fsync: a lost lease or SENT mark only means
-/// the rows are sent again from their order's head (point 5 above).
-void relay_commit_async(pqxx::transaction_base& tx) {
-  tx.exec("SET LOCAL synchronous_commit = off");
-}
-
 void mark_sent(pqxx::transaction_base& tx, const std::vector<std::int64_t>& sent) {
   if (sent.empty())
     return;
@@ -149,7 +143,6 @@ void release(pqxx::transaction_base& tx, const outbox_claim& claim) {
 outbox_claim claim_outbox(pqxx::connection_base& conn, std::size_t max_orders,
                           std::size_t max_rows, std::chrono::milliseconds lease, bool runs) {
   pqxx::work tx{conn, "outbox_claim"};
-  relay_commit_async(tx);
   auto result = tx.exec_params(claim_sql, static_cast<long>(max_orders),
                                static_cast<long>(max_rows), runs,
                                static_cast<long>(lease.count()));
@@ -181,7 +174,6 @@ void complete_outbox_claim(pqxx::connection_base& conn, const outbox_claim& clai
                            const std::vector<std::int64_t>& sent,
                            const std::vector<outbox_failure>& failed) {
   pqxx::work tx{conn, "outbox_complete"};
-  relay_commit_async(tx);
   mark_sent(tx, sent);
   mark_failed(tx, claim.claim_id, failed);
   if (sent.size() + failed.size() < claim.rows.size())
@@ -193,7 +185,6 @@ void release_outbox_claim(pqxx::connection_base& conn, const outbox_claim& claim
   if (claim.rows.empty())
     return;
   pqxx::work tx{conn, "outbox_release"};
-  relay_commit_async(tx);
   release(tx, claim);
   tx.commit();
 }
@@ -210,6 +201,15 @@ bool outbox_has_due_rows(pqxx::connection_base& conn) {
 void listen_for_outbox(pqxx::connection_base& conn) {
   pqxx::nontransaction tx{conn};
   tx.exec(std::string{"LISTEN "} + tx.quote_name(outbox_channel));
+}
+
+void prepare_relay_session(pqxx::connection_base& conn) {
+  listen_for_outbox(conn);
+  // The relays' own transactions need no fsync: a lost lease or SENT mark only means
+  // the rows are sent again from their order's head (point 5 above). Set once for the
+  // session, not per transaction: one round trip less for each of them.
+  pqxx::nontransaction tx{conn};
+  tx.exec("SET synchronous_commit = off");
 }
 
 int await_outbox_notification(pqxx::connection_base& conn, std::chrono::microseconds timeout) {

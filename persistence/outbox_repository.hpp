@@ -46,14 +46,13 @@ struct outbox_claim {
 /// rows unless `runs`; only the oldest of an order whose oldest already failed), at
 /// most `max_rows` rows in all, skipping rows other relays hold, and leases them for
 /// `lease`. See outbox_repository.cpp for why this keeps every order's events in
-/// commit order. Commits asynchronously. Throws on database errors.
+/// commit order. Throws on database errors.
 outbox_claim claim_outbox(pqxx::connection_base& conn, std::size_t max_orders,
                           std::size_t max_rows, std::chrono::milliseconds lease,
                           bool runs = true);
 
 /// Marks `sent` SENT and `failed` for retry (or DEAD), releases the claim's other rows,
-/// in one transaction that commits asynchronously. Throws on database errors (the
-/// lease then simply runs out).
+/// in one transaction. Throws on database errors (the lease then simply runs out).
 void complete_outbox_claim(pqxx::connection_base& conn, const outbox_claim& claim,
                            const std::vector<std::int64_t>& sent,
                            const std::vector<outbox_failure>& failed);
@@ -66,6 +65,11 @@ bool outbox_has_due_rows(pqxx::connection_base& conn);
 
 /// LISTEN on the channel raised when new outbox rows commit.
 void listen_for_outbox(pqxx::connection_base& conn);
+
+/// Makes `conn` a relay's own session: LISTEN (above), and synchronous_commit off for
+/// every transaction on it (a lost lease or SENT mark only re-sends). Never call it on
+/// a connection that commits orders.
+void prepare_relay_session(pqxx::connection_base& conn);
 
 /// Serves the notifications that arrived, waiting at most `timeout` for one when none
 /// has; returns how many were served.
