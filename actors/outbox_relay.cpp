@@ -294,8 +294,9 @@ void await_deliveries(relay_state& st) {
   auto delivered_at = steady::now();
   finish_batch(st);
   log_batch_timing(st, delivered_at);
-  // A full batch suggests more: claim again at once. Otherwise wait for a NOTIFY (one
-  // may be queued already) and let the commits behind it gather.
+  // A full batch suggests more: claim again at once. Otherwise claim again after the
+  // coalescing window, so that the commits arriving meanwhile gather into one claim
+  // (an empty claim then waits for a NOTIFY).
   bool full = st.claim->rows.size() >= st.cfg.batch;
   st.claim.reset();
   st.outcomes.clear();
@@ -303,6 +304,8 @@ void await_deliveries(relay_state& st) {
     st.phase = relay_phase::claiming;
   } else {
     st.phase = relay_phase::waiting;
+    st.woken = true;
+    st.claim_at = steady::now() + st.cfg.wakeup_coalesce;
     st.next_poll = steady::now() + st.cfg.poll_interval;
   }
   if (auto fatal = st.producer->fatal_error()) {
