@@ -10,8 +10,6 @@
 #include <caf/scoped_execution_unit.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include <pqxx/except>
-
 #include <chrono>
 #include <utility>
 
@@ -54,12 +52,10 @@ struct pending_batch {
     std::vector<Outcome> outcomes;
     for (int attempt = 1; outcomes.empty(); ++attempt) {
       try {
-        outcomes = db.with([&](pqxx::connection_base& conn) { return commit(conn, ptrs); });
-      } catch (const pqxx::deadlock_detected&) {
-        if (attempt < max_deadlock_retries)
-          continue; // the other transaction went through: ours will now
-        fail_all(outcomes, std::current_exception());
+        outcomes = db.with([&](auto& conn) { return commit(conn, ptrs); });
       } catch (...) {
+        if (persistence::is_deadlock(std::current_exception()) && attempt < max_deadlock_retries)
+          continue; // the other transaction went through: ours will now
         fail_all(outcomes, std::current_exception());
       }
     }
@@ -173,7 +169,7 @@ void flush_loads(reader_actor* self) {
   load_reply failed;
   try {
     found = st.db->with(
-      [&](pqxx::connection_base& conn) { return persistence::load_orders(conn, ids); });
+      [&](auto& conn) { return persistence::load_orders(conn, ids); });
   } catch (...) {
     failed.failed = true;
     failed.error = persistence::to_api_error(std::current_exception());
@@ -208,7 +204,7 @@ caf::behavior db_reader(reader_actor* self, std::string url, persistence::pg_lim
       list_reply reply;
       try {
         reply.orders = self->state.db->with(
-          [&](pqxx::connection_base& conn) { return persistence::list_orders(conn, query); });
+          [&](auto& conn) { return persistence::list_orders(conn, query); });
         reply.ok = true;
       } catch (...) {
         reply.error = persistence::to_api_error(std::current_exception());

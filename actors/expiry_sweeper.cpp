@@ -12,8 +12,6 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include <pqxx/pqxx>
-
 #include <algorithm>
 #include <atomic>
 #include <map>
@@ -90,9 +88,8 @@ bool sweep(sweeper_actor* self) {
   auto limit = std::min(st.cfg.batch, st.cfg.max_in_flight - st.in_flight.size());
   persistence::due_batch due;
   try {
-    due = st.db->with([&](pqxx::connection_base& conn) {
-      return persistence::due_orders(conn, limit, st.cfg.claim);
-    });
+    due = st.db->with(
+      [&](auto& conn) { return persistence::due_orders(conn, limit, st.cfg.claim); });
   } catch (const std::exception& e) {
     st.metrics.failed_sweeps->inc();
     if (!st.failing)

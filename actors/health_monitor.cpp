@@ -2,20 +2,20 @@
 
 #include "actors/log.hpp"
 #include "actors/protocol.hpp"
+#include "kafka/broker_probe.hpp"
 #include "persistence/pg_session.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include <librdkafka/rdkafkacpp.h>
 #include <pqxx/pqxx>
 
 namespace flashsale {
 
 namespace {
 
-constexpr int kafka_probe_timeout_ms = 1000;
+constexpr std::chrono::milliseconds kafka_probe_timeout{1000};
 
 /// The database probe has its own connection with short bounds: it must tell within
 /// seconds that the database stopped answering, and never wait on a connection the
@@ -79,44 +79,26 @@ caf::behavior db_probe(db_probe_self* self, std::string url,
 }
 
 struct monitor_state {
-  std::unique_ptr<RdKafka::Producer> kafka;
+  std::unique_ptr<kafka::broker_probe> kafka;
   std::shared_ptr<health_state> health;
   static inline const char* name = "health_monitor";
 };
 
 using monitor_self = caf::stateful_actor<monitor_state>;
 
-std::unique_ptr<RdKafka::Producer> make_probe_client(const std::string& brokers) {
-  std::string err;
-  std::unique_ptr<RdKafka::Conf> conf{RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL)};
-  conf->set("bootstrap.servers", brokers, err);
-  conf->set("client.id", "flashsale-order-health", err);
-  conf->set("log_level", "0", err); // reachability is the probe's answer, not log noise
-  return std::unique_ptr<RdKafka::Producer>{RdKafka::Producer::create(conf.get(), err)};
-}
-
-bool kafka_reachable(RdKafka::Producer* client) {
-  if (!client)
-    return false;
-  RdKafka::Metadata* md = nullptr;
-  auto err = client->metadata(true, nullptr, &md, kafka_probe_timeout_ms);
-  std::unique_ptr<RdKafka::Metadata> owned{md};
-  return err == RdKafka::ERR_NO_ERROR && md && !md->brokers()->empty();
-}
-
 /// Probes Kafka; the database has its own (linked) probe, so that a slow answer of one
 /// never delays what /readyz says about the other.
 caf::behavior monitor(monitor_self* self, std::string url, std::string brokers,
                       std::shared_ptr<health_state> health, std::chrono::milliseconds interval) {
   auto& st = self->state;
-  st.kafka = make_probe_client(brokers);
+  st.kafka = std::make_unique<kafka::broker_probe>(brokers);
   st.health = health;
   self->spawn<caf::detached + caf::linked>(db_probe, std::move(url), std::move(health));
   self->send(self, probe_atom::value);
   return {
     [=](probe_atom) {
       auto& st = self->state;
-      st.health->kafka_ok = kafka_reachable(st.kafka.get());
+      st.health->kafka_ok = st.kafka->reachable(kafka_probe_timeout);
       self->delayed_send(self, interval, probe_atom::value);
     },
   };

@@ -2,8 +2,11 @@
 
 #include "actors/log.hpp"
 #include "actors/protocol.hpp"
-#include "messages/kafka_producer.hpp"
+#include "kafka/consumer_client.hpp"
+#include "kafka/dlq_writer.hpp"
 #include "messages/metrics.hpp"
+#include "messages/offset_tracker.hpp"
+#include "messages/order_chains.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
@@ -11,11 +14,8 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include <librdkafka/rdkafkacpp.h>
-
 #include <algorithm>
 #include <atomic>
-#include <deque>
 #include <set>
 #include <unordered_map>
 #include <utility>
@@ -96,66 +96,24 @@ consumer_metrics register_metrics(metrics_registry& reg) {
   return m;
 }
 
-// -- offsets ------------------------------------------------------------------------
-
-using partition_id = std::pair<std::string, std::int32_t>;
-
-/// What is known of one assigned partition. Offsets are handled out of order; the
-/// commit position is the lowest offset still pending, so a restart resumes there.
-struct partition_track {
-  std::uint64_t generation = 0; // changes with every assignment
-  std::set<std::int64_t> pending;
-  std::int64_t next = -1;      // one past the highest offset consumed
-  std::int64_t committed = -1; // the last position committed
-
-  std::int64_t position() const { return pending.empty() ? next : *pending.begin(); }
-};
-
-/// Where a consumed message came from; stale once its partition is revoked.
-struct message_ref {
-  partition_id partition;
-  std::int64_t offset = 0;
-  std::uint64_t generation = 0;
-  steady::time_point consumed_at;
-};
+// -- state --------------------------------------------------------------------------
 
 struct event_work {
-  message_ref ref;
+  offset_ref ref;
+  steady::time_point consumed_at;
   incoming_event event;
   int attempts = 0; // failed deliveries to the registry
   int parks = 0;    // times it came too early
-};
-
-struct dlq_work {
-  message_ref ref;
-  std::string key;
-  std::string value;
-  std::vector<kafka::header> headers;
-  bool queued = false; // produced and waiting for its delivery report
-};
-
-struct consumer_state;
-using consumer_actor = caf::stateful_actor<consumer_state>;
-
-/// librdkafka calls these from inside consume()/close(), on the actor's own thread.
-struct client_callbacks : RdKafka::RebalanceCb, RdKafka::EventCb {
-  consumer_state* st = nullptr;
-  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
-                    std::vector<RdKafka::TopicPartition*>& partitions) override;
-  void event_cb(RdKafka::Event& e) override;
 };
 
 struct consumer_state {
   consumer_settings cfg;
   caf::actor registry;
   consumer_metrics metrics;
-  client_callbacks callbacks;
-  std::unique_ptr<RdKafka::KafkaConsumer> consumer;
-  std::unique_ptr<kafka::producer> dlq_producer;
+  std::unique_ptr<kafka::consumer_client> consumer;
+  std::unique_ptr<kafka::dlq_writer> dlq_writer;
 
-  std::map<partition_id, partition_track> partitions;
-  std::uint64_t next_generation = 1;
-  std::size_t in_flight = 0; // pending offsets over all partitions
+  offset_tracker offsets;
   bool paused = false;
   std::uint64_t tick = 0; // the one consume_tick that counts; older ones are ignored
   steady::time_point next_commit{};
@@ -163,35 +121,24 @@ struct consumer_state {
 
   /// Per order: its events in consumption order; the front one is at the registry
   /// (or waiting to be retried), the others wait for it.
-  std::unordered_map<std::string, std::deque<event_work>> chains;
+  order_chains<event_work> chains;
   /// Events that came too early, out of their chain until their wait is over.
   std::unordered_map<std::uint64_t, event_work> parked;
-  std::size_t dispatched = 0;      // requests at the registry
-  std::deque<std::string> waiting; // orders whose front waits for a dispatch slot
+  dispatch_slots slots; // requests at the registry
   std::uint64_t next_park_token = 1;
-  std::unordered_map<std::uint64_t, dlq_work> dlq;
-  std::uint64_t next_dlq_token = 1;
+  /// DLQ copies in flight, by the writer's token.
+  std::unordered_map<std::uint64_t, std::pair<offset_ref, steady::time_point>> dlq;
 
   static inline const char* name = "kafka_consumer";
 };
 
-bool is_current(const consumer_state& st, const message_ref& ref) {
-  auto i = st.partitions.find(ref.partition);
-  return i != st.partitions.end() && i->second.generation == ref.generation;
-}
+using consumer_actor = caf::stateful_actor<consumer_state>;
 
-void mark_done(consumer_state& st, const message_ref& ref) {
-  auto i = st.partitions.find(ref.partition);
-  if (i == st.partitions.end() || i->second.generation != ref.generation)
-    return; // revoked meanwhile: the new owner reads it again
-  if (i->second.pending.erase(ref.offset) > 0) {
-    --st.in_flight;
+void mark_done(consumer_state& st, const offset_ref& ref, steady::time_point consumed_at) {
+  if (st.offsets.done(ref))
     st.metrics.handle_seconds->observe(
-      std::chrono::duration<double>(steady::now() - ref.consumed_at).count());
-  }
+      std::chrono::duration<double>(steady::now() - consumed_at).count());
 }
-
-using offset_list = std::vector<RdKafka::TopicPartition*>;
 
 /// Commits the handled prefix of every partition `wanted` accepts; logs failures (the
 /// next round tries again).
@@ -199,24 +146,17 @@ template <class Wanted>
 void commit_where(consumer_state& st, Wanted wanted) {
   if (!st.consumer)
     return;
-  offset_list offsets;
-  for (const auto& [id, track] : st.partitions) {
-    auto pos = track.position();
-    if (wanted(id) && pos > track.committed)
-      offsets.push_back(RdKafka::TopicPartition::create(id.first, id.second, pos));
-  }
-  if (offsets.empty())
+  std::vector<kafka::topic_partition> list;
+  for (const auto& [id, pos] : st.offsets.committable(wanted))
+    list.push_back({id.first, id.second, pos});
+  if (list.empty())
     return;
-  auto err = st.consumer->commitSync(offsets);
-  for (const auto* tp : offsets) {
-    auto i = st.partitions.find({tp->topic(), tp->partition()});
-    if (i != st.partitions.end() && err == RdKafka::ERR_NO_ERROR
-        && tp->err() == RdKafka::ERR_NO_ERROR)
-      i->second.committed = tp->offset();
-  }
-  if (err != RdKafka::ERR_NO_ERROR)
-    log::warn("saga consumer: offset commit failed, retrying", {{"error", RdKafka::err2str(err)}});
-  RdKafka::TopicPartition::destroy(offsets);
+  auto failed = st.consumer->commit(list);
+  for (const auto& tp : list)
+    if (tp.ok)
+      st.offsets.committed({tp.topic, tp.partition}, tp.offset);
+  if (failed)
+    log::warn("saga consumer: offset commit failed, retrying", {{"error", *failed}});
 }
 
 void commit_all(consumer_state& st) {
@@ -225,149 +165,82 @@ void commit_all(consumer_state& st) {
 
 void update_gauges(consumer_state& st) {
   double lag = 0;
-  for (const auto& [id, track] : st.partitions) {
-    std::int64_t low = RdKafka::Topic::OFFSET_INVALID;
-    std::int64_t high = RdKafka::Topic::OFFSET_INVALID;
-    auto pos = track.position();
-    if (pos >= 0
-        && st.consumer->get_watermark_offsets(id.first, id.second, &low, &high)
-             == RdKafka::ERR_NO_ERROR
-        && high > pos)
-      lag += static_cast<double>(high - pos);
-  }
+  if (st.consumer)
+    for (const auto& [id, pos] : st.offsets.positions()) {
+      if (pos < 0)
+        continue;
+      auto high = st.consumer->high_watermark(id.first, id.second);
+      if (high && *high > pos)
+        lag += static_cast<double>(*high - pos);
+    }
   st.metrics.gauges->lag = lag;
-  st.metrics.gauges->in_flight = static_cast<double>(st.in_flight);
+  st.metrics.gauges->in_flight = static_cast<double>(st.offsets.in_flight());
 }
 
 // -- rebalancing --------------------------------------------------------------------
 
-void on_assign(consumer_state& st, RdKafka::KafkaConsumer* consumer,
-               std::vector<RdKafka::TopicPartition*>& partitions) {
+bool on_assign(consumer_state& st, const std::vector<kafka::topic_partition>& partitions) {
   st.metrics.rebalances->inc();
-  for (auto* tp : partitions) {
-    partition_track track;
-    track.generation = st.next_generation++;
-    st.partitions[{tp->topic(), tp->partition()}] = std::move(track);
-  }
-  consumer->assign(partitions);
-  if (st.paused)
-    consumer->pause(partitions);
+  for (const auto& tp : partitions)
+    st.offsets.assign({tp.topic, tp.partition});
   log::info("saga consumer: partitions assigned",
             {{"partitions", std::to_string(partitions.size())}});
+  return st.paused;
 }
 
 /// Commits what is done in the revoked partitions and forgets the rest: the next
 /// owner reads those messages again and the inbox makes that harmless.
-void on_revoke(consumer_state& st, RdKafka::KafkaConsumer* consumer,
-               std::vector<RdKafka::TopicPartition*>& partitions) {
+void on_revoke(consumer_state& st, const std::vector<kafka::topic_partition>& partitions,
+               bool lost) {
   st.metrics.rebalances->inc();
   std::set<partition_id> revoked;
-  for (const auto* tp : partitions)
-    revoked.insert({tp->topic(), tp->partition()});
-  if (!consumer->assignment_lost())
+  for (const auto& tp : partitions)
+    revoked.insert({tp.topic, tp.partition});
+  if (!lost)
     commit_where(st, [&](const partition_id& id) { return revoked.count(id) > 0; });
-  for (const auto& id : revoked) {
-    auto i = st.partitions.find(id);
-    if (i == st.partitions.end())
-      continue;
-    st.in_flight -= i->second.pending.size();
-    st.partitions.erase(i);
-  }
+  for (const auto& id : revoked)
+    st.offsets.revoke(id);
   // Waiting events of revoked partitions go; a front one may be at the registry and is
   // dropped when its answer comes.
-  for (auto i = st.chains.begin(); i != st.chains.end();) {
-    auto& chain = i->second;
-    if (chain.size() > 1)
-      chain.erase(
-        std::remove_if(chain.begin() + 1, chain.end(),
-                       [&](const event_work& w) { return revoked.count(w.ref.partition) > 0; }),
-        chain.end());
-    ++i;
-  }
+  st.chains.drop_waiting_if(
+    [&](const event_work& w) { return revoked.count(w.ref.partition) > 0; });
   for (auto i = st.parked.begin(); i != st.parked.end();)
     i = revoked.count(i->second.ref.partition) ? st.parked.erase(i) : std::next(i);
+  if (st.dlq_writer)
+    st.dlq_writer->forget_unsent([&](const std::string& topic, std::int32_t partition) {
+      return revoked.count({topic, partition}) > 0;
+    });
   for (auto i = st.dlq.begin(); i != st.dlq.end();)
-    i = (!i->second.queued && revoked.count(i->second.ref.partition)) ? st.dlq.erase(i)
-                                                                      : std::next(i);
-  consumer->unassign();
+    i = st.offsets.is_current(i->second.first) ? std::next(i) : st.dlq.erase(i);
   log::info("saga consumer: partitions revoked",
             {{"partitions", std::to_string(partitions.size())}});
 }
 
-void client_callbacks::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
-                                    std::vector<RdKafka::TopicPartition*>& partitions) {
-  if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
-    on_assign(*st, consumer, partitions);
-  } else {
-    on_revoke(*st, consumer, partitions);
-  }
-}
-
-void client_callbacks::event_cb(RdKafka::Event& e) {
-  switch (e.type()) {
-    case RdKafka::Event::EVENT_ERROR:
-      log::warn("kafka consumer", {{"error", RdKafka::err2str(e.err())}, {"detail", e.str()}});
-      break;
-    case RdKafka::Event::EVENT_LOG:
-      // A failed connection comes as an error event too: log it once.
-      if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING && e.fac() != "FAIL")
-        log::warn("kafka consumer", {{"facility", e.fac()}, {"detail", e.str()}});
-      break;
-    default:
-      break;
-  }
-}
-
 // -- the clients --------------------------------------------------------------------
 
-std::unique_ptr<RdKafka::KafkaConsumer> make_consumer(consumer_state& st, std::string& error) {
-  std::unique_ptr<RdKafka::Conf> conf{RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL)};
-  std::map<std::string, std::string> props{
-    {"bootstrap.servers", st.cfg.kafka_brokers},
-    {"group.id", st.cfg.group_id},
-    {"client.id", "flashsale-order-consumer"},
-    // Offsets are ours to commit, only once the work before them is durable.
-    {"enable.auto.commit", "false"},
-    {"enable.auto.offset.store", "false"},
-    {"auto.offset.reset", "earliest"},
-    {"session.timeout.ms", std::to_string(st.cfg.session_timeout.count())},
-    {"reconnect.backoff.max.ms", "1000"},
-    {"socket.nagle.disable", "true"},
+std::unique_ptr<kafka::consumer_client> make_consumer(consumer_state& st, std::string& error) {
+  kafka::consumer_client_settings s;
+  s.brokers = st.cfg.kafka_brokers;
+  s.group_id = st.cfg.group_id;
+  s.topics = st.cfg.topics;
+  s.session_timeout = st.cfg.session_timeout;
+  s.extra = st.cfg.consumer_extra;
+  kafka::consumer_client::handlers h;
+  h.assigned = [&st](const auto& parts) { return on_assign(st, parts); };
+  h.revoked = [&st](const auto& parts, bool lost) { on_revoke(st, parts, lost); };
+  h.log = [](kafka::log_severity, const std::string& what, const std::string& detail) {
+    log::warn("kafka consumer", {{"error", what}, {"detail", detail}});
   };
-  for (const auto& [k, v] : st.cfg.consumer_extra)
-    props[k] = v;
-  for (const auto& [k, v] : props)
-    if (conf->set(k, v, error) != RdKafka::Conf::CONF_OK)
-      return nullptr;
-  st.callbacks.st = &st;
-  if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(&st.callbacks), error)
-        != RdKafka::Conf::CONF_OK
-      || conf->set("event_cb", static_cast<RdKafka::EventCb*>(&st.callbacks), error)
-           != RdKafka::Conf::CONF_OK)
-    return nullptr;
-  std::unique_ptr<RdKafka::KafkaConsumer> c{RdKafka::KafkaConsumer::create(conf.get(), error)};
-  if (!c)
-    return nullptr;
-  auto err = c->subscribe(st.cfg.topics);
-  if (err != RdKafka::ERR_NO_ERROR) {
-    error = RdKafka::err2str(err);
-    return nullptr;
-  }
-  return c;
+  return kafka::consumer_client::create(s, std::move(h), error);
 }
 
-void on_dlq_report(consumer_state& st, const kafka::delivery_report& r) {
-  auto i = st.dlq.find(r.token);
+void on_dlq_delivered(consumer_state& st, std::uint64_t token) {
+  auto i = st.dlq.find(token);
   if (i == st.dlq.end())
     return;
-  if (r.ok) {
-    st.metrics.dlq->inc();
-    mark_done(st, i->second.ref);
-    st.dlq.erase(i);
-    return;
-  }
-  log::warn("saga consumer: DLQ copy not delivered, retrying", {{"error", r.error}});
-  i->second.queued = false;
+  st.metrics.dlq->inc();
+  mark_done(st, i->second.first, i->second.second);
+  st.dlq.erase(i);
 }
 
 bool ensure_clients(consumer_state& st) {
@@ -380,18 +253,12 @@ bool ensure_clients(consumer_state& st) {
     }
     log::info("saga consumer subscribed", {{"group_id", st.cfg.group_id}});
   }
-  if (!st.dlq_producer) {
-    kafka::producer_settings ps;
-    ps.brokers = st.cfg.kafka_brokers;
-    ps.client_id = "flashsale-order-dlq";
-    st.dlq_producer = kafka::producer::create(
-      ps, [&st](const kafka::delivery_report& r) { on_dlq_report(st, r); },
-      [](kafka::log_severity sev, const std::string& fac, const std::string& text) {
-        if (sev == kafka::log_severity::error || sev == kafka::log_severity::warning)
-          log::warn("kafka dlq producer", {{"facility", fac}, {"detail", text}});
-      },
-      error);
-    if (!st.dlq_producer) {
+  if (!st.dlq_writer) {
+    st.dlq_writer = kafka::dlq_writer::create(
+      st.cfg.kafka_brokers, st.cfg.dlq_topic,
+      [&st](std::uint64_t token) { on_dlq_delivered(st, token); },
+      [](const std::string& e) { log::warn("saga consumer: DLQ", {{"error", e}}); }, error);
+    if (!st.dlq_writer) {
       log::error("saga DLQ producer cannot be created", {{"error", error}});
       return false;
     }
@@ -401,41 +268,15 @@ bool ensure_clients(consumer_state& st) {
 
 // -- poison -------------------------------------------------------------------------
 
-void produce_dlq(consumer_state& st) {
-  for (auto& [token, w] : st.dlq) {
-    if (w.queued)
-      continue;
-    auto refused = st.dlq_producer->produce(st.cfg.dlq_topic, w.key, w.value, w.headers, token);
-    if (refused) {
-      log::warn("saga consumer: DLQ copy refused, retrying", {{"error", refused->error}});
-      continue;
-    }
-    w.queued = true;
-  }
-}
-
 /// A copy of the message with its original headers and the four of CONTRACT §5.
-void send_to_dlq(consumer_state& st, RdKafka::Message& m, message_ref ref,
-                 const std::string& reason) {
-  dlq_work w;
-  if (m.key())
-    w.key = *m.key();
-  w.value.assign(static_cast<const char*>(m.payload()), m.len());
-  if (auto* h = m.headers())
-    for (const auto& hd : h->get_all())
-      w.headers.push_back(
-        {hd.key(), std::string{static_cast<const char*>(hd.value()), hd.value_size()}});
-  w.headers.push_back({"dlq_reason", reason});
-  w.headers.push_back({"source_topic", m.topic_name()});
-  w.headers.push_back({"source_partition", std::to_string(m.partition())});
-  w.headers.push_back({"source_offset", std::to_string(m.offset())});
-  w.ref = std::move(ref);
-  log::warn("saga message to DLQ", {{"topic", m.topic_name()},
-                                    {"partition", std::to_string(m.partition())},
-                                    {"offset", std::to_string(m.offset())},
+void send_to_dlq(consumer_state& st, const kafka::consumed_message& m, offset_ref ref,
+                 steady::time_point consumed_at, const std::string& reason) {
+  log::warn("saga message to DLQ", {{"topic", m.topic},
+                                    {"partition", std::to_string(m.partition)},
+                                    {"offset", std::to_string(m.offset)},
                                     {"reason", reason}});
-  st.dlq.emplace(st.next_dlq_token++, std::move(w));
-  produce_dlq(st);
+  // The report may come inside write() only through poll(), never synchronously.
+  st.dlq.emplace(st.dlq_writer->write(m, reason), std::make_pair(std::move(ref), consumed_at));
 }
 
 // -- events -------------------------------------------------------------------------
@@ -480,10 +321,9 @@ bool came_too_early(const incoming_event& ev, order_status current) {
 
 /// Takes the front event out of its chain for a while, so the events behind it (the
 /// one it waits for among them) go ahead. Its offset stays pending meanwhile.
-void park_front(consumer_actor* self, std::deque<event_work>& chain) {
+void park_front(consumer_actor* self, const std::string& order_id) {
   auto& st = self->state;
-  auto w = std::move(chain.front());
-  chain.pop_front();
+  auto w = st.chains.take_front(order_id);
   ++w.parks;
   st.metrics.parked->inc();
   log::debug("saga event came too early, waiting", {{"order_id", w.event.order_id},
@@ -503,40 +343,39 @@ void unpark(consumer_actor* self, std::uint64_t token) {
     return;
   auto w = std::move(i->second);
   st.parked.erase(i);
-  if (is_current(st, w.ref))
+  if (st.offsets.is_current(w.ref))
     enqueue(self, std::move(w));
 }
 
 /// The answer for the front event of `order_id`'s chain.
 void on_handled(consumer_actor* self, const std::string& order_id, event_reply reply) {
   auto& st = self->state;
-  auto i = st.chains.find(order_id);
-  if (i == st.chains.end() || i->second.empty())
+  auto* w = st.chains.front(order_id);
+  if (!w)
     return;
-  auto& w = i->second.front();
-  bool current = is_current(st, w.ref);
+  bool current = st.offsets.is_current(w->ref);
   if (reply.status == event_status::failed && current) {
-    ++w.attempts;
+    ++w->attempts;
     st.metrics.retries->inc();
-    if (w.attempts % retry_log_every == 1)
+    if (w->attempts % retry_log_every == 1)
       log::warn("saga event not applied, retrying", {{"order_id", order_id},
-                                                     {"event_id", w.event.event_id},
-                                                     {"event_type", w.event.event_type},
-                                                     {"attempt", std::to_string(w.attempts)}});
-    self->delayed_send(self, backoff_for(st.cfg, w.attempts), retry_event_atom::value, order_id);
+                                                     {"event_id", w->event.event_id},
+                                                     {"event_type", w->event.event_type},
+                                                     {"attempt", std::to_string(w->attempts)}});
+    self->delayed_send(self, backoff_for(st.cfg, w->attempts), retry_event_atom::value, order_id);
     return;
   }
-  if (reply.status == event_status::ignored && current && w.parks < st.cfg.max_parks
-      && came_too_early(w.event, reply.current)) {
-    park_front(self, i->second);
+  if (reply.status == event_status::ignored && current && w->parks < st.cfg.max_parks
+      && came_too_early(w->event, reply.current)) {
+    park_front(self, order_id);
     dispatch(self, order_id);
     return;
   }
   if (reply.status != event_status::failed) {
     st.metrics.handled[reply.status]->inc();
-    mark_done(st, w.ref);
+    mark_done(st, w->ref, w->consumed_at);
   }
-  i->second.pop_front();
+  st.chains.take_front(order_id);
   dispatch(self, order_id);
 }
 
@@ -544,24 +383,13 @@ void on_handled(consumer_actor* self, const std::string& order_id, event_reply r
 /// partition was revoked; with max_dispatched requests out, the order waits its turn.
 void dispatch(consumer_actor* self, const std::string& order_id) {
   auto& st = self->state;
-  auto i = st.chains.find(order_id);
-  if (i == st.chains.end())
+  auto* front = st.chains.ready_front(
+    order_id, [&st](const event_work& w) { return !st.offsets.is_current(w.ref); });
+  if (!front || !st.slots.acquire(order_id))
     return;
-  auto& chain = i->second;
-  while (!chain.empty() && !is_current(st, chain.front().ref))
-    chain.pop_front();
-  if (chain.empty()) {
-    st.chains.erase(i);
-    return;
-  }
-  if (st.dispatched >= st.cfg.max_dispatched) {
-    st.waiting.push_back(order_id);
-    return;
-  }
-  ++st.dispatched;
   auto answered = [self, order_id](event_reply r) {
     auto& st = self->state;
-    --st.dispatched;
+    st.slots.release();
     on_handled(self, order_id, r);
     pump_waiting(self);
     if (st.paused && st.consumer) { // enough answers in: consume again right away
@@ -570,7 +398,7 @@ void dispatch(consumer_actor* self, const std::string& order_id) {
         schedule_tick(self, std::chrono::milliseconds{0});
     }
   };
-  self->request(st.registry, st.cfg.request_timeout, event_atom::value, chain.front().event)
+  self->request(st.registry, st.cfg.request_timeout, event_atom::value, front->event)
     .then([answered](event_reply& r) { answered(r); },
           [answered](caf::error&) {
             answered(event_reply{event_status::failed, {}});
@@ -578,39 +406,26 @@ void dispatch(consumer_actor* self, const std::string& order_id) {
 }
 
 void pump_waiting(consumer_actor* self) {
-  auto& st = self->state;
-  while (st.dispatched < st.cfg.max_dispatched && !st.waiting.empty()) {
-    auto order_id = std::move(st.waiting.front());
-    st.waiting.pop_front();
-    dispatch(self, order_id);
-  }
+  while (auto order_id = self->state.slots.next_waiting())
+    dispatch(self, *order_id);
 }
 
 /// Appends to the order's chain; an event that finds the chain empty goes out at once.
 void enqueue(consumer_actor* self, event_work w) {
   auto order_id = w.event.order_id;
-  auto& chain = self->state.chains[order_id];
-  chain.push_back(std::move(w));
-  if (chain.size() == 1)
+  if (self->state.chains.append(order_id, std::move(w)))
     dispatch(self, order_id);
 }
 
-void handle_message(consumer_actor* self, RdKafka::Message& m) {
+void handle_message(consumer_actor* self, const kafka::consumed_message& m) {
   auto& st = self->state;
-  partition_id pid{m.topic_name(), m.partition()};
-  auto t = st.partitions.find(pid);
-  if (t == st.partitions.end())
-    return; // not (or no longer) ours
-  auto& track = t->second;
-  message_ref ref{pid, m.offset(), track.generation, steady::now()};
-  track.next = std::max(track.next, m.offset() + 1);
-  if (!track.pending.insert(m.offset()).second)
-    return; // already pending
-  ++st.in_flight;
-
-  auto decoded = decode_incoming(std::string_view{static_cast<const char*>(m.payload()), m.len()});
+  auto ref = st.offsets.consumed({m.topic, m.partition}, m.offset);
+  if (!ref)
+    return; // not (or no longer) ours, or already pending
+  auto consumed_at = steady::now();
+  auto decoded = decode_incoming(std::string_view{m.value});
   if (auto* bad = std::get_if<decode_error>(&decoded)) {
-    send_to_dlq(st, m, std::move(ref), bad->detail);
+    send_to_dlq(st, m, std::move(*ref), consumed_at, bad->detail);
     return;
   }
   auto& ev = std::get<incoming_event>(decoded);
@@ -618,60 +433,56 @@ void handle_message(consumer_actor* self, RdKafka::Message& m) {
     st.metrics.unknown_type->inc();
     log::debug("saga event of unknown type skipped",
                {{"order_id", ev.order_id}, {"event_type", ev.event_type}});
-    mark_done(st, ref);
+    mark_done(st, *ref, consumed_at);
     return;
   }
   st.metrics.consumed_of(ev.event_type).inc();
-  enqueue(self, {std::move(ref), std::move(ev)});
+  enqueue(self, {std::move(*ref), consumed_at, std::move(ev)});
 }
 
 /// At most one line per interval: a broker outage would otherwise log every step.
-void log_consume_error(consumer_state& st, const RdKafka::Message& m) {
+void log_consume_error(consumer_state& st, const std::string& error) {
   auto now = steady::now();
   if (now < st.quiet_until)
     return;
   st.quiet_until = now + st.cfg.restart_pause;
-  log::warn("saga consumer: consume error",
-            {{"error", RdKafka::err2str(m.err())}, {"detail", m.errstr()}});
+  log::warn("saga consumer: consume error", {{"error", error}});
 }
 
 /// Pauses all partitions above the in-flight bound, resumes below half of it.
 void flow_control(consumer_state& st) {
-  bool over = st.in_flight >= st.cfg.max_in_flight;
-  bool under = st.in_flight <= st.cfg.max_in_flight / 2;
+  bool over = st.offsets.in_flight() >= st.cfg.max_in_flight;
+  bool under = st.offsets.in_flight() <= st.cfg.max_in_flight / 2;
   if (st.paused == over || (st.paused && !under))
     return;
-  offset_list assigned;
-  st.consumer->assignment(assigned);
   if (over)
-    st.consumer->pause(assigned);
+    st.consumer->pause_all();
   else
-    st.consumer->resume(assigned);
+    st.consumer->resume_all();
   st.paused = over;
-  RdKafka::TopicPartition::destroy(assigned);
 }
 
 void poll_messages(consumer_actor* self) {
   auto& st = self->state;
   // Block only while no answer waits in the mailbox: answers free in-flight slots.
-  auto wait = self->mailbox().empty() ? static_cast<int>(st.cfg.poll_wait.count()) : 0;
+  auto wait = self->mailbox().empty() ? st.cfg.poll_wait : std::chrono::milliseconds{0};
   for (std::size_t n = 0; n < st.cfg.poll_batch && !st.paused; ++n) {
-    std::unique_ptr<RdKafka::Message> m{st.consumer->consume(n == 0 ? wait : 0)};
-    if (!m || m->err() == RdKafka::ERR__TIMED_OUT)
+    auto r = st.consumer->consume(n == 0 ? wait : std::chrono::milliseconds{0});
+    if (r.what == kafka::consume_result::nothing)
       break;
-    if (m->err() == RdKafka::ERR__PARTITION_EOF)
+    if (r.what == kafka::consume_result::partition_eof)
       continue;
-    if (m->err() != RdKafka::ERR_NO_ERROR) {
-      log_consume_error(st, *m);
+    if (r.what == kafka::consume_result::failed) {
+      log_consume_error(st, r.error);
       break;
     }
-    handle_message(self, *m);
+    handle_message(self, r.msg);
     flow_control(st);
   }
   // Paused: serve rebalances without blocking, so that answers, which free in-flight
   // slots, are taken as they come (the next step is a timer, or an answer resumes).
   if (st.paused)
-    std::unique_ptr<RdKafka::Message>{st.consumer->consume(0)};
+    st.consumer->consume(std::chrono::milliseconds{0});
   flow_control(st);
 }
 
@@ -681,8 +492,8 @@ void consume_step(consumer_actor* self) {
     schedule_tick(self, st.cfg.restart_pause);
     return;
   }
-  st.dlq_producer->poll(std::chrono::milliseconds{0});
-  produce_dlq(st);
+  st.dlq_writer->poll();
+  st.dlq_writer->pump();
   poll_messages(self);
   if (steady::now() >= st.next_commit) {
     commit_all(st);
@@ -695,9 +506,9 @@ void consume_step(consumer_actor* self) {
 /// Commits what is done and leaves the group; unfinished messages are read again by
 /// whoever owns their partitions next.
 void shut_down(consumer_state& st) {
-  if (st.dlq_producer) {
-    st.dlq_producer->flush(st.cfg.shutdown_grace);
-    st.dlq_producer.reset();
+  if (st.dlq_writer) {
+    st.dlq_writer->flush(st.cfg.shutdown_grace);
+    st.dlq_writer.reset();
   }
   if (st.consumer) {
     commit_all(st);
@@ -706,9 +517,8 @@ void shut_down(consumer_state& st) {
   }
   st.chains.clear();
   st.parked.clear();
-  st.waiting.clear();
-  st.partitions.clear();
-  st.in_flight = 0;
+  st.slots.clear_waiting();
+  st.offsets.clear();
   update_gauges(st);
 }
 
@@ -718,6 +528,7 @@ caf::behavior kafka_consumer(consumer_actor* self, consumer_settings cfg, caf::a
   st.cfg = std::move(cfg);
   st.registry = std::move(registry);
   st.metrics = std::move(metrics);
+  st.slots.set_limit(st.cfg.max_dispatched);
   self->set_exit_handler([self](caf::exit_msg& msg) {
     shut_down(self->state);
     self->quit(msg.reason);

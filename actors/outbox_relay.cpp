@@ -1,23 +1,18 @@
-#include "actors/outbox_relay.hpp"
+#include "actors/outbox_actors.hpp"
 
 #include "actors/log.hpp"
-#include "messages/kafka_producer.hpp"
-#include "messages/metrics.hpp"
+#include "kafka/producer.hpp"
 #include "persistence/outbox_repository.hpp"
 #include "persistence/pg_session.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
 #include <caf/event_based_actor.hpp>
-#include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include <pqxx/pqxx>
-
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <functional>
+#include <optional>
 #include <string_view>
 #include <unordered_set>
 
@@ -26,7 +21,6 @@ namespace flashsale {
 namespace {
 
 using relay_tick_atom = caf::atom_constant<caf::atom("fs_rtick")>;
-using janitor_tick_atom = caf::atom_constant<caf::atom("fs_jtick")>;
 
 using steady = std::chrono::steady_clock;
 
@@ -34,61 +28,6 @@ double unix_now() {
   using namespace std::chrono;
   return duration<double>(system_clock::now().time_since_epoch()).count();
 }
-
-// -- metrics ------------------------------------------------------------------------
-
-/// The values the janitor reads once a stats interval; scrapes only load them.
-struct outbox_gauges {
-  std::atomic<double> pending{0};
-  std::atomic<double> oldest_pending_age_s{0};
-  std::atomic<double> dead{0};
-};
-
-struct relay_metrics {
-  counter* published = nullptr;
-  counter* dead = nullptr;
-  counter* failed_attempts = nullptr;
-  counter* empty_claims = nullptr;
-  counter* contended_claims = nullptr;
-  counter* abandoned_batches = nullptr;
-  histogram* lag = nullptr;
-  histogram* batch_rows = nullptr;
-  std::shared_ptr<outbox_gauges> gauges = std::make_shared<outbox_gauges>();
-};
-
-std::vector<double> batch_buckets() {
-  return {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
-}
-
-relay_metrics register_metrics(metrics_registry& reg) {
-  relay_metrics m;
-  m.published = &reg.get_counter("outbox_published_total",
-                                 "Outbox events acknowledged by Kafka and marked SENT");
-  m.dead = &reg.get_counter("outbox_dead_total", "Outbox events given up on (status DEAD)");
-  m.failed_attempts = &reg.get_counter("outbox_failed_attempts_total",
-                                       "Outbox events whose publication failed (retried)");
-  m.empty_claims =
-    &reg.get_counter("outbox_claims_empty_total", "Relay claims that found nothing to send");
-  m.contended_claims = &reg.get_counter(
-    "outbox_claim_contention_total",
-    "Relay claims that found nothing although due rows were pending (held by other relays)");
-  m.abandoned_batches = &reg.get_counter("outbox_abandoned_batches_total",
-                                         "Claimed batches rolled back unfinished (re-sent later)");
-  m.lag =
-    &reg.get_histogram("outbox_relay_lag_seconds", "Outbox event commit to Kafka acknowledgement");
-  m.batch_rows =
-    &reg.get_histogram("outbox_batch_size", "Rows per non-empty relay claim", {}, batch_buckets());
-  auto g = m.gauges;
-  reg.add_gauge("outbox_pending_rows", "Outbox events not yet published",
-                [g] { return g->pending.load(); });
-  reg.add_gauge("outbox_oldest_pending_age_seconds", "Age of the oldest unpublished event",
-                [g] { return g->oldest_pending_age_s.load(); });
-  reg.add_gauge("outbox_dead_rows", "Outbox events with status DEAD",
-                [g] { return g->dead.load(); });
-  return m;
-}
-
-// -- the relay ----------------------------------------------------------------------
 
 enum class relay_phase {
   claiming,   // next step claims a batch
@@ -100,6 +39,7 @@ enum class relay_phase {
 struct row_outcome {
   enum kind { untouched, queued, delivered, failed } state = untouched;
   std::string error;
+  bool permanent = false; // no retry can cure it
 };
 
 struct relay_state {
@@ -112,9 +52,11 @@ struct relay_state {
   bool failing = false; // the last step failed on the database
   relay_phase phase = relay_phase::claiming;
   steady::time_point next_poll{};
+  bool woken = false;           // a NOTIFY came: claim at claim_at
+  steady::time_point claim_at{};
   std::size_t max_orders = 0; // heads per claim, adapted to the run lengths seen
 
-  std::unique_ptr<persistence::outbox_claim> claim;
+  std::optional<persistence::outbox_claim> claim;
   std::vector<row_outcome> outcomes;
   std::uint32_t generation = 0;    // tells this batch's reports from older ones
   steady::time_point started_at{}; // for the per-batch debug line
@@ -138,9 +80,9 @@ void on_delivery(relay_state& st, const kafka::delivery_report& r) {
     return;
   if (r.ok) {
     st.outcomes[i].state = row_outcome::delivered;
-    st.metrics.lag->observe(std::max(0.0, unix_now() - st.claim->rows()[i].created_at));
+    st.metrics.lag->observe(std::max(0.0, unix_now() - st.claim->rows[i].created_at));
   } else {
-    st.outcomes[i] = {row_outcome::failed, r.error};
+    st.outcomes[i] = {row_outcome::failed, r.error, r.permanent};
   }
 }
 
@@ -172,7 +114,8 @@ bool ensure_producer(relay_actor* self) {
   ps.client_id = "flashsale-order-relay-" + std::to_string(st.index);
   ps.linger_ms = st.cfg.linger_ms;
   ps.extra = st.cfg.producer_extra;
-  ps.extra.emplace("max.in.flight.requests.per.connection", std::to_string(st.cfg.max_in_flight));
+  ps.max_in_flight = st.cfg.max_in_flight;
+  ps.message_timeout_ms = static_cast<int>(st.cfg.message_timeout.count());
   std::string error;
   auto relay = st.index;
   st.producer = kafka::producer::create(
@@ -197,7 +140,7 @@ bool ensure_producer(relay_actor* self) {
 /// Produces the batch in seq order. A row refused at once ends its order's run: nothing
 /// after it is produced (see persistence/outbox_repository.cpp, point 3).
 void produce_batch(relay_state& st) {
-  const auto& rows = st.claim->rows();
+  const auto& rows = st.claim->rows;
   st.outcomes.assign(rows.size(), {});
   std::unordered_set<std::string_view> stopped;
   for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -208,7 +151,7 @@ void produce_batch(relay_state& st) {
       st.producer->produce(st.cfg.topic, row.aggregate_id, row.payload,
                            {{"event_type", row.event_type}}, token_of(st.generation, i));
     if (refused) {
-      st.outcomes[i] = {row_outcome::failed, refused->error};
+      st.outcomes[i] = {row_outcome::failed, refused->error, refused->permanent};
       stopped.insert(row.aggregate_id);
     } else {
       st.outcomes[i].state = row_outcome::queued;
@@ -224,28 +167,31 @@ std::chrono::milliseconds backoff_for(const relay_settings& cfg, int retry_count
 }
 
 persistence::outbox_failure failure_for(const relay_state& st, const persistence::outbox_row& row,
-                                        const std::string& error) {
+                                        const row_outcome& out) {
+  const auto& error = out.error;
   persistence::outbox_failure f;
   f.seq = row.seq;
   f.error = error;
   f.backoff = backoff_for(st.cfg, row.retry_count);
-  f.dead = row.retry_count + 1 >= st.cfg.max_retries;
+  f.dead = out.permanent;
   log::fields fields{{"order_id", row.aggregate_id},
                      {"event_id", row.event_id},
                      {"event_type", row.event_type},
                      {"attempt", std::to_string(row.retry_count + 1)},
                      {"error", error}};
+  // Said on an event's first failure; an outage would otherwise log every retry.
   if (f.dead)
-    log::error("outbox event dead: giving up", fields);
+    log::error("outbox event dead: no broker can accept it", fields);
   else
-    log::warn("outbox event not published, will retry", fields);
+    log::write(row.retry_count == 0 ? log::level::warn : log::level::debug,
+               "outbox event not published, will retry", fields);
   return f;
 }
 
 /// Records the batch: per order, the rows delivered before its first failure are SENT,
 /// the first failure is retried (or DEAD), the rest stay as they were (point 4).
 void finish_batch(relay_state& st) {
-  const auto& rows = st.claim->rows();
+  const auto& rows = st.claim->rows;
   std::vector<std::int64_t> sent;
   std::vector<persistence::outbox_failure> failed;
   std::unordered_set<std::string_view> stopped;
@@ -264,9 +210,9 @@ void finish_batch(relay_state& st) {
     }
     stopped.insert(row.aggregate_id);
     if (out.state == row_outcome::failed)
-      failed.push_back(failure_for(st, row, out.error));
+      failed.push_back(failure_for(st, row, out));
   }
-  st.claim->complete(sent, failed);
+  persistence::complete_outbox_claim(st.db->get(), *st.claim, sent, failed);
   st.metrics.published->inc(sent.size());
   st.metrics.failed_attempts->inc(failed.size());
   st.metrics.dead->inc(static_cast<std::uint64_t>(
@@ -275,16 +221,16 @@ void finish_batch(relay_state& st) {
 
 /// Heads to claim next: as many as the last batch's runs suggest fill one batch.
 void adapt_max_orders(relay_state& st) {
-  const auto rows = st.claim->rows().size();
-  const auto orders = std::max<std::size_t>(1, st.claim->orders());
+  const auto rows = st.claim->rows.size();
+  const auto orders = std::max<std::size_t>(1, st.claim->orders);
   if (rows < st.cfg.batch)
     st.max_orders = st.cfg.batch;
   else
     st.max_orders = std::clamp<std::size_t>(st.cfg.batch * orders / rows + 1, 1, st.cfg.batch);
 }
 
-/// Drops the connection and the batch after a database error; the rows stay PENDING
-/// (the server rolls back when the connection goes) and are sent again later.
+/// Drops the connection and the batch after a database error; the rows stay PENDING,
+/// leased until the lease runs out, and are sent again later.
 void reset_after_error(relay_state& st) {
   if (st.producer && st.producer->outstanding() > 0) {
     st.producer->purge();
@@ -303,14 +249,15 @@ void start_batch(relay_actor* self) {
   auto& st = self->state;
   auto& conn = st.db->get();
   if (!st.listening) {
-    persistence::listen_for_outbox(conn);
+    persistence::prepare_relay_session(conn);
     st.listening = true;
   }
   ++st.generation;
   st.started_at = steady::now();
-  st.claim = persistence::claim_outbox(conn, st.max_orders, st.cfg.batch, st.cfg.claim_runs);
-  if (st.claim->rows().empty()) {
-    st.claim->abandon();
+  st.claim = persistence::claim_outbox(conn, st.max_orders, st.cfg.batch,
+                                       st.cfg.message_timeout + st.cfg.lease_margin,
+                                       st.cfg.claim_runs);
+  if (st.claim->rows.empty()) {
     st.claim.reset();
     st.metrics.empty_claims->inc();
     if (persistence::outbox_has_due_rows(conn))
@@ -320,7 +267,7 @@ void start_batch(relay_actor* self) {
     st.next_poll = steady::now() + st.cfg.poll_interval;
     return;
   }
-  st.metrics.batch_rows->observe(static_cast<double>(st.claim->rows().size()));
+  st.metrics.batch_rows->observe(static_cast<double>(st.claim->rows.size()));
   adapt_max_orders(st);
   st.claimed_at = steady::now();
   produce_batch(st);
@@ -333,8 +280,8 @@ void log_batch_timing(const relay_state& st, steady::time_point delivered_at) {
     return std::to_string(std::chrono::duration<double, std::milli>(to - from).count());
   };
   log::debug("outbox batch", {{"relay", std::to_string(st.index)},
-                              {"rows", std::to_string(st.claim->rows().size())},
-                              {"orders", std::to_string(st.claim->orders())},
+                              {"rows", std::to_string(st.claim->rows.size())},
+                              {"orders", std::to_string(st.claim->orders)},
                               {"claim_ms", ms(st.started_at, st.claimed_at)},
                               {"produce_ms", ms(st.claimed_at, st.produced_at)},
                               {"deliver_ms", ms(st.produced_at, delivered_at)},
@@ -347,9 +294,20 @@ void await_deliveries(relay_state& st) {
   auto delivered_at = steady::now();
   finish_batch(st);
   log_batch_timing(st, delivered_at);
+  // A full batch suggests more: claim again at once. Otherwise claim again after the
+  // coalescing window, so that the commits arriving meanwhile gather into one claim
+  // (an empty claim then waits for a NOTIFY).
+  bool full = st.claim->rows.size() >= st.cfg.batch;
   st.claim.reset();
   st.outcomes.clear();
-  st.phase = relay_phase::claiming;
+  if (full) {
+    st.phase = relay_phase::claiming;
+  } else {
+    st.phase = relay_phase::waiting;
+    st.woken = true;
+    st.claim_at = steady::now() + st.cfg.wakeup_coalesce;
+    st.next_poll = steady::now() + st.cfg.poll_interval;
+  }
   if (auto fatal = st.producer->fatal_error()) {
     log::error("kafka producer failed; creating a new one",
                {{"relay", std::to_string(st.index)}, {"error", *fatal}});
@@ -357,17 +315,23 @@ void await_deliveries(relay_state& st) {
   }
 }
 
+/// Waits for a NOTIFY or the fallback poll; after a NOTIFY, for wakeup_coalesce more,
+/// serving the notifications that come meanwhile.
 void await_wakeup(relay_state& st) {
+  using us = std::chrono::microseconds;
   auto now = steady::now();
-  auto left = std::chrono::duration_cast<std::chrono::microseconds>(st.next_poll - now);
-  auto slice = std::min<std::chrono::microseconds>(left, st.cfg.wait_slice);
-  int notes = 0;
-  if (slice.count() > 0)
-    notes = st.db->get().await_notification(0, static_cast<long>(slice.count()));
-  else
-    notes = st.db->get().get_notifs();
-  if (notes > 0 || steady::now() >= st.next_poll)
+  auto until = st.woken ? st.claim_at : st.next_poll;
+  if (now >= until) {
+    st.woken = false;
     st.phase = relay_phase::claiming;
+    return;
+  }
+  auto slice = std::min<us>(std::chrono::duration_cast<us>(until - now), st.cfg.wait_slice);
+  int notes = persistence::await_outbox_notification(st.db->get(), slice);
+  if (notes > 0 && !st.woken) {
+    st.woken = true;
+    st.claim_at = steady::now() + st.cfg.wakeup_coalesce;
+  }
 }
 
 /// One step of the loop; every step ends by scheduling the next, so exit messages
@@ -408,7 +372,7 @@ void relay_step(relay_actor* self) {
 }
 
 /// On exit: finish the batch if its reports come within the grace period, else give
-/// it up (roll back; its rows are sent again by whoever claims them next).
+/// it up (release it; its rows are sent again by whoever claims them next).
 void stop_relay(relay_state& st) {
   if (st.phase != relay_phase::delivering || !st.claim)
     return;
@@ -420,13 +384,13 @@ void stop_relay(relay_state& st) {
     }
     log::warn(
       "outbox relay stopping: abandoning an unfinished batch",
-      {{"relay", std::to_string(st.index)}, {"rows", std::to_string(st.claim->rows().size())}});
+      {{"relay", std::to_string(st.index)}, {"rows", std::to_string(st.claim->rows.size())}});
     st.producer->purge();
     st.producer->flush(std::chrono::milliseconds{0});
-    st.claim->abandon();
     st.metrics.abandoned_batches->inc();
+    persistence::release_outbox_claim(st.db->get(), *st.claim);
   } catch (const std::exception& e) {
-    log::warn("outbox relay stopping: batch rolled back",
+    log::warn("outbox relay stopping: batch left to its lease",
               {{"relay", std::to_string(st.index)}, {"error", e.what()}});
   }
   st.claim.reset();
@@ -452,138 +416,11 @@ caf::behavior outbox_relay(relay_actor* self, relay_settings cfg, std::size_t in
   };
 }
 
-// -- the janitor --------------------------------------------------------------------
-
-struct janitor_state {
-  relay_settings cfg;
-  std::shared_ptr<outbox_gauges> gauges;
-  std::unique_ptr<persistence::pg_session> db;
-  bool failing = false; // the last step failed on the database
-  static inline const char* name = "outbox_janitor";
-};
-
-using janitor_actor = caf::stateful_actor<janitor_state>;
-
-/// Deletes expired SENT rows in chunks, for at most half a stats interval.
-std::size_t sweep_sent(janitor_state& st, pqxx::connection_base& conn) {
-  auto until = steady::now() + st.cfg.stats_interval / 2;
-  std::size_t total = 0;
-  std::size_t n = 0;
-  do {
-    n = persistence::delete_sent_outbox_rows(conn, st.cfg.retention, st.cfg.janitor_chunk);
-    total += n;
-  } while (n == st.cfg.janitor_chunk && steady::now() < until);
-  return total;
-}
-
-void janitor_step(janitor_state& st) {
-  try {
-    st.db->with([&](pqxx::connection_base& conn) {
-      auto s = persistence::read_outbox_stats(conn);
-      st.gauges->pending = static_cast<double>(s.pending);
-      st.gauges->oldest_pending_age_s = s.oldest_pending_age_s;
-      st.gauges->dead = static_cast<double>(s.dead);
-      if (auto n = sweep_sent(st, conn); n > 0)
-        log::debug("outbox janitor deleted sent rows", {{"rows", std::to_string(n)}});
-    });
-    if (st.failing)
-      log::info("outbox janitor: database reachable again");
-    st.failing = false;
-  } catch (const std::exception& e) {
-    log::write(st.failing ? log::level::debug : log::level::warn, "outbox janitor: database error",
-               {{"error", e.what()}});
-    st.failing = true;
-  }
-}
-
-caf::behavior outbox_janitor(janitor_actor* self, relay_settings cfg,
-                             std::shared_ptr<outbox_gauges> gauges) {
-  auto& st = self->state;
-  st.cfg = std::move(cfg);
-  st.gauges = std::move(gauges);
-  st.db = std::make_unique<persistence::pg_session>(st.cfg.database_url);
-  self->send(self, janitor_tick_atom::value);
-  return {
-    [self](janitor_tick_atom) {
-      janitor_step(self->state);
-      self->delayed_send(self, self->state.cfg.stats_interval, janitor_tick_atom::value);
-    },
-  };
-}
-
-// -- the supervisor -----------------------------------------------------------------
-
-struct supervisor_state {
-  std::vector<std::function<caf::actor()>> factories;
-  std::vector<caf::actor> children;
-  bool stopping = false;
-  caf::error reason;
-  static inline const char* name = "outbox_supervisor";
-};
-
-using supervisor_actor = caf::stateful_actor<supervisor_state>;
-
-std::size_t alive_children(const supervisor_state& st) {
-  return static_cast<std::size_t>(
-    std::count_if(st.children.begin(), st.children.end(), [](const auto& c) { return c; }));
-}
-
-/// Watches the relays and the janitor: restarts one that died unexpectedly, and on an
-/// exit message stops them all and terminates after the last one.
-caf::behavior outbox_supervisor(supervisor_actor* self,
-                                std::vector<std::function<caf::actor()>> factories) {
-  auto& st = self->state;
-  st.factories = std::move(factories);
-  for (auto& make : st.factories) {
-    st.children.push_back(make());
-    self->monitor(st.children.back());
-  }
-  self->set_exit_handler([self](caf::exit_msg& msg) {
-    auto& st = self->state;
-    st.stopping = true;
-    st.reason = msg.reason;
-    for (auto& c : st.children)
-      if (c)
-        self->send_exit(c, msg.reason);
-    if (alive_children(st) == 0)
-      self->quit(st.reason);
-  });
-  self->set_down_handler([self](caf::down_msg& msg) {
-    auto& st = self->state;
-    for (std::size_t i = 0; i < st.children.size(); ++i) {
-      if (!st.children[i] || st.children[i].address() != msg.source)
-        continue;
-      st.children[i] = nullptr;
-      if (!st.stopping) {
-        log::error("outbox actor died; restarting",
-                   {{"actor", std::to_string(i)}, {"reason", self->system().render(msg.reason)}});
-        st.children[i] = st.factories[i]();
-        self->monitor(st.children[i]);
-      }
-    }
-    if (st.stopping && alive_children(st) == 0)
-      self->quit(st.reason);
-  });
-  return {
-    [](relay_tick_atom) {}, // nothing to handle; keeps the behaviour non-empty
-  };
-}
-
 } // namespace
 
-caf::actor spawn_outbox_relays(caf::actor_system& sys, const relay_settings& settings,
-                               metrics_registry& metrics) {
-  auto m = register_metrics(metrics);
-  std::vector<std::function<caf::actor()>> factories;
-  for (std::size_t i = 0; i < settings.relays; ++i)
-    factories.push_back(
-      [&sys, settings, i, m] { return sys.spawn<caf::detached>(outbox_relay, settings, i, m); });
-  if (settings.janitor)
-    factories.push_back([&sys, settings, g = m.gauges] {
-      return sys.spawn<caf::detached>(outbox_janitor, settings, g);
-    });
-  return sys.spawn(outbox_supervisor, std::move(factories));
+caf::actor spawn_outbox_relay(caf::actor_system& sys, const relay_settings& settings,
+                              std::size_t index, const relay_metrics& metrics) {
+  return sys.spawn<caf::detached>(outbox_relay, settings, index, metrics);
 }
-
 
 } // namespace flashsale

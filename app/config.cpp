@@ -232,7 +232,6 @@ std::variant<config, std::string> load_config(const env_lookup& env) {
     read_roles(env, cfg);
     read_int(env, "OUTBOX_RELAYS", 0, 64, cfg.outbox_relays);
     read_int(env, "OUTBOX_BATCH", 1, 10000, cfg.outbox_batch);
-    read_int(env, "OUTBOX_MAX_RETRIES", 1, 1000, cfg.outbox_max_retries);
     read_seconds(env, "OUTBOX_RETENTION_S", cfg.outbox_retention);
     read_millis(env, "OUTBOX_POLL_MS", 10, 60000, cfg.outbox_poll);
     read_seconds(env, "ORDER_TTL_CREATED_S", cfg.ttl_created);

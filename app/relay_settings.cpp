@@ -8,7 +8,6 @@ relay_settings relay_settings_from(const config& cfg) {
   s.kafka_brokers = cfg.kafka_brokers;
   s.relays = static_cast<std::size_t>(cfg.outbox_relays);
   s.batch = static_cast<std::size_t>(cfg.outbox_batch);
-  s.max_retries = cfg.outbox_max_retries;
   s.retention = cfg.outbox_retention;
   s.poll_interval = cfg.outbox_poll;
   return s;

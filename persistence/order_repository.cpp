@@ -532,4 +532,14 @@ std::vector<order> list_orders(pqxx::connection_base& conn, const list_query& qu
   return result;
 }
 
+bool is_deadlock(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const pqxx::deadlock_detected&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 } // namespace flashsale::persistence

@@ -5,6 +5,7 @@
 
 #include "messages/commands.hpp"
 
+#include <exception>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,9 @@ std::vector<std::optional<order>> load_orders(pqxx::connection_base& conn,
 
 /// The user's orders, newest first.
 std::vector<order> list_orders(pqxx::connection_base& conn, const list_query& query);
+
+/// Whether `e` is PostgreSQL's deadlock error (the transaction may simply be retried).
+bool is_deadlock(const std::exception_ptr& e);
 
 /// Name of the NOTIFY channel raised when new outbox rows commit.
 constexpr const char* outbox_channel = "outbox_events";

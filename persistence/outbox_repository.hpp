@@ -6,13 +6,11 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <vector>
 
 namespace pqxx {
 class connection_base;
-class dbtransaction;
 } // namespace pqxx
 
 namespace flashsale::persistence {
@@ -36,38 +34,31 @@ struct outbox_failure {
   bool dead = false;                    // give up: status DEAD
 };
 
-/// A claimed batch: an open transaction holding the row locks, and the rows in seq
-/// order. Destroying an unfinished claim rolls it back (the rows stay PENDING).
-class outbox_claim {
-public:
-  explicit outbox_claim(pqxx::connection_base& conn);
-  ~outbox_claim();
-  outbox_claim(const outbox_claim&) = delete;
-  outbox_claim& operator=(const outbox_claim&) = delete;
-
-  const std::vector<outbox_row>& rows() const { return rows_; }
-  /// How many distinct orders the batch holds.
-  std::size_t orders() const { return orders_; }
-
-  /// Marks `sent` SENT and `failed` for retry (or DEAD), then commits.
-  void complete(const std::vector<std::int64_t>& sent, const std::vector<outbox_failure>& failed);
-  /// Rolls back: every row stays as it was before the claim.
-  void abandon();
-
-private:
-  friend std::unique_ptr<outbox_claim> claim_outbox(pqxx::connection_base&, std::size_t,
-                                                    std::size_t, bool);
-  std::unique_ptr<pqxx::dbtransaction> tx_;
-  std::vector<outbox_row> rows_;
-  std::size_t orders_ = 0;
+/// A claimed batch: rows leased to one relay until `claimed_until` (the lease is
+/// committed; no transaction stays open), in seq order.
+struct outbox_claim {
+  std::int64_t claim_id = 0;
+  std::vector<outbox_row> rows;
+  std::size_t orders = 0; // how many distinct orders the batch holds
 };
 
 /// Claims the pending runs of up to `max_orders` orders (only their oldest pending
-/// rows unless `runs`), at most `max_rows` rows in all, skipping rows other relays
-/// hold. See outbox_repository.cpp for why this keeps every order's events in commit
-/// order. Throws on database errors.
-std::unique_ptr<outbox_claim> claim_outbox(pqxx::connection_base& conn, std::size_t max_orders,
-                                           std::size_t max_rows, bool runs = true);
+/// rows unless `runs`; only the oldest of an order whose oldest already failed), at
+/// most `max_rows` rows in all, skipping rows other relays hold, and leases them for
+/// `lease`. See outbox_repository.cpp for why this keeps every order's events in
+/// commit order. Throws on database errors.
+outbox_claim claim_outbox(pqxx::connection_base& conn, std::size_t max_orders,
+                          std::size_t max_rows, std::chrono::milliseconds lease,
+                          bool runs = true);
+
+/// Marks `sent` SENT and `failed` for retry (or DEAD), releases the claim's other rows,
+/// in one transaction. Throws on database errors (the lease then simply runs out).
+void complete_outbox_claim(pqxx::connection_base& conn, const outbox_claim& claim,
+                           const std::vector<std::int64_t>& sent,
+                           const std::vector<outbox_failure>& failed);
+
+/// Releases every row of the claim as it was (they are claimable again at once).
+void release_outbox_claim(pqxx::connection_base& conn, const outbox_claim& claim);
 
 /// Whether any pending row is due (used to tell contention from an empty outbox).
 bool outbox_has_due_rows(pqxx::connection_base& conn);
@@ -75,8 +66,18 @@ bool outbox_has_due_rows(pqxx::connection_base& conn);
 /// LISTEN on the channel raised when new outbox rows commit.
 void listen_for_outbox(pqxx::connection_base& conn);
 
+/// Makes `conn` a relay's own session: LISTEN (above), and synchronous_commit off for
+/// every transaction on it (a lost lease or SENT mark only re-sends). Never call it on
+/// a connection that commits orders.
+void prepare_relay_session(pqxx::connection_base& conn);
+
+/// Serves the notifications that arrived, waiting at most `timeout` for one when none
+/// has; returns how many were served.
+int await_outbox_notification(pqxx::connection_base& conn, std::chrono::microseconds timeout);
+
 struct outbox_stats {
   std::int64_t pending = 0;
+  std::int64_t waiting = 0; // pending rows whose last attempt failed (retried later)
   double oldest_pending_age_s = 0;
   std::int64_t dead = 0;
 };

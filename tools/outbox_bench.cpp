@@ -47,6 +47,7 @@ struct options {
   std::vector<std::size_t> relays{1, 2, 4, 8};
   std::size_t batch = 256;
   bool heads_only = false; // claim one event per order and batch (DESIGN.md's rule)
+  int max_in_flight = relay_settings{}.max_in_flight; // produce requests per connection
   double rate = 0;         // events/s; 0 = drain mode
   int seconds = 10;
   std::string migrations = FLASHSALE_MIGRATIONS_DIR;
@@ -55,7 +56,7 @@ struct options {
 [[noreturn]] void usage(int code) {
   std::fprintf(code ? stderr : stdout,
                "usage: flashsale-outbox-bench [--events N] [--orders M] [--relays 1,2,4,8]\n"
-               "                              [--batch B] [--heads-only 1]\n"
+               "                              [--batch B] [--heads-only 1] [--max-in-flight N]\n"
                "                              [--rate R --seconds S]\n"
                "                              [--migrations DIR]\n"
                "Env: DATABASE_URL (the server; the bench uses its own database "
@@ -92,6 +93,8 @@ options parse(int argc, char** argv) {
       o.batch = std::stoul(v);
     else if (arg == "--heads-only")
       o.heads_only = v == "1" || v == "true";
+    else if (arg == "--max-in-flight")
+      o.max_in_flight = std::stoi(v);
     else if (arg == "--rate")
       o.rate = std::stod(v);
     else if (arg == "--seconds")
@@ -204,6 +207,7 @@ relay_settings settings(const std::string& url, std::size_t relays, const option
   s.relays = relays;
   s.batch = o.batch;
   s.claim_runs = !o.heads_only;
+  s.max_in_flight = o.max_in_flight;
   return s;
 }
 

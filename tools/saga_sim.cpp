@@ -21,7 +21,7 @@
 // its reservation would meet an order still CREATED.
 
 #include "messages/events.hpp"
-#include "messages/kafka_producer.hpp"
+#include "kafka/producer.hpp"
 #include "messages/uuid.hpp"
 
 #include <librdkafka/rdkafkacpp.h>

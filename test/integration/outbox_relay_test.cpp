@@ -75,16 +75,26 @@ public:
   std::int64_t pending() { return count("status = 'PENDING'"); }
   std::int64_t sent() { return count("status = 'SENT'"); }
 
-  /// Pending rows some relay holds locked right now: a batch in flight.
-  std::int64_t locked() {
-    pqxx::work tx{conn_};
-    auto all =
-      tx.exec1("SELECT count(*) FROM outbox_events WHERE status = 'PENDING'")[0].as<std::int64_t>();
-    auto free = tx.exec1("SELECT count(*) FROM (SELECT 1 FROM outbox_events "
-                         "WHERE status = 'PENDING' FOR KEY SHARE SKIP LOCKED) s")[0]
-                  .as<std::int64_t>();
-    tx.abort();
-    return all - free;
+  /// Pending rows some relay holds leased right now: a batch in flight.
+  std::int64_t leased() { return count("status = 'PENDING' AND claimed_until > now()"); }
+  std::int64_t dead() { return count("status = 'DEAD'"); }
+
+  /// Age in seconds of the oldest open transaction of another session on this database
+  /// (the relays and the janitor), and of the oldest xmin they hold back (0 if none).
+  std::pair<double, double> oldest_other_transaction() {
+    pqxx::nontransaction tx{conn_};
+    auto r = tx.exec1(
+      "SELECT COALESCE(max(extract(epoch FROM clock_timestamp() - xact_start)), 0)::float8, "
+      "       COALESCE(max(age(backend_xmin)), 0)::float8 "
+      "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+      "AND xact_start IS NOT NULL");
+    return {r[0].as<double>(), r[1].as<double>()};
+  }
+
+  /// Transactions begun on the server so far (txid_current() without taking one).
+  std::int64_t next_xid() {
+    pqxx::nontransaction tx{conn_};
+    return tx.exec1("SELECT txid_snapshot_xmax(txid_current_snapshot())")[0].as<std::int64_t>();
   }
 
 private:
@@ -500,22 +510,29 @@ BOOST_AUTO_TEST_CASE(notify_wakes_idle_relays_long_before_the_poll) {
   BOOST_CHECK_LT(seconds_since(start), 5.0);
 }
 
-BOOST_AUTO_TEST_CASE(a_poison_row_ends_dead_without_blocking_other_orders) {
+/// Merges `more` into `events`.
+void add(inserted_events& events, const inserted_events& more) {
+  events.by_id.insert(more.by_id.begin(), more.by_id.end());
+  for (const auto& [order, ids] : more.by_order)
+    events.by_order[order].insert(events.by_order[order].end(), ids.begin(), ids.end());
+}
+
+BOOST_AUTO_TEST_CASE(an_event_too_large_for_any_broker_is_dead_at_once_and_others_flow) {
   auto url = test::fresh_database();
   outbox_probe db{url};
   topic_reader reader;
   auto events = insert_events(url, 200, 2, 3);
   auto poison_order = new_uuid();
-  // Larger than the producer's message.max.bytes (1 MB): refused on every attempt.
+  // Larger than the producer's message.max.bytes (kafka::max_message_bytes, 1 MiB).
   auto poison = insert_one(url, events, poison_order, 1100 * 1000);
   auto after = insert_one(url, events, poison_order);
   auto s = settings_for(url, 2);
-  s.max_retries = 3;
-  s.backoff_base = 20ms;
-  s.backoff_max = 100ms;
   s.stats_interval = 100ms;
-  s.poll_interval = 50ms;
   relay_pool pool{s};
+  // At once: the first attempt decides, no backoff rounds.
+  auto start = clock_type::now();
+  wait_until([&] { return db.dead() == 1; }, 3s, "the oversize event to be DEAD");
+  BOOST_TEST_MESSAGE("DEAD after " << seconds_since(start) << " s");
   wait_until([&] { return db.pending() == 0; }, 30s, "the outbox to drain");
   pqxx::connection c{url};
   pqxx::nontransaction tx{c};
@@ -523,23 +540,65 @@ BOOST_AUTO_TEST_CASE(a_poison_row_ends_dead_without_blocking_other_orders) {
                       "WHERE event_id = "
                       + tx.quote(poison.event_id));
   BOOST_CHECK_EQUAL(row[0].as<std::string>(), "DEAD");
-  BOOST_CHECK_EQUAL(row[1].as<int>(), 3);
+  BOOST_CHECK_EQUAL(row[1].as<int>(), 1);
   BOOST_CHECK_MESSAGE(row[2].as<std::string>().find("too large") != std::string::npos,
                       "last_error: " << row[2].as<std::string>());
   BOOST_CHECK_EQUAL(db.sent(), 401);
   // Every other event arrived in order, the one behind the poison row included.
   check_delivery(events, reader.read_all(without(events, poison.event_id)), {poison.event_id});
   BOOST_CHECK_EQUAL(pool.metric("outbox_dead_total"), 1);
-  BOOST_CHECK_EQUAL(pool.metric("outbox_failed_attempts_total"), 3);
+  BOOST_CHECK_EQUAL(pool.metric("outbox_failed_attempts_total"), 1);
   wait_until([&] { return pool.metric("outbox_dead_rows") == 1; }, 5s, "the dead rows gauge");
   (void)after;
 }
 
-/// Merges `more` into `events`.
-void add(inserted_events& events, const inserted_events& more) {
-  events.by_id.insert(more.by_id.begin(), more.by_id.end());
-  for (const auto& [order, ids] : more.by_order)
-    events.by_order[order].insert(events.by_order[order].end(), ids.begin(), ids.end());
+BOOST_AUTO_TEST_CASE(a_broker_outage_kills_no_event_and_holds_no_transaction_open) {
+  auto url = test::fresh_database();
+  outbox_probe db{url};
+  topic_reader reader;
+  auto events = insert_events(url, 300, 5, 8);
+  auto s = settings_for(url, 2);
+  s.batch = 16;
+  s.message_timeout = 1s; // several failed attempts per relay within the outage
+  s.lease_margin = 1s;
+  s.backoff_base = 50ms;
+  s.backoff_max = 500ms;
+  s.stats_interval = 100ms;
+  relay_pool pool{s};
+  wait_until([&] { return db.sent() >= 300; }, 30s, "a first part to be sent");
+  double oldest_xact = 0;
+  double oldest_xmin_age = 0;
+  {
+    broker_outage outage;
+    add(events, insert_events(url, 300, 5, 9));
+    auto xid_before = db.next_xid();
+    auto until = clock_type::now() + 8s;
+    while (clock_type::now() < until) {
+      auto [xact, xmin_age] = db.oldest_other_transaction();
+      oldest_xact = std::max(oldest_xact, xact);
+      oldest_xmin_age = std::max(oldest_xmin_age, xmin_age);
+      BOOST_REQUIRE_EQUAL(db.dead(), 0);
+      std::this_thread::sleep_for(100ms);
+    }
+    BOOST_TEST_MESSAGE("during the outage: oldest relay transaction "
+                       << oldest_xact << " s, oldest xmin age " << oldest_xmin_age
+                       << " transactions of " << db.next_xid() - xid_before << " begun");
+    // Each relay tried and failed several times, and says so.
+    BOOST_CHECK_GE(pool.metric("outbox_failed_attempts_total"), 4);
+    wait_until([&] { return pool.metric("outbox_waiting_rows") > 0; }, 5s,
+               "the waiting rows gauge");
+    BOOST_CHECK_EQUAL(pool.metric("outbox_dead_total"), 0);
+  }
+  // No transaction of a relay lived through the outage; the xmin horizon moved on.
+  BOOST_CHECK_LT(oldest_xact, 3.0);
+  auto up = clock_type::now();
+  wait_until([&] { return db.pending() == 0; }, 30s, "the backlog to drain");
+  BOOST_TEST_MESSAGE("backlog drained " << seconds_since(up) << " s after the broker returned");
+  BOOST_CHECK_EQUAL(db.dead(), 0);
+  BOOST_CHECK_EQUAL(db.sent(), 3000);
+  check_delivery(events, reader.read_all(events));
+  wait_until([&] { return pool.metric("outbox_waiting_rows") == 0; }, 5s,
+             "the waiting rows gauge to clear");
 }
 
 BOOST_AUTO_TEST_CASE(a_broker_outage_mid_drain_loses_nothing) {
@@ -555,23 +614,23 @@ BOOST_AUTO_TEST_CASE(a_broker_outage_mid_drain_loses_nothing) {
   {
     broker_outage outage;
     // More events committed during the outage: the relays claim them for certain and
-    // hold them locked, waiting for the broker.
+    // hold them leased, waiting for the broker.
     add(events, insert_events(url, 500, 10, 5));
-    wait_until([&] { return db.locked() > 0; }, 10s, "a batch waiting for the broker");
+    wait_until([&] { return db.leased() > 0; }, 10s, "a batch waiting for the broker");
     std::this_thread::sleep_for(500ms); // batches acknowledged just before may commit
     auto sent_in_outage = db.sent();
     std::this_thread::sleep_for(3s); // the outage itself
     BOOST_CHECK_EQUAL(db.sent(), sent_in_outage);
-    BOOST_CHECK_GT(db.locked(), 0);
-    // Stopping now abandons the batches after the grace period: rolled back, not lost.
+    BOOST_CHECK_GT(db.leased(), 0);
+    // Stopping now abandons the batches after the grace period: released, not lost.
     auto stop_start = clock_type::now();
     pool->stop();
     BOOST_CHECK_LT(seconds_since(stop_start), 5.0);
-    BOOST_CHECK_EQUAL(db.locked(), 0);
+    BOOST_CHECK_EQUAL(db.leased(), 0);
     BOOST_CHECK_EQUAL(db.pending() + db.sent(), 10000);
     BOOST_CHECK_GE(pool->metric("outbox_abandoned_batches_total"), 1);
     pool = std::make_unique<relay_pool>(settings_for(url, 4));
-    wait_until([&] { return db.locked() > 0; }, 10s, "the new pool to meet the outage");
+    wait_until([&] { return db.leased() > 0; }, 10s, "the new pool to meet the outage");
   }
   auto up = clock_type::now();
   wait_until([&] { return db.pending() == 0; }, 60s, "the backlog to drain");
@@ -588,7 +647,7 @@ BOOST_AUTO_TEST_CASE(a_relay_process_killed_mid_batch_loses_nothing) {
   {
     // Small batches make for a slow drain, so that the kill lands in its middle.
     relay_process victim{url, {{"OUTBOX_RELAYS", "2"}, {"OUTBOX_BATCH", "16"}}};
-    wait_until([&] { return db.sent() >= 1000 && db.locked() > 0; }, 30s,
+    wait_until([&] { return db.sent() >= 1000 && db.leased() > 0; }, 30s,
                "the relay process to be in the middle of a batch");
     int status = victim.signal_and_wait(SIGKILL);
     BOOST_REQUIRE(WIFSIGNALED(status));
@@ -610,11 +669,11 @@ BOOST_AUTO_TEST_CASE(a_graceful_stop_finishes_the_batch_in_flight) {
     auto s = settings_for(url, 2);
     s.batch = 16; // a slow drain, so that the stop lands in its middle
     relay_pool pool{s};
-    wait_until([&] { return db.sent() >= 500 && db.locked() > 0; }, 30s, "a batch in flight");
+    wait_until([&] { return db.sent() >= 500 && db.leased() > 0; }, 30s, "a batch in flight");
     pool.stop();
     BOOST_CHECK_EQUAL(pool.metric("outbox_abandoned_batches_total"), 0);
   }
-  BOOST_CHECK_EQUAL(db.locked(), 0);
+  BOOST_CHECK_EQUAL(db.leased(), 0);
   BOOST_CHECK_GT(db.pending(), 0);
   relay_pool pool{settings_for(url, 4)};
   wait_until([&] { return db.pending() == 0; }, 60s, "the rest to drain");

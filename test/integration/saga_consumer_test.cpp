@@ -7,7 +7,7 @@
 #include "actors/kafka_consumer.hpp"
 #include "actors/protocol.hpp"
 #include "actors/stop.hpp"
-#include "messages/kafka_producer.hpp"
+#include "kafka/producer.hpp"
 #include "messages/metrics.hpp"
 #include "messages/uuid.hpp"
 #include "test_db.hpp"

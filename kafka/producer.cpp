@@ -1,4 +1,4 @@
-#include "messages/kafka_producer.hpp"
+#include "kafka/producer.hpp"
 
 #include <librdkafka/rdkafkacpp.h>
 
@@ -17,6 +17,21 @@ std::string format_ms(double ms) {
 bool is_connection_error(RdKafka::ErrorCode err) {
   return err == RdKafka::ERR__TRANSPORT || err == RdKafka::ERR__ALL_BROKERS_DOWN
          || err == RdKafka::ERR__RESOLVE;
+}
+
+/// Errors of the message itself, which no broker will ever accept; every other error
+/// (brokers down, unknown topic or partition, timeouts, leader changes) may pass.
+bool is_permanent(RdKafka::ErrorCode err) {
+  switch (err) {
+    case RdKafka::ERR_MSG_SIZE_TOO_LARGE:
+    case RdKafka::ERR_INVALID_MSG:
+    case RdKafka::ERR_INVALID_MSG_SIZE:
+    case RdKafka::ERR_RECORD_LIST_TOO_LARGE:
+    case RdKafka::ERR_INVALID_RECORD:
+      return true;
+    default:
+      return false;
+  }
 }
 
 log_severity severity_for(const std::string& facility, int syslog_level) {
@@ -47,8 +62,10 @@ struct producer::impl : RdKafka::DeliveryReportCb, RdKafka::EventCb {
     r.token = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(m.msg_opaque()));
     r.ok = m.err() == RdKafka::ERR_NO_ERROR;
     r.error_code = m.err();
-    if (!r.ok)
+    if (!r.ok) {
       r.error = m.errstr();
+      r.permanent = is_permanent(m.err());
+    }
     r.partition = m.partition();
     r.offset = m.offset();
     if (on_report)
@@ -97,6 +114,8 @@ std::unique_ptr<producer> producer::create(const producer_settings& s, report_ha
     {"enable.idempotence", "true"},
     {"acks", "all"},
     {"enable.gapless.guarantee", s.gapless ? "true" : "false"},
+    {"max.in.flight.requests.per.connection", std::to_string(s.max_in_flight)},
+    {"message.max.bytes", std::to_string(s.message_max_bytes)},
     {"linger.ms", format_ms(s.linger_ms)},
     {"message.timeout.ms", std::to_string(s.message_timeout_ms)},
     // Java-compatible key hashing, so other producers of the same keys agree.
@@ -154,6 +173,7 @@ std::optional<delivery_report> producer::produce(const std::string& topic, std::
   r.token = token;
   r.error_code = err;
   r.error = RdKafka::err2str(err);
+  r.permanent = is_permanent(err);
   return r;
 }
 

@@ -15,20 +15,30 @@
 
 namespace flashsale::kafka {
 
+/// The largest produce request (and so the largest message) our producers send:
+/// librdkafka's `message.max.bytes`. A message above it is refused at produce() with
+/// RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE. The topics' `max.message.bytes` and the
+/// brokers' `message.max.bytes` must be at least this (Kafka's default, 1 048 588, is).
+constexpr int max_message_bytes = 1 << 20; // 1 MiB
+
 struct producer_settings {
   std::string brokers;
   std::string client_id = "flashsale-order";
   /// How long a message may wait for companions before its batch is sent; flush()
   /// sends at once anyway.
   double linger_ms = 2;
-  /// 0 = never give up on a message (retry until delivered, purged or fatal). The
-  /// outbox relay relies on this: a timed-out message is the one way an idempotent
-  /// producer can leave a gap in a partition (see librdkafka INTRODUCTION.md,
-  /// "Message timeout considerations").
+  /// How long a message may take to be acknowledged before it fails with a timeout;
+  /// 0 = never give up (retry until delivered, purged or fatal). The outbox relay sets
+  /// a finite one, shorter than its lease (persistence/outbox_repository.cpp, point 2).
   int message_timeout_ms = 0;
   /// Fail the producer (fatal error) rather than skip a failed message and write the
   /// ones after it.
   bool gapless = true;
+  /// Produce requests in flight per broker connection; the idempotent producer keeps
+  /// the order of a partition with up to 5.
+  int max_in_flight = 5;
+  /// librdkafka's message.max.bytes.
+  int message_max_bytes = max_message_bytes;
   /// More librdkafka properties, applied last (tests, tuning).
   std::map<std::string, std::string> extra;
 };
@@ -43,6 +53,8 @@ struct delivery_report {
   bool ok = false;
   int error_code = 0; // librdkafka's error code, 0 when ok
   std::string error;  // human readable, empty when ok
+  /// No retry can cure it (too large, invalid): the message will never be accepted.
+  bool permanent = false;
   std::int32_t partition = -1;
   std::int64_t offset = -1;
 };

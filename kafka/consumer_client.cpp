@@ -1,0 +1,172 @@
+#include "kafka/consumer_client.hpp"
+
+#include <librdkafka/rdkafkacpp.h>
+
+namespace flashsale::kafka {
+
+namespace {
+
+std::vector<topic_partition> to_plain(const std::vector<RdKafka::TopicPartition*>& parts) {
+  std::vector<topic_partition> out;
+  out.reserve(parts.size());
+  for (const auto* tp : parts)
+    out.push_back({tp->topic(), tp->partition(), tp->offset(), tp->err() == RdKafka::ERR_NO_ERROR});
+  return out;
+}
+
+using partition_list = std::vector<RdKafka::TopicPartition*>;
+
+} // namespace
+
+struct consumer_client::impl : RdKafka::RebalanceCb, RdKafka::EventCb {
+  handlers h;
+  std::unique_ptr<RdKafka::KafkaConsumer> handle;
+
+  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    partition_list& partitions) override {
+    auto plain = to_plain(partitions);
+    if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      bool paused = h.assigned ? h.assigned(plain) : false;
+      consumer->assign(partitions);
+      if (paused)
+        consumer->pause(partitions);
+    } else {
+      if (h.revoked)
+        h.revoked(plain, consumer->assignment_lost());
+      consumer->unassign();
+    }
+  }
+
+  void event_cb(RdKafka::Event& e) override {
+    if (!h.log)
+      return;
+    switch (e.type()) {
+      case RdKafka::Event::EVENT_ERROR:
+        h.log(e.fatal() ? log_severity::error : log_severity::warning, RdKafka::err2str(e.err()),
+              e.str());
+        break;
+      case RdKafka::Event::EVENT_LOG:
+        // A failed connection comes as an error event too: say it once.
+        if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING && e.fac() != "FAIL")
+          h.log(log_severity::warning, e.fac(), e.str());
+        break;
+      default:
+        break;
+    }
+  }
+};
+
+consumer_client::consumer_client(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+consumer_client::~consumer_client() = default;
+
+std::unique_ptr<consumer_client> consumer_client::create(const consumer_client_settings& s,
+                                                         handlers h, std::string& error) {
+  auto p = std::make_unique<impl>();
+  p->h = std::move(h);
+  std::unique_ptr<RdKafka::Conf> conf{RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL)};
+  std::map<std::string, std::string> props{
+    {"bootstrap.servers", s.brokers},
+    {"group.id", s.group_id},
+    {"client.id", s.client_id},
+    // Offsets are ours to commit, only once the work before them is durable.
+    {"enable.auto.commit", "false"},
+    {"enable.auto.offset.store", "false"},
+    {"auto.offset.reset", "earliest"},
+    {"session.timeout.ms", std::to_string(s.session_timeout.count())},
+    {"reconnect.backoff.max.ms", "1000"},
+    {"socket.nagle.disable", "true"},
+  };
+  for (const auto& [k, v] : s.extra)
+    props[k] = v;
+  for (const auto& [k, v] : props)
+    if (conf->set(k, v, error) != RdKafka::Conf::CONF_OK)
+      return nullptr;
+  if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(p.get()), error)
+        != RdKafka::Conf::CONF_OK
+      || conf->set("event_cb", static_cast<RdKafka::EventCb*>(p.get()), error)
+           != RdKafka::Conf::CONF_OK)
+    return nullptr;
+  p->handle.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
+  if (!p->handle)
+    return nullptr;
+  auto err = p->handle->subscribe(s.topics);
+  if (err != RdKafka::ERR_NO_ERROR) {
+    error = RdKafka::err2str(err);
+    return nullptr;
+  }
+  return std::unique_ptr<consumer_client>{new consumer_client{std::move(p)}};
+}
+
+consume_result consumer_client::consume(std::chrono::milliseconds timeout) {
+  consume_result r;
+  std::unique_ptr<RdKafka::Message> m{impl_->handle->consume(static_cast<int>(timeout.count()))};
+  if (!m || m->err() == RdKafka::ERR__TIMED_OUT)
+    return r;
+  if (m->err() == RdKafka::ERR__PARTITION_EOF) {
+    r.what = consume_result::partition_eof;
+    return r;
+  }
+  if (m->err() != RdKafka::ERR_NO_ERROR) {
+    r.what = consume_result::failed;
+    r.error = RdKafka::err2str(m->err()) + ": " + m->errstr();
+    return r;
+  }
+  r.what = consume_result::message;
+  auto& out = r.msg;
+  out.topic = m->topic_name();
+  out.partition = m->partition();
+  out.offset = m->offset();
+  if (m->key())
+    out.key = *m->key();
+  out.value.assign(static_cast<const char*>(m->payload()), m->len());
+  if (auto* hs = m->headers())
+    for (const auto& hd : hs->get_all())
+      out.headers.push_back(
+        {hd.key(), std::string{static_cast<const char*>(hd.value()), hd.value_size()}});
+  return r;
+}
+
+std::optional<std::string> consumer_client::commit(std::vector<topic_partition>& offsets) {
+  partition_list list;
+  list.reserve(offsets.size());
+  for (const auto& tp : offsets)
+    list.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition, tp.offset));
+  auto err = impl_->handle->commitSync(list);
+  for (std::size_t i = 0; i < offsets.size(); ++i)
+    offsets[i].ok = err == RdKafka::ERR_NO_ERROR && list[i]->err() == RdKafka::ERR_NO_ERROR;
+  RdKafka::TopicPartition::destroy(list);
+  if (err != RdKafka::ERR_NO_ERROR)
+    return RdKafka::err2str(err);
+  return std::nullopt;
+}
+
+void consumer_client::pause_all() {
+  partition_list assigned;
+  impl_->handle->assignment(assigned);
+  impl_->handle->pause(assigned);
+  RdKafka::TopicPartition::destroy(assigned);
+}
+
+void consumer_client::resume_all() {
+  partition_list assigned;
+  impl_->handle->assignment(assigned);
+  impl_->handle->resume(assigned);
+  RdKafka::TopicPartition::destroy(assigned);
+}
+
+std::optional<std::int64_t> consumer_client::high_watermark(const std::string& topic,
+                                                            std::int32_t partition) {
+  std::int64_t low = RdKafka::Topic::OFFSET_INVALID;
+  std::int64_t high = RdKafka::Topic::OFFSET_INVALID;
+  if (impl_->handle->get_watermark_offsets(topic, partition, &low, &high) != RdKafka::ERR_NO_ERROR
+      || high == RdKafka::Topic::OFFSET_INVALID)
+    return std::nullopt;
+  return high;
+}
+
+void consumer_client::close() {
+  impl_->handle->close();
+}
+
+} // namespace flashsale::kafka
