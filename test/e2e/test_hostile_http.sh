@@ -51,4 +51,28 @@ check "wrk: no socket errors" eq "$(grep -c 'Socket errors' "$E2E_TMP/wrk")" 0
 check "wrk: over 1000 requests ($REQUESTS)" test "${REQUESTS:-0}" -gt 1000
 check "wrk: connections reused ($TIME_WAIT closed for $REQUESTS requests)" test "$TIME_WAIT" -lt 100
 
+USER_ID=$(cat /proc/sys/kernel/random/uuid)
+OTHER_USER=$(cat /proc/sys/kernel/random/uuid)
+order_body() { # order_body USER [SKU_JSON]
+  echo '{"user_id":"'"$1"'","currency":"EUR","total_amount":2,"items":[{"sku_id":'"${2-\"sku-1\"}"',"quantity":2,"price":1}]}'
+}
+
+# --- lone surrogate escapes: 400, and other users' creates around them unharmed
+req POST /api/v1/orders "$(order_body "$USER_ID" '"\udc00"')" -H 'X-Idempotency-Key: sur-1'
+check "sku \\udc00: 400 INVALID_REQUEST" eq "$STATUS/$(json .error.code)" 400/INVALID_REQUEST
+req POST /api/v1/orders "$(order_body "$USER_ID" '"\ud800"')" -H 'X-Idempotency-Key: sur-2'
+check "sku \\ud800 alone: 400 INVALID_REQUEST" eq "$STATUS/$(json .error.code)" 400/INVALID_REQUEST
+req POST /api/v1/orders "$(order_body "$USER_ID" '"\ud83d\ude00"')" -H 'X-Idempotency-Key: sur-3'
+check "sku with a surrogate pair: 201" eq "$STATUS/$(json .data.items[0].sku_id)" "201/$(printf '\xf0\x9f\x98\x80')"
+for i in $(seq 40); do
+  if ((i % 2)); then sku='"\udc00"'; else sku='"ok"'; fi
+  echo "$(order_body "$(cat /proc/sys/kernel/random/uuid)" "$sku")" >"$E2E_TMP/mixed-$i"
+done
+seq 40 | xargs -P 40 -I{} curl -sS -o /dev/null -w '{} %{http_code}\n' -X POST \
+  -H 'X-Idempotency-Key: mixed' -H 'Content-Type: application/json' \
+  --data-binary "@$E2E_TMP/mixed-{}" "$BASE/api/v1/orders" >"$E2E_TMP/mixed-codes"
+check "40 concurrent creates: the 20 with \\udc00 400, the 20 others 201" eq \
+  "$(awk '{print ($1 % 2 ? "bad" : "good") " " $2}' "$E2E_TMP/mixed-codes" | sort | uniq -c | awk '{print $1, $2, $3}' | paste -sd,)" \
+  "20 bad 400,20 good 201"
+
 finish
