@@ -3,6 +3,7 @@
 #include "actors/protocol.hpp"
 #include "actors/reply_sink.hpp"
 #include "http/connection.hpp"
+#include "http/request_parser.hpp"
 #include "http/requests.hpp"
 #include "http/routes.hpp"
 #include "messages/uuid.hpp"
@@ -20,9 +21,10 @@ namespace flashsale::http {
 
 namespace Ph = Pistache::Http;
 
-namespace {
+static_assert(parser_limits{}.max_body_bytes == max_body_bytes,
+              "the parser's body limit is CONTRACT §3's");
 
-constexpr std::size_t pistache_max_request = 1024 * 1024; // above our 64 KiB: we answer 413
+namespace {
 
 using clock = std::chrono::steady_clock;
 
@@ -166,16 +168,34 @@ public:
     : settings_(std::move(settings)), bridge_(std::move(bridge)), metrics_(metrics),
       health_(std::move(health)) {}
 
+  // Our parser instead of Pistache's: see request_parser.hpp.
+  void onConnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
+    peer->putData(ParserData, std::make_shared<request_parser>(settings_.limits));
+  }
+
   void onRequest(const Ph::Request& req, Ph::ResponseWriter response) override {
     auto peer = response.getPeer();
     if (!peer)
       return;
-    bool keep = keeps_connection(version_of(req), connection_of(req));
+    auto parser = std::static_pointer_cast<request_parser>(peer->getData(ParserData));
+    if (parser->draining()) { // what a refused request's client still sends
+      peer->setIdle(true);
+      return;
+    }
+    const auto& failure = parser->failure();
+    bool keep = !failure.status && keeps_connection(version_of(req), connection_of(req));
     auto close_after = settle_connection(req, response, *peer, keep);
-    std::string method = Ph::methodString(req.method());
-    auto route = match_route(method, req.resource());
+    std::string method = failure.status ? "-" : Ph::methodString(req.method());
+    auto route = failure.status ? route_match{} : match_route(method, req.resource());
     auto sink = std::make_shared<pistache_sink>(std::move(response), *metrics_, route.label,
                                                 method, std::move(close_after));
+    if (failure.status) {
+      parser->start_draining();
+      auto code = failure.status == 413 ? error_code::payload_too_large
+                                        : error_code::invalid_request;
+      sink->send(error_reply(code, failure.message));
+      return;
+    }
     try {
       dispatch(route, req, sink);
     } catch (...) {
@@ -301,7 +321,7 @@ void server::start() {
   endpoint_ = std::make_unique<Ph::Endpoint>(addr);
   auto opts = Ph::Endpoint::options()
                 .threads(settings_.threads)
-                .maxRequestSize(pistache_max_request)
+                .maxRequestSize(request_parser::buffer_size(settings_.limits))
                 .keepaliveTimeout(settings_.keepalive_timeout)
                 .flags(Pistache::Tcp::Options::ReuseAddr);
   endpoint_->init(opts);

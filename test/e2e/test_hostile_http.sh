@@ -57,6 +57,35 @@ order_body() { # order_body USER [SKU_JSON]
   echo '{"user_id":"'"$1"'","currency":"EUR","total_amount":2,"items":[{"sku_id":'"${2-\"sku-1\"}"',"quantity":2,"price":1}]}'
 }
 
+# --- 413 in JSON for a body of any size, answered before the body is read
+head -c 1200000 /dev/zero | tr '\0' a >"$E2E_TMP/1.2MB"
+head -c 10000000 /dev/zero | tr '\0' a >"$E2E_TMP/10MB"
+for size in 1.2MB 10MB; do
+  for expect in 'Expect: 100-continue' 'Expect:'; do
+    req POST /api/v1/orders '' --data-binary "@$E2E_TMP/$size" -H 'X-Idempotency-Key: big' -H "$expect"
+    check "$size body ($expect): 413 PAYLOAD_TOO_LARGE JSON" eq "$STATUS/$(json .error.code)" 413/PAYLOAD_TOO_LARGE
+    check "$size body ($expect): the connection closes" has_header Connection close
+  done
+done
+req POST /api/v1/orders '' --data-binary "@$E2E_TMP/1.2MB" -H 'X-Idempotency-Key: big' \
+  -H 'Transfer-Encoding: chunked'
+check "chunked 1.2 MB body: 413 JSON" eq "$STATUS/$(json .error.code)" 413/PAYLOAD_TOO_LARGE
+req POST /api/v1/orders "$(head -c 70000 /dev/zero | tr '\0' a)" -H 'X-Idempotency-Key: big'
+check "70 KB body: 413 JSON" eq "$STATUS/$(json .error.code)" 413/PAYLOAD_TOO_LARGE
+CONNECTS=$(curl -sS -o /dev/null -o /dev/null -w '%{num_connects}\n' "$BASE/healthz" "$BASE/healthz" | connects)
+check "after all that the service still answers on one connection" eq "$CONNECTS" 1
+
+# --- what Pistache itself would have answered in plain text
+req GET /healthz '' -H "X-Pad: $(head -c 20000 /dev/zero | tr '\0' a)"
+check "20 KB of headers: 400 JSON" eq "$STATUS/$(json .error.code)" 400/INVALID_REQUEST
+OUT=$(raw_exchange 5 'BREW /healthz HTTP/1.1\r\nHost: x\r\n\r\n') || true
+BODY=${OUT#*$'\r\n\r\n'}
+check "unknown method: 400 JSON ($(head -1 <<<"$OUT"))" eq "$(head -1 <<<"$OUT" | tr -d '\r')/$(json .error.code)" \
+  "HTTP/1.1 400 Bad Request/INVALID_REQUEST"
+OUT=$(raw_exchange 5 'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n') || true
+BODY=${OUT#*$'\r\n\r\n'}
+check "contradicting framing: 400 JSON" eq "$(json .error.code)" INVALID_REQUEST
+
 # --- lone surrogate escapes: 400, and other users' creates around them unharmed
 req POST /api/v1/orders "$(order_body "$USER_ID" '"\udc00"')" -H 'X-Idempotency-Key: sur-1'
 check "sku \\udc00: 400 INVALID_REQUEST" eq "$STATUS/$(json .error.code)" 400/INVALID_REQUEST
