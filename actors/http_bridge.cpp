@@ -69,9 +69,14 @@ caf::behavior bridge(caf::event_based_actor* self, bridge_targets t) {
       ask<create_outcome>(self, t.writers, t.timeout, std::move(sink), create_answer, a,
                           std::move(cmd));
     },
-    [=](fetch_atom a, std::string& id, reply_sink_ptr& sink) {
-      ask<order_reply>(self, t.registry, t.timeout, std::move(sink), order_answer, a,
-                       std::move(id));
+    [=](fetch_atom a, std::string& id, std::string& caller, reply_sink_ptr& sink) {
+      auto answer = [caller](const order_reply& r) {
+        if (r.ok)
+          if (auto owner = ownership_error(caller, r.value.user_id))
+            return error_reply(*owner);
+        return order_answer(r);
+      };
+      ask<order_reply>(self, t.registry, t.timeout, std::move(sink), answer, a, std::move(id));
     },
     [=](cancel_atom a, std::string& id, std::string& reason, std::string& user_id,
         reply_sink_ptr& sink) {

@@ -211,15 +211,10 @@ private:
     }
     switch (route.id) {
       case route_id::create_order:
-        return create(req, sink);
       case route_id::get_order:
-        return with_order_id(route, sink, [&](std::string id) {
-          caf::anon_send(bridge_, fetch_atom::value, std::move(id), sink);
-        });
       case route_id::cancel_order:
-        return cancel(route, req, sink);
       case route_id::list_orders:
-        return list(req, sink);
+        return order_endpoint(route, req, sink);
       case route_id::healthz:
         return sink->send({200, R"({"status":"ok"})", {}});
       case route_id::readyz:
@@ -234,7 +229,30 @@ private:
     }
   }
 
-  void create(const Ph::Request& req, const reply_sink_ptr& sink) {
+  /// X-User-Id, optional on every order endpoint, checked before anything else.
+  void order_endpoint(const route_match& route, const Ph::Request& req,
+                      const reply_sink_ptr& sink) {
+    auto caller = parse_caller(header(req, "X-User-Id"));
+    if (auto* err = std::get_if<api_error>(&caller)) {
+      sink->send({http_status(err->code), error_body_json(*err), {}});
+      return;
+    }
+    auto& user = std::get<std::string>(caller);
+    switch (route.id) {
+      case route_id::create_order:
+        return create(req, user, sink);
+      case route_id::get_order:
+        return with_order_id(route, sink, [&](std::string id) {
+          caf::anon_send(bridge_, fetch_atom::value, std::move(id), std::move(user), sink);
+        });
+      case route_id::cancel_order:
+        return cancel(route, req, std::move(user), sink);
+      default:
+        return list(req, user, sink);
+    }
+  }
+
+  void create(const Ph::Request& req, const std::string& caller, const reply_sink_ptr& sink) {
     auto key = header(req, "X-Idempotency-Key");
     if (!key || !valid_idempotency_key(*key)) {
       sink->send(error_reply(error_code::invalid_request,
@@ -246,25 +264,22 @@ private:
       sink->send({http_status(err->code), error_body_json(*err), {}});
       return;
     }
+    auto owner = ownership_error(caller, std::get<create_order_request>(parsed).user_id);
+    if (owner) {
+      sink->send({http_status(owner->code), error_body_json(*owner), {}});
+      return;
+    }
     auto cmd = make_create_command(std::get<create_order_request>(std::move(parsed)),
                                    std::move(*key), now_ms(), settings_.ttl_created);
     caf::anon_send(bridge_, create_atom::value, std::move(cmd), sink);
   }
 
-  void cancel(const route_match& route, const Ph::Request& req, const reply_sink_ptr& sink) {
+  void cancel(const route_match& route, const Ph::Request& req, std::string user_id,
+              const reply_sink_ptr& sink) {
     auto reason = parse_cancel_reason(req.body());
     if (auto* err = std::get_if<api_error>(&reason)) {
       sink->send({http_status(err->code), error_body_json(*err), {}});
       return;
-    }
-    std::string user_id;
-    if (auto given = header(req, "X-User-Id")) {
-      auto normalized = normalize_uuid(*given);
-      if (!normalized) {
-        sink->send(error_reply(error_code::invalid_request, "X-User-Id is not a valid UUID"));
-        return;
-      }
-      user_id = *normalized;
     }
     with_order_id(route, sink, [&](std::string id) {
       caf::anon_send(bridge_, cancel_atom::value, std::move(id),
@@ -272,11 +287,15 @@ private:
     });
   }
 
-  void list(const Ph::Request& req, const reply_sink_ptr& sink) {
+  void list(const Ph::Request& req, const std::string& caller, const reply_sink_ptr& sink) {
     const auto& q = req.query();
     auto parsed = parse_list_query(q.get("user_id"), q.get("limit"), q.get("offset"));
     if (auto* err = std::get_if<api_error>(&parsed)) {
       sink->send({http_status(err->code), error_body_json(*err), {}});
+      return;
+    }
+    if (auto owner = ownership_error(caller, std::get<list_query>(parsed).user_id)) {
+      sink->send({http_status(owner->code), error_body_json(*owner), {}});
       return;
     }
     caf::anon_send(bridge_, list_atom::value, std::get<list_query>(std::move(parsed)), sink);

@@ -104,4 +104,30 @@ check "40 concurrent creates: the 20 with \\udc00 400, the 20 others 201" eq \
   "$(awk '{print ($1 % 2 ? "bad" : "good") " " $2}' "$E2E_TMP/mixed-codes" | sort | uniq -c | awk '{print $1, $2, $3}' | paste -sd,)" \
   "20 bad 400,20 good 201"
 
+# --- ownership (X-User-Id)
+req POST /api/v1/orders "$(order_body "$USER_ID")" -H 'X-Idempotency-Key: own-1' -H "X-User-Id: $OTHER_USER"
+check "create in another user's name: 403 FORBIDDEN" eq "$STATUS/$(json .error.code)" 403/FORBIDDEN
+req POST /api/v1/orders "$(order_body "$USER_ID")" -H 'X-Idempotency-Key: own-1' -H 'X-User-Id: nope'
+check "malformed X-User-Id: 400 INVALID_REQUEST" eq "$STATUS/$(json .error.code)" 400/INVALID_REQUEST
+req POST /api/v1/orders "$(order_body "$USER_ID")" -H 'X-Idempotency-Key: own-1' -H "X-User-Id: ${USER_ID^^}"
+check "create as oneself (any case): 201" eq "$STATUS" 201
+OWN_ID=$(json .data.id)
+FIRST_BODY=$BODY
+req GET "/api/v1/orders/$OWN_ID" '' -H "X-User-Id: $OTHER_USER"
+check "get of another user's order: 403 FORBIDDEN" eq "$STATUS/$(json .error.code)" 403/FORBIDDEN
+req GET "/api/v1/orders/$OWN_ID" '' -H 'X-User-Id: nope'
+check "get with a malformed X-User-Id: 400" eq "$STATUS/$(json .error.code)" 400/INVALID_REQUEST
+req GET "/api/v1/orders/$OWN_ID" '' -H "X-User-Id: $USER_ID"
+check "get of one's own order: 200" eq "$STATUS/$(json .data.id)" "200/$OWN_ID"
+req GET "/api/v1/orders/$OWN_ID" ''
+check "get without X-User-Id: 200" eq "$STATUS" 200
+req GET "/api/v1/orders/$(cat /proc/sys/kernel/random/uuid)" '' -H "X-User-Id: $OTHER_USER"
+check "get of an unknown order: 404" eq "$STATUS/$(json .error.code)" 404/ORDER_NOT_FOUND
+req GET "/api/v1/orders?user_id=$USER_ID" '' -H "X-User-Id: $OTHER_USER"
+check "list of another user: 403 FORBIDDEN" eq "$STATUS/$(json .error.code)" 403/FORBIDDEN
+req GET "/api/v1/orders?user_id=$USER_ID" '' -H "X-User-Id: $USER_ID"
+check "list of oneself: 200" eq "$STATUS" 200
+req POST "/api/v1/orders/$OWN_ID/cancel" '{"reason":"USER_CANCEL"}' -H "X-User-Id: $OTHER_USER"
+check "cancel of another user's order: 403 FORBIDDEN" eq "$STATUS/$(json .error.code)" 403/FORBIDDEN
+
 finish
