@@ -130,4 +130,16 @@ check "list of oneself: 200" eq "$STATUS" 200
 req POST "/api/v1/orders/$OWN_ID/cancel" '{"reason":"USER_CANCEL"}' -H "X-User-Id: $OTHER_USER"
 check "cancel of another user's order: 403 FORBIDDEN" eq "$STATUS/$(json .error.code)" 403/FORBIDDEN
 
+# --- a replay answers the first body, whatever happened since
+sleep 1.1 # the cancel's updated_at is then a later second than created_at
+req POST "/api/v1/orders/$OWN_ID/cancel" '{"reason":"USER_CANCEL"}' -H "X-User-Id: $USER_ID"
+check "cancel: 200 CANCELLED" eq "$STATUS/$(json .data.status)" 200/CANCELLED
+req POST /api/v1/orders "$(order_body "$USER_ID")" -H 'X-Idempotency-Key: own-1'
+check "replay after the cancel: 201" eq "$STATUS" 201
+check "replay after the cancel: Idempotent-Replayed" has_header Idempotent-Replayed true
+check "replay after the cancel: the first answer's body" eq "$BODY" "$FIRST_BODY"
+
+# --- every answer above was JSON where it was an error
+check "service log has no crash" eval '! grep -qi "terminate\|segmentation\|abort" "$E2E_TMP"/service-*.log'
+
 finish
