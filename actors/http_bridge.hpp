@@ -14,6 +14,9 @@ struct bridge_targets {
   caf::actor writers;  // new orders (group commit)
   caf::actor readers;  // lists
   std::chrono::milliseconds timeout{5000};
+  /// A create must start committing this long before `timeout` ends, or the writer drops
+  /// it: a commit that ends after the bridge answered 503 would leave a ghost order.
+  std::chrono::milliseconds commit_margin{1000};
 };
 
 /// A round-robin pool of `count` bridge actors. Handles, each with a trailing

@@ -184,6 +184,23 @@ BOOST_FIXTURE_TEST_CASE(replay_answers_the_order_as_created_whatever_happened_si
   BOOST_TEST(again.stored.reason.empty());
 }
 
+// CONTRACT §3 "Overload": a create whose client has had its 503 (the bridge's
+// deadline passed) leaves no order; a retry with the same key creates exactly one.
+BOOST_FIXTURE_TEST_CASE(a_create_past_its_deadline_is_dropped_uncommitted, actor_fixture) {
+  auto user = new_uuid();
+  auto late = sample_command(user, "late");
+  late.commit_by_ms = now_ms() - 1;
+  auto out = create(late);
+  BOOST_TEST((out.status == create_status::failed));
+  BOOST_TEST(to_string(out.error.code) == "UNAVAILABLE");
+  BOOST_TEST(count(url, "SELECT count(*) FROM orders") == 0);
+  BOOST_TEST(count(url, "SELECT count(*) FROM outbox_events") == 0);
+  auto retry = sample_command(user, "late");
+  retry.commit_by_ms = now_ms() + 10000;
+  BOOST_TEST((create(retry).status == create_status::created));
+  BOOST_TEST(count(url, "SELECT count(*) FROM orders") == 1);
+}
+
 BOOST_FIXTURE_TEST_CASE(concurrent_duplicates_resolve_to_one_order, actor_fixture) {
   auto user = new_uuid();
   constexpr int n = 64;
