@@ -85,8 +85,38 @@ struct writer_state {
 
 using writer_actor = caf::stateful_actor<writer_state>;
 
+std::int64_t unix_now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+/// Answers, uncommitted, the creates whose deadline has passed: their clients have had
+/// a 503 and must find no order; a retry with the same key then creates it once.
+void drop_expired(pending_batch<create_command, create_outcome>& batch) {
+  auto now = unix_now_ms();
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < batch.commands.size(); ++i) {
+    auto deadline = batch.commands[i].commit_by_ms;
+    if (deadline != 0 && deadline <= now) {
+      create_outcome late;
+      late.error = {error_code::unavailable, "the request's deadline passed before its commit"};
+      batch.promises[i].deliver(std::move(late));
+      continue;
+    }
+    if (kept != i) {
+      batch.commands[kept] = std::move(batch.commands[i]);
+      batch.promises[kept] = std::move(batch.promises[i]);
+    }
+    ++kept;
+  }
+  batch.commands.resize(kept);
+  batch.promises.resize(kept);
+}
+
 void flush_all(writer_actor* self) {
   auto& st = self->state;
+  if (!st.creates.empty())
+    drop_expired(st.creates);
   if (!st.creates.empty())
     st.creates.flush(*st.db, persistence::create_orders, st.create_sizes, st.commit_seconds);
   if (!st.writes.empty())

@@ -12,6 +12,11 @@ namespace flashsale {
 
 namespace {
 
+std::int64_t unix_now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
 http_reply error_reply(const api_error& e) {
   http_reply r{http_status(e.code), error_body_json(e), {}};
   if (e.code == error_code::unavailable)
@@ -66,12 +71,19 @@ void ask(caf::event_based_actor* self, const caf::actor& target, std::chrono::mi
 caf::behavior bridge(caf::event_based_actor* self, bridge_targets t) {
   return {
     [=](create_atom a, create_command& cmd, reply_sink_ptr& sink) {
+      auto budget = t.timeout > 2 * t.commit_margin ? t.timeout - t.commit_margin : t.timeout / 2;
+      cmd.commit_by_ms = unix_now_ms() + budget.count();
       ask<create_outcome>(self, t.writers, t.timeout, std::move(sink), create_answer, a,
                           std::move(cmd));
     },
-    [=](fetch_atom a, std::string& id, reply_sink_ptr& sink) {
-      ask<order_reply>(self, t.registry, t.timeout, std::move(sink), order_answer, a,
-                       std::move(id));
+    [=](fetch_atom a, std::string& id, std::string& caller, reply_sink_ptr& sink) {
+      auto answer = [caller](const order_reply& r) {
+        if (r.ok)
+          if (auto owner = ownership_error(caller, r.value.user_id))
+            return error_reply(*owner);
+        return order_answer(r);
+      };
+      ask<order_reply>(self, t.registry, t.timeout, std::move(sink), answer, a, std::move(id));
     },
     [=](cancel_atom a, std::string& id, std::string& reason, std::string& user_id,
         reply_sink_ptr& sink) {

@@ -14,13 +14,18 @@ struct bridge_targets {
   caf::actor writers;  // new orders (group commit)
   caf::actor readers;  // lists
   std::chrono::milliseconds timeout{5000};
+  /// A create must start committing this long before `timeout` ends, or the writer drops
+  /// it: a commit that ends after the bridge answered 503 would leave a ghost order.
+  std::chrono::milliseconds commit_margin{1000};
 };
 
 /// A round-robin pool of `count` bridge actors. Handles, each with a trailing
 /// reply_sink_ptr and no reply:
-///   (create_atom, create_command), (fetch_atom, std::string id),
+///   (create_atom, create_command), (fetch_atom, std::string id, std::string caller),
 ///   (cancel_atom, std::string id, std::string reason, std::string user_id),
 ///   (list_atom, list_query).
+/// `caller` and `user_id` are the normalised X-User-Id, empty when not given: a get of
+/// another user's order is answered 403 (CONTRACT §3 "Ownership").
 caf::actor spawn_http_bridge(caf::actor_system& sys, bridge_targets targets, std::size_t count);
 
 } // namespace flashsale

@@ -248,6 +248,7 @@ std::variant<config, std::string> load_config(const env_lookup& env) {
     read_int(env, "DB_READERS", 1, 32, cfg.db_readers);
     read_int(env, "DB_MAX_BATCH", 1, 10000, cfg.db_max_batch);
     read_int(env, "HTTP_THREADS", 1, 64, cfg.http_threads);
+    read_seconds(env, "HTTP_KEEPALIVE_TIMEOUT_S", cfg.http_keepalive_timeout);
     read_seconds(env, "ORDER_PASSIVATE_S", cfg.passivate_after);
     read_database_bounds(env, cfg);
     read_cluster(env, cfg);

@@ -40,6 +40,7 @@ struct config {
   int db_readers = 2;                            // DB_READERS
   int db_max_batch = 256;                        // DB_MAX_BATCH: commands per commit
   int http_threads = 2;                          // HTTP_THREADS
+  std::chrono::seconds http_keepalive_timeout{75}; // HTTP_KEEPALIVE_TIMEOUT_S: idle connections
   std::chrono::seconds passivate_after{30};      // ORDER_PASSIVATE_S
 
   // Bounds on every PostgreSQL connection (docs/OPERATIONS.md "Database blackholed"):

@@ -206,6 +206,7 @@ int serve(const config& given) {
     hs.port = cfg.http_port;
     hs.threads = cfg.http_threads;
     hs.ttl_created = cfg.ttl_created;
+    hs.keepalive_timeout = cfg.http_keepalive_timeout;
     api = std::make_unique<http::server>(hs, bridge, metrics, health);
     try {
       api->start();

@@ -46,6 +46,15 @@ std::optional<int> parse_small_int(const std::string& text) {
 
 } // namespace
 
+std::variant<std::string, api_error> parse_caller(const std::optional<std::string>& header) {
+  if (!header)
+    return std::string{};
+  auto id = normalize_uuid(*header);
+  if (!id)
+    return api_error{error_code::invalid_request, "X-User-Id is not a valid UUID"};
+  return std::move(*id);
+}
+
 std::variant<list_query, api_error> parse_list_query(const std::optional<std::string>& user_id,
                                                      const std::optional<std::string>& limit,
                                                      const std::optional<std::string>& offset) {

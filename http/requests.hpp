@@ -17,6 +17,10 @@ namespace flashsale::http {
 create_command make_create_command(create_order_request req, std::string idempotency_key,
                                    std::int64_t now_ms, std::chrono::seconds ttl_created);
 
+/// The caller named by X-User-Id, normalised: empty when the header is absent,
+/// INVALID_REQUEST when it is no UUID.
+std::variant<std::string, api_error> parse_caller(const std::optional<std::string>& header);
+
 /// user_id (required UUID), limit (1–100, default 20), offset (>= 0, default 0).
 /// Malformed UUID or non-integer -> INVALID_REQUEST; out of range -> VALIDATION_FAILED.
 std::variant<list_query, api_error> parse_list_query(const std::optional<std::string>& user_id,

@@ -2,6 +2,8 @@
 
 #include "actors/protocol.hpp"
 #include "actors/reply_sink.hpp"
+#include "http/connection.hpp"
+#include "http/request_parser.hpp"
 #include "http/requests.hpp"
 #include "http/routes.hpp"
 #include "messages/uuid.hpp"
@@ -10,6 +12,10 @@
 
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
+#include <pistache/peer.h>
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <thread>
@@ -24,9 +30,10 @@ namespace flashsale::http {
 
 namespace Ph = Pistache::Http;
 
-namespace {
+static_assert(parser_limits{}.max_body_bytes == max_body_bytes,
+              "the parser's body limit is CONTRACT §3's");
 
-constexpr std::size_t pistache_max_request = 1024 * 1024; // above our 64 KiB: we answer 413
+namespace {
 
 using clock = std::chrono::steady_clock;
 
@@ -47,13 +54,38 @@ private:
   std::string value_;
 };
 
-/// Sends one answer through Pistache and records the route's metrics.
+/// A duplicate of a connection's socket descriptor, ours to shut down from any thread:
+/// Pistache's own descriptor may be closed and its number reused meanwhile.
+class socket_handle {
+public:
+  explicit socket_handle(int fd) : fd_(::dup(fd)) {}
+  ~socket_handle() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+  socket_handle(const socket_handle&) = delete;
+  socket_handle& operator=(const socket_handle&) = delete;
+  /// Ends our side: the client reads the answer, then end of stream. Pistache sees the
+  /// client close in turn and forgets the connection.
+  void finish() const {
+    if (fd_ >= 0)
+      ::shutdown(fd_, SHUT_WR);
+  }
+
+private:
+  int fd_;
+};
+
+/// Sends one answer through Pistache and records the route's metrics. When the
+/// connection does not persist (RFC 9112 §9.6), our side closes once the answer is out.
 class pistache_sink final : public reply_sink {
 public:
   pistache_sink(Ph::ResponseWriter writer, metrics_registry& metrics, const char* route,
-                std::string method, std::shared_ptr<std::atomic<int>> in_flight)
+                std::string method, std::shared_ptr<std::atomic<int>> in_flight,
+                std::shared_ptr<socket_handle> close_after)
     : writer_(std::move(writer)), metrics_(metrics), route_(route),
-      method_(std::move(method)), started_(clock::now()), in_flight_(std::move(in_flight)) {
+      method_(std::move(method)), started_(clock::now()), in_flight_(std::move(in_flight)),
+      close_after_(std::move(close_after)) {
     ++*in_flight_;
   }
 
@@ -64,8 +96,14 @@ public:
     bool json = r.body.empty() || r.body.front() == '{';
     auto mime = json ? MIME(Application, Json) : MIME(Text, Plain);
     auto count = in_flight_;
-    writer_.send(static_cast<Ph::Code>(r.status), r.body, mime)
-      .then([count](ssize_t) { --*count; }, [count](std::exception_ptr) { --*count; });
+    auto sent = writer_.send(static_cast<Ph::Code>(r.status), r.body, mime);
+    sent.then(
+      [count, handle = close_after_](ssize_t) {
+        --*count;
+        if (handle)
+          handle->finish();
+      },
+      [count](std::exception_ptr) { --*count; });
     record(r.status);
   }
 
@@ -88,7 +126,42 @@ private:
   std::string method_;
   clock::time_point started_;
   std::shared_ptr<std::atomic<int>> in_flight_;
+  std::shared_ptr<socket_handle> close_after_;
 };
+
+connection_option connection_of(const Ph::Request& req) {
+  auto header = req.headers().tryGet<Ph::Header::Connection>();
+  if (!header)
+    return connection_option::absent;
+  switch (header->control()) {
+    case Ph::ConnectionControl::Close:
+      return connection_option::close;
+    case Ph::ConnectionControl::KeepAlive:
+      return connection_option::keep_alive;
+    case Ph::ConnectionControl::Ext:
+      break;
+  }
+  return connection_option::other;
+}
+
+http_version version_of(const Ph::Request& req) {
+  return req.version() == Ph::Version::Http10 ? http_version::http_1_0 : http_version::http_1_1;
+}
+
+/// Replaces the Connection header Pistache put on the answer ("Close" whenever the
+/// request had none) with ours. Returns the socket to close after the answer, if any.
+std::shared_ptr<socket_handle> settle_connection(const Ph::Request& req,
+                                                 Ph::ResponseWriter& response,
+                                                 const Pistache::Tcp::Peer& peer, bool keep) {
+  response.headers().remove<Ph::Header::Connection>();
+  if (!keep) {
+    response.headers().add<Ph::Header::Connection>(Ph::ConnectionControl::Close);
+    return std::make_shared<socket_handle>(peer.fd());
+  }
+  if (version_of(req) == http_version::http_1_0)
+    response.headers().add<Ph::Header::Connection>(Ph::ConnectionControl::KeepAlive);
+  return nullptr;
+}
 
 http_reply error_reply(error_code code, std::string message) {
   return {http_status(code), error_body_json({code, std::move(message)}), {}};
@@ -115,11 +188,34 @@ public:
     : settings_(std::move(settings)), bridge_(std::move(bridge)), metrics_(metrics),
       health_(std::move(health)), in_flight_(std::move(in_flight)) {}
 
+  // Our parser instead of Pistache's: see request_parser.hpp.
+  void onConnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
+    peer->putData(ParserData, std::make_shared<request_parser>(settings_.limits));
+  }
+
   void onRequest(const Ph::Request& req, Ph::ResponseWriter response) override {
-    std::string method = Ph::methodString(req.method());
-    auto route = match_route(method, req.resource());
+    auto peer = response.getPeer();
+    if (!peer)
+      return;
+    auto parser = std::static_pointer_cast<request_parser>(peer->getData(ParserData));
+    if (parser->draining()) { // what a refused request's client still sends
+      peer->setIdle(true);
+      return;
+    }
+    const auto& failure = parser->failure();
+    bool keep = !failure.status && keeps_connection(version_of(req), connection_of(req));
+    auto close_after = settle_connection(req, response, *peer, keep);
+    std::string method = failure.status ? "-" : Ph::methodString(req.method());
+    auto route = failure.status ? route_match{} : match_route(method, req.resource());
     auto sink = std::make_shared<pistache_sink>(std::move(response), *metrics_, route.label,
-                                                method, in_flight_);
+                                                method, in_flight_, std::move(close_after));
+    if (failure.status) {
+      parser->start_draining();
+      auto code = failure.status == 413 ? error_code::payload_too_large
+                                        : error_code::invalid_request;
+      sink->send(error_reply(code, failure.message));
+      return;
+    }
     try {
       dispatch(route, req, sink);
     } catch (...) {
@@ -135,15 +231,10 @@ private:
     }
     switch (route.id) {
       case route_id::create_order:
-        return create(req, sink);
       case route_id::get_order:
-        return with_order_id(route, sink, [&](std::string id) {
-          caf::anon_send(bridge_, fetch_atom::value, std::move(id), sink);
-        });
       case route_id::cancel_order:
-        return cancel(route, req, sink);
       case route_id::list_orders:
-        return list(req, sink);
+        return order_endpoint(route, req, sink);
       case route_id::healthz:
         return sink->send({200, R"({"status":"ok"})", {}});
       case route_id::readyz:
@@ -158,7 +249,30 @@ private:
     }
   }
 
-  void create(const Ph::Request& req, const reply_sink_ptr& sink) {
+  /// X-User-Id, optional on every order endpoint, checked before anything else.
+  void order_endpoint(const route_match& route, const Ph::Request& req,
+                      const reply_sink_ptr& sink) {
+    auto caller = parse_caller(header(req, "X-User-Id"));
+    if (auto* err = std::get_if<api_error>(&caller)) {
+      sink->send({http_status(err->code), error_body_json(*err), {}});
+      return;
+    }
+    auto& user = std::get<std::string>(caller);
+    switch (route.id) {
+      case route_id::create_order:
+        return create(req, user, sink);
+      case route_id::get_order:
+        return with_order_id(route, sink, [&](std::string id) {
+          caf::anon_send(bridge_, fetch_atom::value, std::move(id), std::move(user), sink);
+        });
+      case route_id::cancel_order:
+        return cancel(route, req, std::move(user), sink);
+      default:
+        return list(req, user, sink);
+    }
+  }
+
+  void create(const Ph::Request& req, const std::string& caller, const reply_sink_ptr& sink) {
     auto key = header(req, "X-Idempotency-Key");
     if (!key || !valid_idempotency_key(*key)) {
       sink->send(error_reply(error_code::invalid_request,
@@ -170,25 +284,22 @@ private:
       sink->send({http_status(err->code), error_body_json(*err), {}});
       return;
     }
+    auto owner = ownership_error(caller, std::get<create_order_request>(parsed).user_id);
+    if (owner) {
+      sink->send({http_status(owner->code), error_body_json(*owner), {}});
+      return;
+    }
     auto cmd = make_create_command(std::get<create_order_request>(std::move(parsed)),
                                    std::move(*key), now_ms(), settings_.ttl_created);
     caf::anon_send(bridge_, create_atom::value, std::move(cmd), sink);
   }
 
-  void cancel(const route_match& route, const Ph::Request& req, const reply_sink_ptr& sink) {
+  void cancel(const route_match& route, const Ph::Request& req, std::string user_id,
+              const reply_sink_ptr& sink) {
     auto reason = parse_cancel_reason(req.body());
     if (auto* err = std::get_if<api_error>(&reason)) {
       sink->send({http_status(err->code), error_body_json(*err), {}});
       return;
-    }
-    std::string user_id;
-    if (auto given = header(req, "X-User-Id")) {
-      auto normalized = normalize_uuid(*given);
-      if (!normalized) {
-        sink->send(error_reply(error_code::invalid_request, "X-User-Id is not a valid UUID"));
-        return;
-      }
-      user_id = *normalized;
     }
     with_order_id(route, sink, [&](std::string id) {
       caf::anon_send(bridge_, cancel_atom::value, std::move(id),
@@ -196,11 +307,15 @@ private:
     });
   }
 
-  void list(const Ph::Request& req, const reply_sink_ptr& sink) {
+  void list(const Ph::Request& req, const std::string& caller, const reply_sink_ptr& sink) {
     const auto& q = req.query();
     auto parsed = parse_list_query(q.get("user_id"), q.get("limit"), q.get("offset"));
     if (auto* err = std::get_if<api_error>(&parsed)) {
       sink->send({http_status(err->code), error_body_json(*err), {}});
+      return;
+    }
+    if (auto owner = ownership_error(caller, std::get<list_query>(parsed).user_id)) {
+      sink->send({http_status(owner->code), error_body_json(*owner), {}});
       return;
     }
     caf::anon_send(bridge_, list_atom::value, std::get<list_query>(std::move(parsed)), sink);
@@ -283,7 +398,8 @@ void server::start() {
   endpoint_ = std::make_unique<Ph::Endpoint>(addr);
   auto opts = Ph::Endpoint::options()
                 .threads(settings_.threads)
-                .maxRequestSize(pistache_max_request)
+                .maxRequestSize(request_parser::buffer_size(settings_.limits))
+                .keepaliveTimeout(settings_.keepalive_timeout)
                 .flags(Pistache::Tcp::Options::ReuseAddr);
   endpoint_->init(opts);
   endpoint_->setHandler(

@@ -3,6 +3,7 @@
 // them to the HTTP bridge with a reply_sink, and returns at once.
 
 #include "actors/health_monitor.hpp"
+#include "http/connection.hpp"
 #include "messages/metrics.hpp"
 
 #include <caf/actor.hpp>
@@ -24,6 +25,8 @@ struct server_settings {
   std::uint16_t port = 8080;            // HTTP_ADDR
   int threads = 2;                      // Pistache I/O threads
   std::chrono::seconds ttl_created{300}; // ORDER_TTL_CREATED_S
+  std::chrono::seconds keepalive_timeout{75}; // HTTP_KEEPALIVE_TIMEOUT_S: idle connections
+  parser_limits limits;
 };
 
 class server {

@@ -51,6 +51,12 @@ int http_status(error_code c) {
   return info(c).status;
 }
 
+std::optional<api_error> ownership_error(std::string_view caller, std::string_view owner) {
+  if (caller.empty() || caller == owner)
+    return std::nullopt;
+  return api_error{error_code::forbidden, "the order belongs to another user"};
+}
+
 std::string error_body_json(const api_error& e) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);

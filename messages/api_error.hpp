@@ -1,6 +1,7 @@
 #pragma once
 // The error vocabulary of CONTRACT §3 and its JSON body.
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,5 +30,9 @@ std::string_view to_string(error_code c); // "INVALID_REQUEST", ...
 int http_status(error_code c);            // 400, ...
 /// {"error":{"code":"…","message":"…"}} with the message JSON-escaped.
 std::string error_body_json(const api_error& e);
+
+/// CONTRACT §3 "Ownership": FORBIDDEN when a caller is named (the normalised X-User-Id;
+/// empty when the header was not given) and is not `owner`.
+std::optional<api_error> ownership_error(std::string_view caller, std::string_view owner);
 
 } // namespace flashsale

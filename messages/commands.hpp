@@ -20,6 +20,10 @@ struct create_command {
   std::string idempotency_key;
   std::string fingerprint; // request_fingerprint() of the request
   outgoing_event created_event;
+  /// Unix ms after which the writer must no longer start committing it: by then the
+  /// bridge has answered 503 and the client must find no order (CONTRACT §3
+  /// "Overload"). 0: none.
+  std::int64_t commit_by_ms = 0;
 };
 
 enum class create_status { created, replayed, key_reused, failed };

@@ -1,5 +1,6 @@
 #include "messages/create_order.hpp"
 
+#include "messages/utf8.hpp"
 #include "messages/uuid.hpp"
 
 #include <rapidjson/error/en.h>
@@ -52,9 +53,13 @@ public:
     return add(leaf(json_kind::number, s, len));
   }
   bool String(const char* s, rapidjson::SizeType len, bool) {
+    if (!unicode({s, len}))
+      return false;
     return add(leaf(json_kind::string, s, len));
   }
   bool Key(const char* s, rapidjson::SizeType len, bool) {
+    if (!unicode({s, len}))
+      return false;
     open_.back().keys.emplace_back(s, len);
     return true;
   }
@@ -73,6 +78,9 @@ public:
 
   bool too_deep() const {
     return too_deep_;
+  }
+  bool not_unicode() const {
+    return not_unicode_;
   }
   json_node& root() {
     return root_;
@@ -97,6 +105,12 @@ private:
     open_.push_back(std::move(n));
     return true;
   }
+  // The input's encoding is validated by RapidJSON, but not what its \u escapes name:
+  // a lone surrogate ("\udc00") comes out as bytes that are no UTF-8.
+  bool unicode(std::string_view text) {
+    not_unicode_ = !is_valid_utf8(text);
+    return !not_unicode_;
+  }
   bool close() {
     json_node n = std::move(open_.back());
     open_.pop_back();
@@ -113,6 +127,7 @@ private:
   std::vector<json_node> open_;
   json_node root_;
   bool too_deep_ = false;
+  bool not_unicode_ = false;
 };
 
 std::string tree_builder::current_path() const {
@@ -146,6 +161,13 @@ void reject_parse_error(const tree_builder& builder, rapidjson::ParseResult resu
                         numeric_field_test is_numeric_field) {
   if (builder.too_deep())
     reject(error_code::invalid_request, "body is nested too deeply");
+  // RapidJSON itself refuses a high surrogate without its low half; we refuse the rest.
+  if (builder.not_unicode() || result.Code() == rapidjson::kParseErrorStringUnicodeSurrogateInvalid) {
+    auto path = builder.current_path();
+    reject(error_code::invalid_request,
+           (path.empty() ? std::string{"a string"} : path)
+             + " is not valid Unicode (an escaped lone surrogate?)");
+  }
   // RapidJSON refuses numbers beyond double range even when it hands them over as
   // text; in a numeric field of ours such a value is simply out of range.
   auto path = builder.current_path();

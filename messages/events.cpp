@@ -1,5 +1,6 @@
 #include "messages/events.hpp"
 
+#include "messages/utf8.hpp"
 #include "messages/uuid.hpp"
 
 #include <rapidjson/document.h>
@@ -10,6 +11,7 @@
 #include <array>
 #include <cstdio>
 #include <utility>
+#include <vector>
 
 namespace flashsale {
 
@@ -237,6 +239,36 @@ decode_error failed(decode_failure f, std::string detail) {
   return decode_error{f, std::move(detail)};
 }
 
+/// Whether every string and member name in the document is valid Unicode: the input's
+/// encoding is validated while parsing, not what its \u escapes name (a lone surrogate
+/// comes out as bytes that are no UTF-8). Iterative, like the parse.
+bool all_strings_unicode(const rapidjson::Value& root) {
+  std::vector<const rapidjson::Value*> todo{&root};
+  while (!todo.empty()) {
+    const auto* v = todo.back();
+    todo.pop_back();
+    if (v->IsString() && !is_valid_utf8(text_of(*v)))
+      return false;
+    if (v->IsArray())
+      for (const auto& element : v->GetArray())
+        todo.push_back(&element);
+    if (v->IsObject())
+      for (const auto& member : v->GetObject()) {
+        todo.push_back(&member.name);
+        todo.push_back(&member.value);
+      }
+  }
+  return true;
+}
+
+/// Empty when `text` is within `cap` characters, else the dlq_reason.
+std::string over_cap(std::string_view text, std::size_t cap, const char* field) {
+  if (utf8_length(text) <= cap)
+    return {};
+  return std::string{"bad_envelope: "} + field + " is over " + std::to_string(cap)
+         + " characters";
+}
+
 std::variant<incoming_event, decode_error> decode_envelope(const rapidjson::Value& doc) {
   incoming_event e;
   auto event_id = uuid_member(doc, "event_id");
@@ -247,6 +279,8 @@ std::variant<incoming_event, decode_error> decode_envelope(const rapidjson::Valu
   if (!type || type->GetStringLength() == 0)
     return failed(decode_failure::bad_envelope, "bad_envelope: event_type missing or not a string");
   e.event_type = std::string{text_of(*type)};
+  if (auto why = over_cap(e.event_type, max_event_type_length, "event_type"); !why.empty())
+    return failed(decode_failure::bad_envelope, why);
   auto payload = doc.FindMember("payload");
   if (payload == doc.MemberEnd() || !payload->value.IsObject())
     return failed(decode_failure::bad_envelope, "bad_envelope: payload missing or not an object");
@@ -257,6 +291,11 @@ std::variant<incoming_event, decode_error> decode_envelope(const rapidjson::Valu
   e.order_id = std::move(*order_id);
   e.payment_intent_id = optional_string(payload->value, "payment_intent_id");
   e.reason = optional_string(payload->value, "reason");
+  for (auto why : {over_cap(e.payment_intent_id, max_payment_intent_id_length,
+                            "payload.payment_intent_id"),
+                   over_cap(e.reason, max_event_reason_length, "payload.reason")})
+    if (!why.empty())
+      return failed(decode_failure::bad_envelope, why);
   // occurred_at is informative only; a producer's odd clock text must not cost us
   // the event.
   const auto* occurred = string_member(doc, "occurred_at");
@@ -371,6 +410,9 @@ std::variant<incoming_event, decode_error> decode_incoming(std::string_view valu
                     + rapidjson::GetParseError_En(doc.GetParseError()));
   if (!doc.IsObject())
     return failed(decode_failure::not_json, "not_json: not a JSON object");
+  if (!all_strings_unicode(doc))
+    return failed(decode_failure::not_json,
+                  "not_json: a string is not valid Unicode (an escaped lone surrogate?)");
   return decode_envelope(doc);
 }
 

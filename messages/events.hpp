@@ -41,6 +41,12 @@ outgoing_event make_order_payment_rejected(const std::string& order_id,
                                            const std::string& payment_intent_id,
                                            const std::string& reason, std::int64_t now_ms);
 
+/// Caps on incoming fields, in characters: they are stored, logged and echoed into our
+/// own events (payment_intent_id into ORDER_PAYMENT_REJECTED). Beyond them: poison.
+constexpr std::size_t max_event_type_length = 64;
+constexpr std::size_t max_payment_intent_id_length = 128;
+constexpr std::size_t max_event_reason_length = 256;
+
 /// An event consumed from inventory.v1.events or payment.v1.events, decoded.
 struct incoming_event {
   std::string event_id;   // UUID, lower case

@@ -1,9 +1,12 @@
 #include "messages/uuid.hpp"
 
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
-#include <random>
+#include <stdexcept>
+
+#include <sys/random.h>
 
 namespace flashsale {
 
@@ -13,15 +16,20 @@ constexpr std::string_view hex_digits = "0123456789abcdef";
 constexpr std::size_t uuid_text_length = 36;
 constexpr std::uint64_t unix_ms_mask = (std::uint64_t{1} << 48) - 1;
 
-// One generator per thread: no locking on the hot path, and seeding each from the
-// OS keeps two threads (or two processes) from sharing a sequence.
-std::mt19937_64& engine() {
-  thread_local std::mt19937_64 e = [] {
-    std::random_device rd;
-    std::seed_seq seed{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
-    return std::mt19937_64(seed);
-  }();
-  return e;
+// An order id is all a caller needs to read or cancel an order without X-User-Id, so
+// its random bits come from the kernel's CSPRNG (getrandom(2)), never from a
+// generator whose state can be recovered from observed ids (mt19937_64 could).
+void fill_random(std::uint8_t* out, std::size_t n) {
+  while (n > 0) {
+    auto got = ::getrandom(out, n, 0);
+    if (got < 0) {
+      if (errno == EINTR)
+        continue;
+      throw std::runtime_error("getrandom failed");
+    }
+    out += got;
+    n -= static_cast<std::size_t>(got);
+  }
 }
 
 std::uint64_t unix_ms_now() {
@@ -65,12 +73,7 @@ std::string new_uuid() {
   auto ms = unix_ms_now() & unix_ms_mask;
   for (int i = 0; i < 6; ++i)
     b[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
-  auto high = engine()();
-  auto low = engine()();
-  for (std::size_t i = 6; i < 8; ++i)
-    b[i] = static_cast<std::uint8_t>(high >> (8 * (i - 6)));
-  for (std::size_t i = 8; i < 16; ++i)
-    b[i] = static_cast<std::uint8_t>(low >> (8 * (i - 8)));
+  fill_random(b.data() + 6, b.size() - 6);
   b[6] = static_cast<std::uint8_t>(0x70 | (b[6] & 0x0f));
   b[8] = static_cast<std::uint8_t>(0x80 | (b[8] & 0x3f));
   return to_text(b);

@@ -16,13 +16,26 @@ constexpr const char* order_columns =
   "o.id::text, o.user_id::text, o.status, o.currency, o.total_amount, "
   "extract(epoch from o.created_at)::bigint, extract(epoch from o.updated_at)::bigint, "
   "extract(epoch from o.expired_at)::bigint, coalesce(o.reason, ''), "
-  "o.request_hash, o.idempotency_key";
+  "o.request_hash, o.idempotency_key, extract(epoch from o.created_expired_at)::bigint";
+constexpr int first_item_column = 12;
 
 struct stored_order {
   order value;
   std::string request_hash;
   std::string idempotency_key;
+  std::optional<std::int64_t> created_expired_at; // the deadline it was created with
 };
+
+/// The order as its first 201 showed it (CONTRACT §3: a replay answers that body).
+/// Items, amounts and created_at never change; the rest is what a create sets.
+order as_created(const stored_order& s) {
+  order o = s.value;
+  o.status = order_status::created;
+  o.updated_at = o.created_at;
+  o.expired_at = s.created_expired_at;
+  o.reason.clear();
+  return o;
+}
 
 stored_order read_order_row(const pqxx::row& r) {
   stored_order s;
@@ -39,6 +52,8 @@ stored_order read_order_row(const pqxx::row& r) {
   o.reason = r[8].as<std::string>();
   s.request_hash = r[9].as<std::string>();
   s.idempotency_key = r[10].as<std::string>();
+  if (!r[11].is_null())
+    s.created_expired_at = r[11].as<std::int64_t>();
   return s;
 }
 
@@ -78,9 +93,10 @@ std::vector<stored_order> select_orders(pqxx::transaction_base& tx, const std::s
   for (const auto& r : rows) {
     if (result.empty() || result.back().value.id != r[0].c_str())
       result.push_back(read_order_row(r));
-    if (!r[11].is_null())
+    const int i = first_item_column;
+    if (!r[i].is_null())
       result.back().value.items.push_back(
-        {r[11].as<std::string>(), r[12].as<std::int32_t>(), r[13].as<std::int64_t>()});
+        {r[i].as<std::string>(), r[i + 1].as<std::int32_t>(), r[i + 2].as<std::int64_t>()});
   }
   return result;
 }
@@ -111,9 +127,10 @@ constexpr const char* create_batch_name = "fs_create_orders";
 constexpr const char* create_batch_sql = R"SQL(
 WITH new_orders AS (
   INSERT INTO orders (id, user_id, idempotency_key, request_hash, status, currency,
-                      total_amount, created_at, updated_at, expired_at)
+                      total_amount, created_at, updated_at, expired_at, created_expired_at)
   SELECT o.id, o.user_id, o.idem_key, o.request_hash, 'CREATED', o.currency, o.total,
-         to_timestamp(o.created_at), to_timestamp(o.created_at), to_timestamp(o.deadline)
+         to_timestamp(o.created_at), to_timestamp(o.created_at), to_timestamp(o.deadline),
+         to_timestamp(o.deadline)
   FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::bigint[],
               $7::bigint[], $8::bigint[])
        AS o(id, user_id, idem_key, request_hash, currency, total, created_at, deadline)
@@ -194,7 +211,7 @@ void resolve_collisions(pqxx::transaction_base& tx,
       throw std::logic_error("idempotency conflict without a stored order");
     bool same = found->second.request_hash == cmds[i]->fingerprint;
     out[i].status = same ? create_status::replayed : create_status::key_reused;
-    out[i].stored = found->second.value;
+    out[i].stored = same ? as_created(found->second) : found->second.value;
   }
 }
 

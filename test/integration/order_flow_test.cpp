@@ -151,6 +151,56 @@ BOOST_FIXTURE_TEST_CASE(same_key_same_body_replays_and_other_body_is_refused, ac
   BOOST_TEST(count(url, "SELECT count(*) FROM outbox_events") == 2);
 }
 
+// CONTRACT §3: a replay answers the first answer's body, the order as created, not as
+// it is now (issue 12: a replay after a cancel answered CANCELLED).
+BOOST_FIXTURE_TEST_CASE(replay_answers_the_order_as_created_whatever_happened_since,
+                        actor_fixture) {
+  auto user = new_uuid();
+  auto first = create(sample_command(user, "k"));
+  BOOST_REQUIRE(first.status == create_status::created);
+  const auto& id = first.stored.id;
+  // Time moves on: the cancel's updated_at is a later second than created_at.
+  pqxx::connection c{url};
+  pqxx::nontransaction{c}.exec("UPDATE orders SET created_at = created_at - interval '10 s', "
+                               "created_expired_at = created_expired_at - interval '10 s', "
+                               "expired_at = expired_at - interval '10 s' WHERE id = '" + id + "'");
+  auto first_body = [&] {
+    order o = first.stored;
+    o.created_at -= 10;
+    o.updated_at -= 10;
+    *o.expired_at -= 10;
+    return order_response_json(o);
+  }();
+  BOOST_REQUIRE(cancel(id).ok);
+  auto now = fetch(id);
+  BOOST_REQUIRE(now.ok);
+  BOOST_REQUIRE((now.value.status == order_status::cancelled));
+  BOOST_REQUIRE(now.value.updated_at > now.value.created_at);
+
+  auto again = create(sample_command(user, "k"));
+  BOOST_REQUIRE((again.status == create_status::replayed));
+  BOOST_TEST(order_response_json(again.stored) == first_body);
+  BOOST_TEST((again.stored.status == order_status::created));
+  BOOST_TEST(again.stored.reason.empty());
+}
+
+// CONTRACT §3 "Overload": a create whose client has had its 503 (the bridge's
+// deadline passed) leaves no order; a retry with the same key creates exactly one.
+BOOST_FIXTURE_TEST_CASE(a_create_past_its_deadline_is_dropped_uncommitted, actor_fixture) {
+  auto user = new_uuid();
+  auto late = sample_command(user, "late");
+  late.commit_by_ms = now_ms() - 1;
+  auto out = create(late);
+  BOOST_TEST((out.status == create_status::failed));
+  BOOST_TEST(to_string(out.error.code) == "UNAVAILABLE");
+  BOOST_TEST(count(url, "SELECT count(*) FROM orders") == 0);
+  BOOST_TEST(count(url, "SELECT count(*) FROM outbox_events") == 0);
+  auto retry = sample_command(user, "late");
+  retry.commit_by_ms = now_ms() + 10000;
+  BOOST_TEST((create(retry).status == create_status::created));
+  BOOST_TEST(count(url, "SELECT count(*) FROM orders") == 1);
+}
+
 BOOST_FIXTURE_TEST_CASE(concurrent_duplicates_resolve_to_one_order, actor_fixture) {
   auto user = new_uuid();
   constexpr int n = 64;

@@ -93,4 +93,15 @@ BOOST_AUTO_TEST_CASE(message_is_json_escaped) {
   }
 }
 
+// CONTRACT §3 "Ownership": only a named caller other than the owner is refused.
+BOOST_AUTO_TEST_CASE(ownership_refuses_only_another_named_caller) {
+  const std::string owner = "0190a6e4-8c1a-7b3c-9d2e-1f2a3b4c5d6e";
+  BOOST_TEST(!ownership_error("", owner).has_value());
+  BOOST_TEST(!ownership_error(owner, owner).has_value());
+  auto e = ownership_error("7c9e6679-7425-40de-944b-e07fc1f90ae7", owner);
+  BOOST_REQUIRE(e.has_value());
+  BOOST_TEST(to_string(e->code) == "FORBIDDEN");
+  BOOST_TEST(http_status(e->code) == 403);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -222,6 +222,31 @@ BOOST_AUTO_TEST_CASE(invalid_utf8_is_an_invalid_request) {
   check_invalid_request(one_item("1", "1", "1", "\"\xed\xa0\x80\"").json()); // surrogate
 }
 
+// RapidJSON decodes an escaped lone surrogate into bytes that are no UTF-8: PostgreSQL
+// refused them with 500s for a whole write batch (issue 12).
+BOOST_AUTO_TEST_CASE(escaped_lone_surrogates_are_an_invalid_request) {
+  for (std::string sku : {R"("\udc00")", R"("A\udfff")", R"("\ud800")", R"("\ud800x")",
+                          R"("\ud800\u0041")", R"("\udc00\ud800")", R"("\uDBFF")"}) {
+    BOOST_TEST_CONTEXT(sku) {
+      auto e = refused(one_item("1", "1", "1", sku).json());
+      BOOST_TEST(to_string(e.code) == "INVALID_REQUEST", e.message);
+      BOOST_TEST(e.message.find("items[0].sku_id") != std::string::npos, e.message);
+    }
+  }
+  body in_unknown_field;
+  in_unknown_field.extra = R"("note":"\udc00")";
+  check_invalid_request(in_unknown_field.json());
+  body in_a_key;
+  in_a_key.extra = R"("\udc00":1)";
+  check_invalid_request(in_a_key.json());
+  check_invalid_request(R"({"user_id":"\udc00"})");
+}
+
+BOOST_AUTO_TEST_CASE(escaped_surrogate_pairs_are_characters) {
+  auto r = accepted(one_item("1", "1", "1", R"("\ud83d\ude00\uD83D\uDE00")").json());
+  BOOST_TEST(r.items.at(0).sku_id == "\xf0\x9f\x98\x80\xf0\x9f\x98\x80");
+}
+
 BOOST_AUTO_TEST_CASE(missing_fields_are_an_invalid_request) {
   body no_user, no_currency, no_total, no_items;
   no_user.user_id.reset();

@@ -268,6 +268,42 @@ BOOST_AUTO_TEST_CASE(unparseable_values_are_not_json) {
   check_failure(incoming("PAYMENT_SUCCEEDED", ",\"x\":\"\xff\""), decode_failure::not_json);
 }
 
+// Incoming strings are echoed into our own events (ORDER_PAYMENT_REJECTED): a lone
+// surrogate escape anywhere makes the message poison.
+BOOST_AUTO_TEST_CASE(escaped_lone_surrogates_are_not_json) {
+  check_failure(incoming("PAYMENT_SUCCEEDED", R"(,"payment_intent_id":"pi_\udc00")"),
+                decode_failure::not_json);
+  check_failure(incoming("PAYMENT_FAILED", R"(,"reason":"\ud800")"), decode_failure::not_json);
+  check_failure(incoming("PAYMENT_SUCCEEDED", R"(,"extra":{"deep":["\udfff"]})"),
+                decode_failure::not_json);
+  check_failure(incoming("PAYMENT_SUCCEEDED", R"(,"\udc00":1)"), decode_failure::not_json);
+  auto e = decoded(incoming("PAYMENT_SUCCEEDED", R"(,"payment_intent_id":"pi_\ud83d\ude00")"));
+  BOOST_TEST(e.payment_intent_id == "pi_\xf0\x9f\x98\x80");
+}
+
+BOOST_AUTO_TEST_CASE(incoming_fields_have_length_caps) {
+  auto intent = [](std::size_t n) {
+    return incoming("PAYMENT_SUCCEEDED", R"(,"payment_intent_id":")" + std::string(n, 'p') + '"');
+  };
+  BOOST_TEST(decoded(intent(max_payment_intent_id_length)).payment_intent_id.size()
+             == max_payment_intent_id_length);
+  check_failure(intent(max_payment_intent_id_length + 1), decode_failure::bad_envelope);
+  // Characters, not bytes.
+  std::string wide;
+  for (std::size_t i = 0; i < max_payment_intent_id_length; ++i)
+    wide += "\xc3\xa9";
+  BOOST_TEST(decoded(incoming("PAYMENT_SUCCEEDED", R"(,"payment_intent_id":")" + wide + '"'))
+               .payment_intent_id == wide);
+  auto reason = [](std::size_t n) {
+    return incoming("PAYMENT_FAILED", R"(,"reason":")" + std::string(n, 'r') + '"');
+  };
+  BOOST_TEST(decoded(reason(max_event_reason_length)).reason.size() == max_event_reason_length);
+  check_failure(reason(max_event_reason_length + 1), decode_failure::bad_envelope);
+  check_failure(incoming(std::string(max_event_type_length + 1, 'T')), decode_failure::bad_envelope);
+  BOOST_TEST(decoded(incoming(std::string(max_event_type_length, 'T'))).event_type.size()
+             == max_event_type_length);
+}
+
 BOOST_AUTO_TEST_CASE(a_utf8_byte_order_mark_is_tolerated) {
   BOOST_TEST(decoded("\xef\xbb\xbf" + incoming("PAYMENT_SUCCEEDED")).order_id == order_id);
 }

@@ -235,4 +235,18 @@ BOOST_AUTO_TEST_CASE(create_command_fingerprint_ignores_json_spelling) {
              == make_create_command(b, "k", now_ms, ttl).fingerprint);
 }
 
+BOOST_AUTO_TEST_CASE(x_user_id_is_optional_a_uuid_and_normalised) {
+  using flashsale::http::parse_caller;
+  BOOST_TEST(std::get<std::string>(parse_caller(std::nullopt)).empty());
+  BOOST_TEST(std::get<std::string>(parse_caller(opt{"0190A6E4-8C1A-7B3C-9D2E-1F2A3B4C5D6E"}))
+             == user);
+  for (const std::string& bad :
+       std::vector<std::string>{"", "nope", "0190a6e4-8c1a-7b3c-9d2e-1f2a3b4c5d6", user + " "}) {
+    auto r = parse_caller(opt{bad});
+    BOOST_REQUIRE(std::holds_alternative<api_error>(r));
+    BOOST_TEST(to_string(std::get<api_error>(r).code) == "INVALID_REQUEST");
+    BOOST_TEST(mentions(std::get<api_error>(r), "X-User-Id"));
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
