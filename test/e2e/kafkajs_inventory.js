@@ -9,7 +9,7 @@
 'use strict';
 
 const crypto = require('crypto');
-const { Kafka, logLevel } = require('kafkajs');
+const { Kafka, Partitioners, logLevel } = require('kafkajs');
 
 const brokers = (process.env.KAFKA_BROKERS || '').split(',').filter(Boolean);
 const group = process.env.INVENTORY_GROUP || 'kafkajs-inventory';
@@ -18,8 +18,13 @@ const onlyUser = process.env.INVENTORY_USER_ID || '';
 const say = (what) => process.stdout.write(`${JSON.stringify(what)}\n`);
 
 const kafka = new Kafka({ clientId: 'kafkajs-inventory', brokers, logLevel: logLevel.WARN });
-// Idempotence in kafkajs needs acks=-1 on every send and one request in flight.
-const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+// Idempotence in kafkajs needs acks=-1 on every send and one request in flight. The
+// partitioner is the Java client's murmur2, as the order service's (murmur2_random).
+const producer = kafka.producer({
+  idempotent: true,
+  maxInFlightRequests: 1,
+  createPartitioner: Partitioners.DefaultPartitioner,
+});
 const consumer = kafka.consumer({ groupId: group });
 const answered = new Map(); // ORDER_CREATED event_id -> our INVENTORY_RESERVED event_id
 

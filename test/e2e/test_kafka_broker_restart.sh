@@ -48,7 +48,8 @@ IN_LIST=$(printf "'%s'," "${DURING[@]}")
 IN_LIST=${IN_LIST%,}
 check "their events wait in the outbox" eq "$(sql "$DB" "SELECT count(*) FROM outbox_events
   WHERE aggregate_id IN ($IN_LIST) AND status = 'PENDING'")" "${#DURING[@]}"
-check "the backlog on /metrics" test "$(metric outbox_pending_rows)" -ge "${#DURING[@]}"
+backlog_shown() { (($(metric outbox_pending_rows) >= ${#DURING[@]})); }
+check "the backlog on /metrics" wait_for 10 "outbox_pending_rows >= ${#DURING[@]}" backlog_shown
 check "nothing DEAD" eq "$(sql "$DB" "SELECT count(*) FROM outbox_events WHERE status = 'DEAD'")" 0
 
 # --- restarted on its data
