@@ -91,15 +91,23 @@ a_consumes() { (($(node_consumed "$A") > 0)); }
 check "node A consumes" wait_for 30 "node A consumed events" a_consumes
 REBALANCES_BEFORE=$(BASE=$A metric saga_consumer_rebalances_total)
 
-# --- node B joins while the stream goes on
-echo 25 >"$T/limit"
+# --- node B joins while the stream goes on: the stream stays two steps ahead until B
+# consumes (however long its start and join take), keeping ten steps for B's leave.
+STEPS=$((N / CHUNK))
+keep_flowing() {
+  local s
+  s=$(cat "$T/step")
+  ((s + 2 <= STEPS - 10)) && echo $((s + 2)) >"$T/limit"
+  return 0
+}
+keep_flowing
 PORT_B=$(free_port)
 start_service "$DB" "$PORT_B" NODE_ID=node-b "${NODE_ENV[@]}"
 B_PID=$SERVICE_PID
 B="http://127.0.0.1:$PORT_B"
 BASE=$B
 wait_for 30 "node B readyz 200" ready
-b_consumes() { (($(node_consumed "$B") > 0)); }
+b_consumes() { keep_flowing; (($(node_consumed "$B") > 0)); }
 check "node B takes partitions and consumes" wait_for 60 "node B consumed events" b_consumes
 
 # Committed offsets during the run, with two members: each one is behind durable work.
@@ -122,7 +130,7 @@ check "mid-run: every event below a committed offset is applied" eq \
   "$(comm -23 "$T/committed_mid" "$T/processed_mid" | wc -l)" 0
 
 # --- node B leaves (SIGTERM) while the stream goes on
-echo $((N / CHUNK)) >"$T/limit"
+echo "$STEPS" >"$T/limit"
 B_CONSUMED=$(node_consumed "$B")
 kill -TERM "$B_PID"
 b_gone() { ! kill -0 "$B_PID" 2>/dev/null; }
