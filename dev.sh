@@ -14,6 +14,9 @@ DEV_DIR=$ROOT/.dev
 PACKAGES=(build-essential cmake pkg-config ccache libcaf-dev libpqxx-dev librdkafka-dev
   rapidjson-dev libpistache-dev libboost-test-dev postgresql postgresql-contrib kcat wrk
   curl jq util-linux iproute2 docker-compose libssl-dev openssl)
+# Node.js and npm for the kafkajs e2e test, from Debian unless a Node.js is there already
+# (e.g. NodeSource's nodejs, which brings its own npm and conflicts with Debian's).
+command -v node >/dev/null && command -v npm >/dev/null || PACKAGES+=(nodejs npm)
 
 usage() {
   cat <<'EOF'

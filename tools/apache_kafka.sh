@@ -13,7 +13,8 @@
 #   apache_kafka.sh tool NAME [ARGS…]      one of Kafka's own command-line tools from the
 #                                          same jars: kafka-topics, kafka-consumer-groups,
 #                                          kafka-console-consumer, kafka-console-producer,
-#                                          kafka-get-offsets, kafka-metadata-quorum
+#                                          kafka-get-offsets, kafka-metadata-quorum,
+#                                          kafka-dump-log (DumpLogSegments)
 #
 # Environment: KAFKA_HEAP (default -Xms128m -Xmx512m), FLASHSALE_CACHE (default
 # ~/.cache/flashsale), KAFKA_PARTITIONS (8), KAFKA_MAX_MESSAGE_BYTES (1048576).
@@ -100,6 +101,7 @@ kafka_tool() {
   kafka-console-producer) class=org.apache.kafka.tools.ConsoleProducer ;;
   kafka-get-offsets) class=org.apache.kafka.tools.GetOffsetShell ;;
   kafka-metadata-quorum) class=org.apache.kafka.tools.MetadataQuorumCommand ;;
+  kafka-dump-log) class=kafka.tools.DumpLogSegments ;;
   *) die "unknown Kafka tool '$name'" ;;
   esac
   kafka_fetch

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The only broker (Apache Kafka, a node of this test's own) stopped for 30 s and
+# restarted on its data: what was produced before is still there at the same offsets,
+# orders created meanwhile are answered 201 (committed to PostgreSQL) and their events
+# wait in the outbox, /readyz says the broker is gone and back, the outbox drains after
+# the restart and the consumer group carries on.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/saga_lib.sh"
+source "$(dirname "$0")/kafka_lib.sh"
+
+OUTAGE_S=${OUTAGE_S:-30}
+own_cluster 1
+DB=$(fresh_database)
+PORT=$(free_port)
+start_saga_service "$DB" "$PORT" "e2e-kafka-restart-$$"
+USER_ID=$(uuid)
+T=$E2E_TMP/restart
+mkdir -p "$T"
+
+# --- before: orders whose events are on the topic, one of them RESERVED through it
+BEFORE=()
+for i in $(seq 20); do BEFORE+=("$(create_order "$USER_ID" "before-$i")"); done
+sent() { [[ $(sql "$DB" "SELECT count(*) FROM outbox_events WHERE status <> 'SENT'") == 0 ]]; }
+check "before: the outbox drains" wait_for 30 "every outbox row SENT" sent
+inventory_reserved "${BEFORE[0]}"
+check "before: RESERVED through the broker" wait_for 30 RESERVED status_is "$DB" "${BEFORE[0]}" RESERVED/
+topic_events order.v1.events >"$T/before"
+check "before: the 20 ORDER_CREATED on the topic" eq \
+  "$(awk '$1 == "ORDER_CREATED" { print $2 }' "$T/before" | sort -u | wc -l)" 20
+
+# --- the broker stops (SIGTERM, a controlled shutdown) for OUTAGE_S seconds
+"$KAFKA_CTL" term "$CLUSTER_DIR" 1
+STOPPED_AT=$SECONDS
+not_ready() { [[ $(curl -s -o /dev/null -w '%{http_code}' "$BASE/readyz") == 503 ]]; }
+check "readyz 503 while the broker is gone" wait_for 20 "readyz 503" not_ready
+DURING=() CODES=()
+while ((SECONDS - STOPPED_AT < OUTAGE_S)); do
+  req POST /api/v1/orders '{"user_id":"'"$USER_ID"'","currency":"EUR","total_amount":25.00,
+    "items":[{"sku_id":"sku-1","quantity":2,"price":12.50}]}' -H "X-Idempotency-Key: during-${#CODES[@]}"
+  CODES+=("$STATUS")
+  [[ $STATUS == 201 ]] && DURING+=("$(json .data.id)")
+  sleep 0.5 # a create every half second through the outage
+done
+echo "outage: ${#CODES[@]} creates in $((SECONDS - STOPPED_AT)) s, ${#DURING[@]} answered 201"
+check "every create during the outage answered 201" eq "${#DURING[@]}" "${#CODES[@]}"
+check "creates during the outage" test "${#DURING[@]}" -ge 20
+IN_LIST=$(printf "'%s'," "${DURING[@]}")
+IN_LIST=${IN_LIST%,}
+check "their events wait in the outbox" eq "$(sql "$DB" "SELECT count(*) FROM outbox_events
+  WHERE aggregate_id IN ($IN_LIST) AND status = 'PENDING'")" "${#DURING[@]}"
+backlog_shown() { (($(metric outbox_pending_rows) >= ${#DURING[@]})); }
+check "the backlog on /metrics" wait_for 10 "outbox_pending_rows >= ${#DURING[@]}" backlog_shown
+check "nothing DEAD" eq "$(sql "$DB" "SELECT count(*) FROM outbox_events WHERE status = 'DEAD'")" 0
+
+# --- restarted on its data
+RESTART_AT=$SECONDS
+"$KAFKA_CTL" restart "$CLUSTER_DIR" 1
+BROKER_UP_S=$((SECONDS - RESTART_AT))
+check "readyz 200 after the restart" wait_for 60 "readyz 200" ready
+check "the outbox drains after the restart" wait_for 60 "every outbox row SENT" sent
+DRAIN_S=$((SECONDS - RESTART_AT))
+topic_events order.v1.events >"$T/after"
+check "everything produced before is still there, at the same offsets" eq \
+  "$(comm -23 <(awk '{ print $3, $4, $5 }' "$T/before" | sort) <(awk '{ print $3, $4, $5 }' "$T/after" | sort) | wc -l)" 0
+awk '$1 == "ORDER_CREATED" { print $2 }' "$T/after" | sort -u >"$T/after_orders"
+check "every order's ORDER_CREATED on the topic" eq \
+  "$(comm -23 <(printf '%s\n' "${BEFORE[@]}" "${DURING[@]}" | sort -u) "$T/after_orders" | wc -l)" 0
+check "every outbox event on the topic" eq "$(comm -23 <(sql "$DB" "SELECT event_id FROM outbox_events" | sort -u) \
+  <(awk '{ print $3 }' "$T/after" | sort -u) | wc -l)" 0
+
+# The consumer group carries on from its committed offsets: the event consumed before
+# the outage is not applied again, a new one for an order of the outage is.
+inventory_reserved "${DURING[0]}"
+check "after: RESERVED through the restarted broker" wait_for 60 RESERVED status_is "$DB" "${DURING[0]}" RESERVED/
+check "after: one inbox row each" eq "$(sql "$DB" "SELECT count(*) FROM processed_events")" 2
+
+echo "figures: outage $OUTAGE_S s, broker up ${BROKER_UP_S} s after the restart, outbox drained ${DRAIN_S} s after it"
+finish
