@@ -215,9 +215,13 @@ events=$(q "SELECT count(*) FROM outbox_events WHERE event_type='ORDER_CREATED'"
 printf '\nrows: %s orders, %s ORDER_CREATED outbox rows\n' "$orders" "$events"
 [[ $orders == "$events" ]] || { echo "bench: orders and ORDER_CREATED rows differ" >&2; exit 1; }
 
-# BENCH_EXTRAS=0: only the create-order comparison above.
-[[ ${BENCH_EXTRAS:-1} == 1 ]] || exit 0
+# BENCH_EXTRAS=0: only the create-order comparison above; a list such as "outbox saga":
+# only those of tools/bench_*.sh; 1 (default): all of them.
+EXTRAS=${BENCH_EXTRAS:-1}
+[[ $EXTRAS == 0 ]] && exit 0
 for extra in tools/bench_*.sh; do
   [[ -f $extra ]] || continue
+  name=${extra#tools/bench_}
+  [[ $EXTRAS == 1 || " $EXTRAS " == *" ${name%.sh} "* ]] || continue
   DATABASE_URL=$DATABASE_URL bash "$extra"
 done
