@@ -70,7 +70,7 @@ consumer_metrics register_metrics(metrics_registry& reg) {
   const std::pair<event_status, const char*> outcomes[] = {
     {event_status::applied, "applied"},     {event_status::duplicate, "duplicate"},
     {event_status::ignored, "ignored"},     {event_status::payment_rejected, "payment_rejected"},
-    {event_status::not_found, "not_found"},
+    {event_status::not_found, "not_found"}, {event_status::held, "held"},
   };
   for (const auto& [status, label] : outcomes)
     m.handled[status] =
