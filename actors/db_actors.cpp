@@ -11,6 +11,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include <chrono>
+#include <unordered_set>
 #include <utility>
 
 namespace flashsale {
@@ -196,10 +197,14 @@ void flush_loads(reader_actor* self) {
   st.load_ids.clear();
   st.load_promises.clear();
   std::vector<std::optional<order>> found;
+  std::unordered_set<std::string> with_early;
   load_reply failed;
   try {
-    found = st.db->with(
-      [&](auto& conn) { return persistence::load_orders(conn, ids); });
+    st.db->with([&](auto& conn) {
+      found = persistence::load_orders(conn, ids);
+      for (auto& id : persistence::orders_with_early_events(conn, ids))
+        with_early.insert(std::move(id));
+    });
   } catch (...) {
     failed.failed = true;
     failed.error = persistence::to_api_error(std::current_exception());
@@ -213,6 +218,7 @@ void flush_loads(reader_actor* self) {
     reply.found = found[i].has_value();
     if (found[i])
       reply.value = std::move(*found[i]);
+    reply.has_early = reply.found && with_early.count(ids[i]) > 0;
     promises[i].deliver(std::move(reply));
   }
 }
@@ -230,6 +236,17 @@ caf::behavior db_reader(reader_actor* self, std::string url, persistence::pg_lim
       return rp;
     },
     [=](flush_atom) { flush_loads(self); },
+    [=](early_atom, const std::string& id) {
+      early_reply reply;
+      try {
+        reply.events = self->state.db->with([&](pqxx::connection_base& conn) {
+          return persistence::load_early_events(conn, id);
+        });
+      } catch (...) {
+        reply.failed = true;
+      }
+      return reply;
+    },
     [=](list_atom, const list_query& query) {
       list_reply reply;
       try {

@@ -25,6 +25,7 @@ caf::actor spawn_db_writers(caf::actor_system& sys, const std::string& database_
 
 /// A round-robin pool of `count` readers.
 /// Handles: (load_atom, std::string order_id) -> load_reply,
+///          (early_atom, std::string order_id) -> early_reply,
 ///          (list_atom, list_query) -> list_reply.
 caf::actor spawn_db_readers(caf::actor_system& sys, const std::string& database_url,
                             std::size_t count, persistence::pg_limits limits = {});

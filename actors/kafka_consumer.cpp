@@ -71,6 +71,7 @@ consumer_metrics register_metrics(metrics_registry& reg) {
     {event_status::applied, "applied"},     {event_status::duplicate, "duplicate"},
     {event_status::ignored, "ignored"},     {event_status::payment_rejected, "payment_rejected"},
     {event_status::not_found, "not_found"},   {event_status::rejected, "rejected"},
+    {event_status::held, "held"},
   };
   for (const auto& [status, label] : outcomes)
     m.handled[status] =

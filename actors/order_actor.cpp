@@ -2,6 +2,7 @@
 
 #include "actors/log.hpp"
 #include "actors/protocol.hpp"
+#include "messages/saga_step.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/local_actor.hpp>
@@ -27,6 +28,8 @@ struct order_state {
   caf::actor writers;
   caf::actor readers;
   order_settings settings;
+  bool has_early = false; // events are held for this order (early_events)
+  bool replaying = false; // a replay of them is under way
   std::chrono::steady_clock::time_point last_active = std::chrono::steady_clock::now();
   static inline const char* name = "order_actor";
 };
@@ -104,6 +107,7 @@ void load(order_self* self, std::function<void()> then) {
       [=](load_reply& r) {
         auto& st = self->state;
         st.current.reset();
+        st.has_early = r.has_early;
         if (r.found)
           st.current = std::move(r.value);
         else if (r.failed)
@@ -166,6 +170,7 @@ using commit_done = std::function<void(commit_end, api_error)>;
 using retry_fn = std::function<void(int attempt)>;
 
 void arm_deadline(order_self* self);
+void replay_early(order_self* self);
 
 /// Commits `cmd` through a writer and keeps the in-memory order in step with the row.
 /// A stale guard (someone else wrote) reloads the order and calls `retry` to decide
@@ -182,6 +187,8 @@ void commit(order_self* self, write_command cmd, int attempt, retry_fn retry,
             apply_write(*st.current, cmd);
             arm_deadline(self);
             done(commit_end::applied, {});
+            if (cmd.next != cmd.expected) // held events may act in the new state
+              replay_early(self);
             return;
           case write_status::stale:
             if (attempt >= max_stale_retries) {
@@ -297,9 +304,62 @@ write_command payment_rejection(const order& o, const incoming_event& ev) {
   return cmd;
 }
 
-bool refund_needed(order_trigger trigger, order_status s) {
-  return trigger == order_trigger::payment_succeeded
-         && (s == order_status::expired || s == order_status::cancelled);
+/// An event that came before its order can take it: its inbox row and its early_events
+/// row, no status change (the UPDATE to itself orders it with the order's other writes).
+write_command hold_write(const order& o, const incoming_event& ev) {
+  write_command cmd;
+  cmd.order_id = o.id;
+  cmd.expected = o.status;
+  cmd.next = o.status;
+  cmd.reason = o.reason;
+  cmd.deadline = o.expired_at;
+  cmd.now_ms = now_ms();
+  cmd.hold_body = encode_incoming(ev);
+  return cmd;
+}
+
+/// The write for `step` (not ignore) of `ev` in the current state.
+write_command step_write(order_self* self, saga_step step, const incoming_event& ev) {
+  const order& o = *self->state.current;
+  switch (step) {
+    case saga_step::apply:
+      return make_write(o, *next_transition(o.status, *trigger_for(ev.event_type)),
+                        self->state.settings);
+    case saga_step::reject:
+      return payment_rejection(o, ev);
+    case saga_step::hold:
+      return hold_write(o, ev);
+    case saga_step::ignore:
+      break;
+  }
+  auto cmd = hold_write(o, ev); // no effect: the UPDATE to itself only
+  cmd.hold_body.clear();
+  return cmd;
+}
+
+const char* to_string_step(saga_step step) {
+  switch (step) {
+    case saga_step::apply:
+      return "applied";
+    case saga_step::reject:
+      return "payment_rejected";
+    case saga_step::hold:
+      return "held";
+    case saga_step::ignore:
+      break;
+  }
+  return "no_effect";
+}
+
+event_status status_of(saga_step step) {
+  switch (step) {
+    case saga_step::reject:
+      return event_status::payment_rejected;
+    case saga_step::hold:
+      return event_status::held;
+    default:
+      return event_status::applied;
+  }
 }
 
 void decide_event(order_self* self, incoming_event ev, event_done done, int attempt) {
@@ -308,27 +368,117 @@ void decide_event(order_self* self, incoming_event ev, event_done done, int atte
     done({without_order(self), order_status::created});
     return;
   }
-  const order& o = *st.current;
-  auto trigger = trigger_for(ev.event_type);
-  if (!trigger) { // INVENTORY_RELEASED: acknowledged, no transition
+  auto step = saga_step_for(ev.event_type, st.current->status);
+  if (step == saga_step::ignore) { // also INVENTORY_RELEASED: acknowledged, no transition
     done(answer(self, event_status::ignored));
     return;
   }
-  write_command cmd;
-  auto on_applied = event_status::applied;
-  if (auto t = next_transition(o.status, *trigger)) {
-    cmd = make_write(o, *t, st.settings);
-  } else if (refund_needed(*trigger, o.status)) {
-    cmd = payment_rejection(o, ev);
-    on_applied = event_status::payment_rejected;
-  } else {
-    done(answer(self, event_status::ignored));
-    return;
-  }
+  auto cmd = step_write(self, step, ev);
   cmd.inbox_event_id = ev.event_id;
   cmd.inbox_event_type = ev.event_type;
   auto retry = [=](int next) { decide_event(self, ev, done, next); };
-  commit(self, std::move(cmd), attempt, retry, finish_event(self, on_applied, done));
+  auto finish = finish_event(self, status_of(step), done);
+  commit(self, std::move(cmd), attempt, retry, [=](commit_end end, api_error err) {
+    if (end == commit_end::applied && step == saga_step::hold) {
+      self->state.has_early = true;
+      log::debug("saga event came before its order can take it, held",
+                 {{"order_id", ev.order_id}, {"event_id", ev.event_id},
+                  {"event_type", ev.event_type}});
+    }
+    finish(end, err);
+  });
+}
+
+// -- held events ------------------------------------------------------------------------
+
+using held_list = std::vector<incoming_event>;
+
+void replay_next(order_self* self, held_list held, int attempt);
+
+void end_replay(order_self* self, bool rows_left) {
+  self->state.replaying = false;
+  self->state.has_early = rows_left;
+}
+
+/// The held events in the order they came; one whose text no longer decodes (it was
+/// written by this service, so only a bug makes that) keeps its id and no type, and
+/// is released without effect.
+held_list decode_held(const std::string& order_id, std::vector<held_event>& rows) {
+  held_list held;
+  for (auto& row : rows) {
+    auto decoded = decode_incoming(row.body);
+    if (auto* ev = std::get_if<incoming_event>(&decoded)) {
+      held.push_back(std::move(*ev));
+      continue;
+    }
+    log::error("held saga event cannot be decoded, released without effect",
+               {{"order_id", order_id}, {"event_id", row.event_id}});
+    incoming_event bad;
+    bad.event_id = row.event_id;
+    bad.order_id = order_id;
+    held.push_back(std::move(bad));
+  }
+  return held;
+}
+
+/// Re-decides the order's held events now that it is past CREATED: the first one that
+/// can act (apply, reject, or be dropped) commits with the release of its row, then the
+/// rest are decided again in the new state. Runs inside the actor (awaits), so no other
+/// message of the order comes between; a failure leaves the rows for the next
+/// transition, load or sweeper expiry.
+void replay_early(order_self* self) {
+  auto& st = self->state;
+  if (st.replaying || !st.has_early || !st.current || st.current->status == order_status::created)
+    return;
+  st.replaying = true;
+  self->request(st.readers, st.settings.db_timeout, early_atom::value, st.id)
+    .await(
+      [=](early_reply& r) {
+        if (r.failed) {
+          log::warn("held saga events not read, replayed later", {{"order_id", self->state.id}});
+          end_replay(self, true);
+          return;
+        }
+        replay_next(self, decode_held(self->state.id, r.events), 0);
+      },
+      [=](caf::error&) {
+        log::warn("held saga events not read, replayed later", {{"order_id", self->state.id}});
+        end_replay(self, true);
+      });
+}
+
+void replay_next(order_self* self, held_list held, int attempt) {
+  auto& st = self->state;
+  if (!st.current) {
+    end_replay(self, true);
+    return;
+  }
+  for (std::size_t i = 0; i < held.size(); ++i) {
+    auto step = saga_step_for(held[i].event_type, st.current->status);
+    if (step == saga_step::hold)
+      continue; // still ahead of its order
+    auto ev = held[i];
+    auto cmd = step_write(self, step, ev);
+    cmd.release_event_id = ev.event_id;
+    auto retry = [=](int next) { replay_next(self, held, next); };
+    auto rest = held;
+    rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(i));
+    commit(self, std::move(cmd), attempt, retry, [=](commit_end end, api_error) {
+      if (end == commit_end::failed) {
+        log::warn("held saga event not replayed, replayed later",
+                  {{"order_id", ev.order_id}, {"event_id", ev.event_id}});
+        end_replay(self, true);
+        return;
+      }
+      log::info("held saga event replayed",
+                {{"order_id", ev.order_id}, {"event_id", ev.event_id},
+                 {"event_type", ev.event_type},
+                 {"outcome", end == commit_end::applied ? to_string_step(step) : "duplicate"}});
+      replay_next(self, rest, 0);
+    });
+    return;
+  }
+  end_replay(self, !held.empty());
 }
 
 /// Applies the current state's deadline if it has passed.
@@ -342,6 +492,7 @@ void decide_deadline(order_self* self, event_done done, int attempt) {
   auto t = next_transition(o.status, order_trigger::deadline);
   if (!t || !o.expired_at || *o.expired_at * 1000 > now_ms()) {
     done(answer(self, event_status::ignored));
+    replay_early(self); // the sweeper also expires orders whose held events wait (000008)
     return;
   }
   auto retry = [=](int next) { decide_deadline(self, done, next); };
@@ -375,7 +526,10 @@ caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor 
   // Order actors live and die with their registry, which stops them when it ends (no
   // monitor here: each would stay attached to the registry, and keep the memory of the
   // passivated actor, until the registry ends).
-  load(self, [=] { arm_deadline(self); });
+  load(self, [=] {
+    arm_deadline(self);
+    replay_early(self); // a crash may have come between a transition and its replay
+  });
   arm_idle_check(self, settings.passivate_after);
   return {
     [=](fetch_atom, const std::string&) {

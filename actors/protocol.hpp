@@ -36,6 +36,7 @@ using idle_check_atom = caf::atom_constant<caf::atom("fs_idle")>;
 using hello_atom = caf::atom_constant<caf::atom("fs_hello")>;
 /// Local: (member, actor) tells the gate where hellos go.
 using member_atom = caf::atom_constant<caf::atom("fs_member")>;
+using early_atom = caf::atom_constant<caf::atom("fs_early")>;
 
 /// The answer to a command about one order.
 struct order_reply {
@@ -58,6 +59,13 @@ struct load_reply {
   order value;
   bool failed = false;
   api_error error;
+  bool has_early = false; // events are held for it (early_events)
+};
+
+/// The events held for an order, oldest first; failed: the database did not answer.
+struct early_reply {
+  bool failed = false;
+  std::vector<held_event> events;
 };
 
 struct list_reply {
@@ -75,6 +83,7 @@ enum class event_status {
   not_found,        // no such order: no effect
   failed,           // not durable (database unavailable): deliver again later
   rejected,         // the database rejected a value of the event: no retry can cure it (DLQ)
+  held,             // came before its order can take it: held durably, replayed later
 };
 
 struct event_reply {
@@ -111,6 +120,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::write_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::list_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::load_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::list_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::early_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::ownership_test)
 // order_reply, event_reply, incoming_event cross nodes: inspect overloads, registered
 // in add_cluster_message_types(). order_status is no longer whitelisted either: CAF

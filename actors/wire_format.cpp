@@ -82,7 +82,7 @@ std::string check_peer_value(const order_reply& x) {
 }
 
 std::string check_peer_value(const event_reply& x) {
-  if (!in_range(x.status, event_status::failed))
+  if (!in_range(x.status, event_status::held))
     return "event status " + std::to_string(static_cast<long long>(x.status)) + " out of range";
   if (!in_range(x.current, order_status::expired))
     return "order status " + std::to_string(static_cast<long long>(x.current)) + " out of range";

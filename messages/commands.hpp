@@ -46,6 +46,20 @@ struct write_command {
   std::optional<outgoing_event> event;
   std::string inbox_event_id;   // incoming event id, empty when none
   std::string inbox_event_type;
+  /// A hold (CONTRACT §5, an event that came before its order can take it): with the
+  /// inbox row, this text (encode_incoming) goes into early_events under the inbox id,
+  /// if the guarded UPDATE applies. Empty: no hold.
+  std::string hold_body;
+  /// The replay of a held event: its early_events row is deleted instead of an inbox
+  /// row inserted (the hold inserted that), and the command applies only if the row
+  /// was still there (else duplicate). Empty: none.
+  std::string release_event_id;
+};
+
+/// An event held in early_events, as the order actor replays it.
+struct held_event {
+  std::string event_id;
+  std::string body; // encode_incoming text
 };
 
 enum class write_status {

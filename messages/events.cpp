@@ -416,6 +416,28 @@ std::variant<incoming_event, decode_error> decode_incoming(std::string_view valu
   return decode_envelope(doc);
 }
 
+std::string encode_incoming(const incoming_event& e) {
+  rapidjson::StringBuffer buf;
+  json_writer w(buf);
+  w.StartObject();
+  put(w, "event_id", e.event_id);
+  put(w, "event_type", e.event_type);
+  if (e.occurred_at_ms != 0)
+    put(w, "occurred_at", rfc3339_ms(e.occurred_at_ms));
+  w.Key("schema_version");
+  w.Int(schema_version);
+  w.Key("payload");
+  w.StartObject();
+  put(w, "order_id", e.order_id);
+  if (!e.payment_intent_id.empty())
+    put(w, "payment_intent_id", e.payment_intent_id);
+  if (!e.reason.empty())
+    put(w, "reason", e.reason);
+  w.EndObject();
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
 std::optional<order_trigger> trigger_for(std::string_view event_type) {
   for (const auto& [type, trigger] : incoming_triggers)
     if (type == event_type)

@@ -70,6 +70,10 @@ struct decode_error {
 
 std::variant<incoming_event, decode_error> decode_incoming(std::string_view value);
 
+/// The envelope of CONTRACT §5 with the members of `e` the order service reads, which
+/// decode_incoming turns back into `e` (an event held for later keeps this text).
+std::string encode_incoming(const incoming_event& e);
+
 /// The trigger an incoming event type maps to; nullopt for INVENTORY_RELEASED (no
 /// transition) and for unknown types (the caller tells the two apart with
 /// is_known_incoming_type).

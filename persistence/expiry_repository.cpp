@@ -10,12 +10,18 @@ namespace {
 /// live (its order still waits in a non-terminal state for exactly this deadline) or
 /// stale (the order moved on); the stale ones are deleted in the same statement, the
 /// live ones claimed for $2 milliseconds and returned. A live row stays until its order
-/// has expired, so a lost expiry is found again once its claim lapses.
+/// has expired, so a lost expiry is found again once its claim lapses. A row also stays
+/// live while its order is past CREATED and still holds early events (migration
+/// 000008): the expire it brings makes the owner replay them, which recovers a replay
+/// lost to a crash or a failed read between a transition and its replay.
 constexpr const char* due_sql = R"SQL(
 WITH due AS (
   SELECT d.ctid AS row_id, d.order_id, d.due_at,
-         coalesce(o.status IN ('CREATED', 'RESERVED', 'PAYMENT_PENDING')
-                  AND o.expired_at = d.due_at, false) AS live
+         coalesce((o.status IN ('CREATED', 'RESERVED', 'PAYMENT_PENDING')
+                   AND o.expired_at = d.due_at)
+                  OR (o.status <> 'CREATED'
+                      AND EXISTS (SELECT 1 FROM early_events e WHERE e.order_id = d.order_id)),
+                  false) AS live
   FROM order_deadlines d LEFT JOIN orders o ON o.id = d.order_id
   WHERE d.due_at <= now() AND (d.claimed_until IS NULL OR d.claimed_until <= now())
   ORDER BY d.due_at

@@ -338,9 +338,9 @@ std::vector<create_outcome> create_orders(pqxx::connection_base& conn,
 namespace {
 
 /// A batch of guarded writes in one round trip: the inbox rows first; each UPDATE only
-/// if its event id was new and the status is still the expected one; each outbox row
-/// and each new state's deadline (order_deadlines, migration 000004) only if its
-/// UPDATE happened. A write without a status change updates the row to
+/// if its event id was new and the status is still the expected one; each outbox row,
+/// each hold (early_events, migration 000008) and each new state's deadline
+/// (order_deadlines, migration 000004) only if its UPDATE happened. A write without a status change updates the row to
 /// itself, which takes the row lock and so keeps each order's outbox rows in commit
 /// order. One row a command in, one row a command out: (idx, fresh, applied, exists).
 constexpr const char* write_batch_name = "fs_write_orders";
@@ -348,9 +348,9 @@ constexpr const char* write_batch_sql = R"SQL(
 WITH input AS (
   SELECT * FROM unnest($1::int[], $2::uuid[], $3::text[], $4::text[], $5::text[],
                        $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[],
-                       $11::text[], $12::text[])
+                       $11::text[], $12::text[], $13::text[])
     AS t(idx, order_id, expected, next, reason, deadline, now_ms, inbox_id, inbox_type,
-         event_id, event_type, payload)),
+         event_id, event_type, payload, hold_body)),
 inbox AS (
   INSERT INTO processed_events (event_id, order_id, event_type)
   SELECT NULLIF(inbox_id, '')::uuid, order_id, inbox_type FROM input WHERE inbox_id <> ''
@@ -379,7 +379,13 @@ ev AS (
   SELECT NULLIF(f.event_id, '')::uuid, f.order_id, f.event_type, f.payload
   FROM fresh f JOIN upd u ON u.idx = f.idx
   WHERE f.event_id <> ''
-  ORDER BY f.idx)
+  ORDER BY f.idx),
+held AS (
+  INSERT INTO early_events (event_id, order_id, event_type, body)
+  SELECT NULLIF(f.inbox_id, '')::uuid, f.order_id, f.inbox_type, f.hold_body
+  FROM fresh f JOIN upd u ON u.idx = f.idx
+  WHERE f.hold_body <> '' AND f.inbox_id <> ''
+  ON CONFLICT DO NOTHING)
 SELECT r.idx, r.fresh, r.applied,
        r.applied OR EXISTS (SELECT 1 FROM orders o WHERE o.id = r.order_id) -- only if needed
 FROM (SELECT i.idx, i.order_id,
@@ -418,8 +424,10 @@ std::vector<std::vector<std::size_t>> rounds_of(const std::vector<const write_co
 
 void write_round(pqxx::transaction_base& tx, const std::vector<const write_command*>& cmds,
                  const std::vector<std::size_t>& round, std::vector<write_outcome>& out) {
+  if (round.empty())
+    return;
   array_literal idx, ids, expected, next, reasons, deadlines, now, inbox_ids, inbox_types,
-    event_ids, event_types, payloads;
+    event_ids, event_types, payloads, holds;
   for (auto i : round) {
     const auto& c = *cmds[i];
     idx.add(static_cast<std::int64_t>(i));
@@ -434,11 +442,12 @@ void write_round(pqxx::transaction_base& tx, const std::vector<const write_comma
     event_ids.add(c.event ? c.event->event_id : std::string{});
     event_types.add(c.event ? c.event->event_type : std::string{});
     payloads.add(c.event ? c.event->envelope : std::string{});
+    holds.add(c.hold_body);
   }
   auto rows = tx.exec_prepared(write_batch_name, idx.str(), ids.str(), expected.str(),
                                next.str(), reasons.str(), deadlines.str(), now.str(),
                                inbox_ids.str(), inbox_types.str(), event_ids.str(),
-                               event_types.str(), payloads.str());
+                               event_types.str(), payloads.str(), holds.str());
   array_literal undo; // inbox rows of events that did not apply: they must stay deliverable
   bool any_undo = false;
   for (const auto& r : rows) {
@@ -457,6 +466,71 @@ void write_round(pqxx::transaction_base& tx, const std::vector<const write_comma
   }
   if (any_undo)
     tx.exec_params("DELETE FROM processed_events WHERE event_id = ANY($1::uuid[])", undo.str());
+}
+
+/// The held events a round replays, taken out of early_events before its statement.
+struct released_rows {
+  std::vector<std::size_t> round; // the commands left to write (a release found its row)
+  std::vector<std::size_t> taken; // the releases whose row was deleted here
+  std::unordered_map<std::string, pqxx::row> rows; // by event id
+};
+
+/// Deletes the rows the round's releases name, first: the row lock orders two writers
+/// replaying the same event (a handover), and the one that finds its row gone has
+/// nothing left to do (duplicate) — without this, a rejection (no status change, so no
+/// guard) could commit twice.
+released_rows take_releases(pqxx::transaction_base& tx,
+                            const std::vector<const write_command*>& cmds,
+                            const std::vector<std::size_t>& round,
+                            std::vector<write_outcome>& out) {
+  released_rows r;
+  array_literal wanted;
+  for (auto i : round)
+    if (!cmds[i]->release_event_id.empty())
+      wanted.add(cmds[i]->release_event_id);
+  if (wanted.str() != "{}")
+    for (const auto& row : tx.exec_params(
+           "DELETE FROM early_events WHERE event_id = ANY($1::uuid[]) RETURNING event_id::text, "
+           "order_id::text, event_type, body, received_at::text",
+           wanted.str()))
+      r.rows.emplace(row[0].as<std::string>(), row);
+  std::unordered_map<std::string, bool> claimed;
+  for (auto i : round) {
+    const auto& id = cmds[i]->release_event_id;
+    if (id.empty()) {
+      r.round.push_back(i);
+    } else if (r.rows.count(id) && claimed.emplace(id, true).second) {
+      r.round.push_back(i);
+      r.taken.push_back(i);
+    } else {
+      out[i] = {write_status::duplicate, {}};
+    }
+  }
+  return r;
+}
+
+/// Puts back the rows of releases whose guarded UPDATE did not apply (stale): the event
+/// is still held and replayed later.
+void restore_releases(pqxx::transaction_base& tx, const std::vector<const write_command*>& cmds,
+                      const released_rows& r, const std::vector<write_outcome>& out) {
+  array_literal ids, orders, types, bodies, received;
+  bool any = false;
+  for (auto i : r.taken) {
+    if (out[i].status == write_status::applied)
+      continue;
+    const auto& row = r.rows.at(cmds[i]->release_event_id);
+    ids.add(row[0].as<std::string>());
+    orders.add(row[1].as<std::string>());
+    types.add(row[2].as<std::string>());
+    bodies.add(row[3].as<std::string>());
+    received.add(row[4].as<std::string>());
+    any = true;
+  }
+  if (any)
+    tx.exec_params("INSERT INTO early_events (event_id, order_id, event_type, body, received_at) "
+                   "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], "
+                   "$5::timestamptz[])",
+                   ids.str(), orders.str(), types.str(), bodies.str(), received.str());
 }
 
 } // namespace
@@ -478,13 +552,16 @@ std::vector<write_outcome> write_isolated(pqxx::connection_base& conn,
                                           const std::vector<const write_command*>& cmds) {
   std::vector<write_outcome> out(cmds.size());
   pqxx::work tx{conn};
-  for (const auto& round : rounds_of(cmds))
+  for (const auto& round : rounds_of(cmds)) {
+    auto released = take_releases(tx, cmds, round, out);
     isolate(
-      tx, round,
+      tx, released.round,
       [&](pqxx::transaction_base& sp, const std::vector<std::size_t>& idx) {
         write_round(sp, cmds, idx, out);
       },
       [&](std::size_t i) { out[i] = {write_status::failed, rejected_value()}; });
+    restore_releases(tx, cmds, released, out);
+  }
   notify_if_events(tx, cmds, out);
   tx.commit();
   return out;
@@ -498,8 +575,11 @@ std::vector<write_outcome> write_orders(pqxx::connection_base& conn,
   conn.prepare(write_batch_name, write_batch_sql); // no-op once registered
   try {
     pqxx::work tx{conn};
-    for (const auto& round : rounds_of(cmds))
-      write_round(tx, cmds, round, out);
+    for (const auto& round : rounds_of(cmds)) {
+      auto released = take_releases(tx, cmds, round, out);
+      write_round(tx, cmds, released.round, out);
+      restore_releases(tx, cmds, released, out);
+    }
     notify_if_events(tx, cmds, out);
     tx.commit();
     return out;
@@ -533,6 +613,27 @@ std::vector<std::optional<order>> load_orders(pqxx::connection_base& conn,
     auto i = found.find(id);
     result.push_back(i == found.end() ? std::nullopt : std::optional<order>{i->second});
   }
+  return result;
+}
+
+std::vector<held_event> load_early_events(pqxx::connection_base& conn,
+                                          const std::string& order_id) {
+  pqxx::read_transaction tx{conn};
+  std::vector<held_event> result;
+  for (const auto& r : tx.exec_params("SELECT event_id::text, body FROM early_events "
+                                      "WHERE order_id = $1::uuid ORDER BY received_at, event_id",
+                                      order_id))
+    result.push_back({r[0].as<std::string>(), r[1].as<std::string>()});
+  return result;
+}
+
+std::vector<std::string> orders_with_early_events(pqxx::connection_base& conn,
+                                                  const std::vector<std::string>& order_ids) {
+  pqxx::read_transaction tx{conn};
+  std::vector<std::string> result;
+  for (const auto& r : tx.exec("SELECT DISTINCT e.order_id::text FROM "
+                               + by_ids(tx, order_ids, "early_events", "e", "order_id")))
+    result.push_back(r[0].as<std::string>());
   return result;
 }
 

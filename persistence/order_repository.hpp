@@ -34,6 +34,14 @@ std::optional<order> load_order(pqxx::connection_base& conn, const std::string& 
 std::vector<std::optional<order>> load_orders(pqxx::connection_base& conn,
                                               const std::vector<std::string>& order_ids);
 
+/// The events held for an order (early_events), in the order they came.
+std::vector<held_event> load_early_events(pqxx::connection_base& conn,
+                                          const std::string& order_id);
+
+/// Which of the orders have held events (each id once, in no particular order).
+std::vector<std::string> orders_with_early_events(pqxx::connection_base& conn,
+                                                  const std::vector<std::string>& order_ids);
+
 /// The user's orders, newest first.
 std::vector<order> list_orders(pqxx::connection_base& conn, const list_query& query);
 

@@ -71,13 +71,13 @@ check "duplicate payment: one ORDER_PAID" eq "$(outbox_count "$DB" "$DUP" ORDER_
 check "duplicate payment: no refund asked" eq "$(outbox_count "$DB" "$DUP" ORDER_PAYMENT_REJECTED)" 0
 check "duplicate payment: one inbox row" eq "$(sql "$DB" "SELECT count(*) FROM processed_events WHERE event_id = '$PAY_ID'")" 1
 
-# --- an intent that overtakes its reservation waits for it instead of being lost
+# --- an intent that overtakes its reservation is held for it instead of being lost
 EARLY=$(create_order "$USER_ID" early-1)
 INTENT3=$(uuid)
-PARKED_BEFORE=$(metric saga_events_parked_total)
+HELD_BEFORE=$(metric 'saga_events_handled_total{outcome="held"}')
 intent_created "$EARLY" "$INTENT3"
-parked() { (($(metric saga_events_parked_total) > PARKED_BEFORE)); }
-check "early intent waits" wait_for 20 "an event parked" parked
+held() { (($(metric 'saga_events_handled_total{outcome="held"}') > HELD_BEFORE)); }
+check "early intent held" wait_for 20 "an event held" held
 inventory_reserved "$EARLY"
 check "early intent applies after the reservation" \
   wait_for 20 PAYMENT_PENDING status_is "$DB" "$EARLY" PAYMENT_PENDING/

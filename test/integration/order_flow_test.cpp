@@ -5,6 +5,7 @@
 #include "actors/protocol.hpp"
 #include "http/requests.hpp"
 #include "messages/uuid.hpp"
+#include "persistence/expiry_repository.hpp"
 #include "persistence/order_repository.hpp"
 #include "test_db.hpp"
 
@@ -289,7 +290,6 @@ BOOST_FIXTURE_TEST_CASE(saga_events_move_the_order_to_paid_once, actor_fixture) 
   // Redelivered after it took effect: the state machine already refuses it.
   BOOST_TEST((deliver(id, "INVENTORY_RESERVED", reserved_id).status == event_status::ignored));
   BOOST_TEST((deliver(id, "INVENTORY_RELEASED").status == event_status::ignored));
-  BOOST_TEST((deliver(id, "PAYMENT_SUCCEEDED").status == event_status::ignored)); // too early
   BOOST_TEST((deliver(id, "PAYMENT_INTENT_CREATED").status == event_status::applied));
   auto paid = deliver(id, "PAYMENT_SUCCEEDED");
   BOOST_TEST((paid.status == event_status::applied));
@@ -315,6 +315,199 @@ BOOST_FIXTURE_TEST_CASE(late_payment_after_cancel_is_rejected_for_refund, actor_
                         "'ORDER_PAYMENT_REJECTED' AND payload LIKE '%ORDER_CANCELLED%'")
              == 1);
   BOOST_TEST((fetch(id).value.status == order_status::cancelled));
+}
+
+// -- events that come before their order can take them (CONTRACT §5, issue 11 item 2)
+
+BOOST_FIXTURE_TEST_CASE(early_payment_is_held_and_applies_once_its_intent_did, actor_fixture) {
+  auto id = create(sample_command(new_uuid(), "h")).stored.id;
+  auto early = new_uuid();
+  auto held = deliver(id, "PAYMENT_SUCCEEDED", early);
+  BOOST_TEST((held.status == event_status::held));
+  BOOST_TEST((held.current == order_status::created));
+  BOOST_TEST((deliver(id, "PAYMENT_SUCCEEDED", early).status == event_status::duplicate));
+  BOOST_TEST(count(url, "SELECT count(*) FROM early_events WHERE order_id = '" + id + "'") == 1);
+  BOOST_TEST((deliver(id, "INVENTORY_RESERVED").status == event_status::applied));
+  // RESERVED: the payment still waits for its intent.
+  BOOST_TEST((fetch(id).value.status == order_status::reserved));
+  BOOST_TEST(count(url, "SELECT count(*) FROM early_events") == 1);
+  BOOST_TEST((deliver(id, "PAYMENT_INTENT_CREATED").status == event_status::applied));
+  BOOST_TEST((fetch(id).value.status == order_status::paid)); // replayed before the fetch
+  BOOST_TEST(count(url, "SELECT count(*) FROM early_events") == 0);
+  BOOST_TEST(count(url, "SELECT count(*) FROM outbox_events WHERE event_type = 'ORDER_PAID'") == 1);
+  BOOST_TEST(count(url, "SELECT count(*) FROM processed_events") == 3);
+  // Redelivered once PAID: the state machine refuses it before the inbox is asked.
+  BOOST_TEST((deliver(id, "PAYMENT_SUCCEEDED", early).status == event_status::ignored));
+  BOOST_TEST(count(url, "SELECT count(*) FROM outbox_events WHERE event_type = 'ORDER_PAID'") == 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(early_intent_and_payment_replay_in_the_order_they_came, actor_fixture) {
+  auto id = create(sample_command(new_uuid(), "o")).stored.id;
+  BOOST_TEST((deliver(id, "PAYMENT_SUCCEEDED").status == event_status::held));
+  BOOST_TEST((deliver(id, "PAYMENT_INTENT_CREATED").status == event_status::held));
+  // One reservation: the intent applies (PAYMENT_PENDING), then the payment (PAID).
+  BOOST_TEST((deliver(id, "INVENTORY_RESERVED").status == event_status::applied));
+  BOOST_TEST((fetch(id).value.status == order_status::paid));
+  BOOST_TEST(count(url, "SELECT count(*) FROM early_events") == 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(early_payment_of_a_cancelled_order_is_rejected, actor_fixture) {
+  auto id = create(sample_command(new_uuid(), "c")).stored.id;
+  BOOST_TEST((deliver(id, "PAYMENT_SUCCEEDED").status == event_status::held));
+  BOOST_TEST((deliver(id, "PAYMENT_FAILED").status == event_status::held));
+  BOOST_REQUIRE(cancel(id).ok);
+  BOOST_TEST((fetch(id).value.status == order_status::cancelled));
+  BOOST_TEST(count(url, "SELECT count(*) FROM outbox_events WHERE event_type = "
+                        "'ORDER_PAYMENT_REJECTED' AND payload LIKE '%ORDER_CANCELLED%' "
+                        "AND payload LIKE '%\"payment_intent_id\":\"pi-1\"%'")
+             == 1);
+  BOOST_TEST(count(url, "SELECT count(*) FROM early_events") == 0); // the failure: no effect
+}
+
+BOOST_FIXTURE_TEST_CASE(early_payment_of_an_expired_order_is_rejected, actor_fixture) {
+  auto id = create(sample_command(new_uuid(), "x")).stored.id;
+  deliver(id, "INVENTORY_RESERVED");
+  BOOST_TEST((deliver(id, "PAYMENT_SUCCEEDED").status == event_status::held));
+  {
+    pqxx::connection c{url};
+    pqxx::work tx{c};
+    tx.exec("UPDATE orders SET expired_at = now() - interval '1 second' WHERE id = '" + id + "'");
+    tx.commit();
+  }
+  auto fresh = spawn_order_registry(sys, writers, readers, order_settings{});
+  event_reply r;
+  self->request(fresh, 10s, expire_atom::value, id)
+    .receive([&](event_reply& x) { r = x; }, [&](caf::error&) { BOOST_FAIL("no reply"); });
+  order_reply after;
+  self->request(fresh, 10s, fetch_atom::value, id)
+    .receive([&](order_reply& x) { after = x; }, [&](caf::error&) { BOOST_FAIL("no reply"); });
+  self->send_exit(fresh, caf::exit_reason::user_shutdown);
+  BOOST_TEST((r.status == event_status::applied));
+  BOOST_TEST((after.value.status == order_status::expired));
+  BOOST_TEST(count(url, "SELECT count(*) FROM outbox_events WHERE event_type = "
+                        "'ORDER_PAYMENT_REJECTED' AND payload LIKE '%ORDER_EXPIRED%'")
+             == 1);
+  BOOST_TEST(count(url, "SELECT count(*) FROM early_events") == 0);
+}
+
+// A crash between a transition and the replay of its held events: the next actor of
+// the order replays them when it loads it, and the sweeper keeps a due deadline of
+// such an order live, so that an actor is made to load it.
+BOOST_FIXTURE_TEST_CASE(held_events_are_replayed_on_load_and_swept, actor_fixture) {
+  auto id = create(sample_command(new_uuid(), "l")).stored.id;
+  BOOST_TEST((deliver(id, "PAYMENT_SUCCEEDED").status == event_status::held));
+  {
+    pqxx::connection c{url};
+    pqxx::work tx{c};
+    tx.exec("UPDATE orders SET status = 'CANCELLED', reason = 'USER_CANCEL', expired_at = NULL "
+            "WHERE id = '" + id + "'");
+    tx.exec("INSERT INTO order_deadlines (due_at, order_id) VALUES (now() - interval '1 second', '"
+            + id + "')");
+    tx.commit();
+  }
+  {
+    pqxx::connection c{url};
+    auto due = persistence::due_orders(c, 10, 1000ms);
+    BOOST_TEST((due.ids == std::vector<std::string>{id}));
+  }
+  auto fresh = spawn_order_registry(sys, writers, readers, order_settings{});
+  order_reply after;
+  self->request(fresh, 10s, fetch_atom::value, id)
+    .receive([&](order_reply& x) { after = x; }, [&](caf::error&) { BOOST_FAIL("no reply"); });
+  self->request(fresh, 10s, fetch_atom::value, id) // after the replay the load started
+    .receive([&](order_reply& x) { after = x; }, [&](caf::error&) { BOOST_FAIL("no reply"); });
+  self->send_exit(fresh, caf::exit_reason::user_shutdown);
+  BOOST_TEST((after.value.status == order_status::cancelled));
+  BOOST_TEST(count(url, "SELECT count(*) FROM outbox_events WHERE event_type = "
+                        "'ORDER_PAYMENT_REJECTED'")
+             == 1);
+  BOOST_TEST(count(url, "SELECT count(*) FROM early_events") == 0);
+  {
+    pqxx::connection c{url};
+    pqxx::work tx{c};
+    tx.exec("UPDATE order_deadlines SET claimed_until = NULL");
+    tx.commit();
+  }
+  pqxx::connection c{url};
+  BOOST_TEST(persistence::due_orders(c, 10, 1000ms).ids.empty()); // stale now: deleted
+  BOOST_TEST(count(url, "SELECT count(*) FROM order_deadlines WHERE order_id = '" + id
+                          + "' AND due_at < now()")
+             == 0);
+}
+
+BOOST_AUTO_TEST_CASE(hold_and_release_writes) {
+  auto url = test::fresh_database();
+  pqxx::connection conn{url};
+  auto cmd = sample_command(new_uuid(), "w");
+  persistence::create_orders(conn, {&cmd});
+  const auto& id = cmd.fresh.id;
+  incoming_event ev;
+  ev.event_id = new_uuid();
+  ev.event_type = "PAYMENT_SUCCEEDED";
+  ev.order_id = id;
+  ev.payment_intent_id = "pi-9";
+
+  write_command hold;
+  hold.order_id = id;
+  hold.expected = hold.next = order_status::created;
+  hold.now_ms = now_ms();
+  hold.deadline = cmd.fresh.expired_at;
+  hold.inbox_event_id = ev.event_id;
+  hold.inbox_event_type = ev.event_type;
+  hold.hold_body = encode_incoming(ev);
+  write_command stale_hold = hold; // the order moved on under it
+  stale_hold.expected = stale_hold.next = order_status::reserved;
+  stale_hold.inbox_event_id = new_uuid();
+  auto out = persistence::write_orders(conn, {&hold, &stale_hold});
+  BOOST_TEST((out[0].status == write_status::applied));
+  BOOST_TEST((out[1].status == write_status::stale));
+  BOOST_TEST(count(url, "SELECT count(*) FROM early_events") == 1);
+  BOOST_TEST(count(url, "SELECT count(*) FROM processed_events") == 1); // the stale one's undone
+  BOOST_TEST(count(url, "SELECT count(*) FROM orders WHERE status = 'CREATED'") == 1);
+  BOOST_TEST((persistence::write_orders(conn, {&hold})[0].status == write_status::duplicate));
+  BOOST_TEST(count(url, "SELECT count(*) FROM early_events") == 1);
+
+  auto held = persistence::load_early_events(conn, id);
+  BOOST_TEST_REQUIRE(held.size() == 1u);
+  BOOST_TEST(held[0].event_id == ev.event_id);
+  BOOST_TEST(std::get<incoming_event>(decode_incoming(held[0].body)).payment_intent_id == "pi-9");
+  BOOST_TEST((persistence::orders_with_early_events(conn, {id, new_uuid()})
+              == std::vector<std::string>{id}));
+  auto received = count(url, "SELECT (extract(epoch from received_at) * 1000000)::bigint FROM early_events");
+
+  // A release whose guard fails leaves the row as it was; one that applies deletes it
+  // with its effect; a second release of the same row (another writer) is a duplicate.
+  write_command release;
+  release.order_id = id;
+  release.expected = order_status::cancelled;
+  release.next = order_status::cancelled;
+  release.now_ms = now_ms();
+  release.release_event_id = ev.event_id;
+  release.event = make_order_payment_rejected(id, "pi-9", "ORDER_CANCELLED", now_ms());
+  out = persistence::write_orders(conn, {&release});
+  BOOST_TEST((out[0].status == write_status::stale));
+  BOOST_TEST(count(url, "SELECT count(*) FROM early_events") == 1);
+  BOOST_TEST(count(url, "SELECT (extract(epoch from received_at) * 1000000)::bigint FROM early_events")
+             == received);
+  BOOST_TEST(count(url, "SELECT count(*) FROM outbox_events WHERE event_type = "
+                        "'ORDER_PAYMENT_REJECTED'")
+             == 0);
+  {
+    pqxx::work tx{conn};
+    tx.exec("UPDATE orders SET status = 'CANCELLED' WHERE id = '" + id + "'");
+    tx.commit();
+  }
+  write_command twice = release;
+  twice.event = make_order_payment_rejected(id, "pi-9", "ORDER_CANCELLED", now_ms());
+  out = persistence::write_orders(conn, {&release, &twice});
+  BOOST_TEST((out[0].status == write_status::applied));
+  BOOST_TEST((out[1].status == write_status::duplicate));
+  BOOST_TEST((persistence::write_orders(conn, {&twice})[0].status == write_status::duplicate));
+  BOOST_TEST(count(url, "SELECT count(*) FROM early_events") == 0);
+  BOOST_TEST(count(url, "SELECT count(*) FROM outbox_events WHERE event_type = "
+                        "'ORDER_PAYMENT_REJECTED'")
+             == 1);
+  BOOST_TEST(count(url, "SELECT count(*) FROM processed_events") == 1); // the hold's stays
 }
 
 BOOST_FIXTURE_TEST_CASE(sweeper_expiry_applies_only_past_deadlines, actor_fixture) {

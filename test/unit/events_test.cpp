@@ -390,4 +390,26 @@ BOOST_AUTO_TEST_CASE(topic_names_match_the_contract) {
   BOOST_TEST(std::string(topics::order_dlq) == "order.v1.dlq");
 }
 
+BOOST_AUTO_TEST_CASE(a_held_event_decodes_back_to_itself) {
+  incoming_event e;
+  e.event_id = event_id;
+  e.event_type = "PAYMENT_SUCCEEDED";
+  e.order_id = order_id;
+  e.payment_intent_id = "pi \"quoted\" \\ \u00e9";
+  e.reason = "CARD_DECLINED";
+  e.occurred_at_ms = now;
+  auto back = decode_incoming(encode_incoming(e));
+  BOOST_TEST_REQUIRE(std::holds_alternative<incoming_event>(back));
+  const auto& d = std::get<incoming_event>(back);
+  BOOST_TEST(d.event_id == e.event_id);
+  BOOST_TEST(d.event_type == e.event_type);
+  BOOST_TEST(d.order_id == e.order_id);
+  BOOST_TEST(d.payment_intent_id == e.payment_intent_id);
+  BOOST_TEST(d.reason == e.reason);
+  BOOST_TEST(d.occurred_at_ms == e.occurred_at_ms);
+  e.payment_intent_id.clear(); // optional members stay absent
+  e.reason.clear();
+  BOOST_TEST(encode_incoming(e).find("reason") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
