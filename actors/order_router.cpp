@@ -45,8 +45,8 @@ void log_fallback(router_actor* self, const std::string& owner, const std::strin
 /// Sends (xs...) about `order_id` to its owner's registry and delivers the reply;
 /// falls back to the local registry when the owner is this node, unknown, or silent.
 template <class Reply, class... Ts>
-caf::typed_response_promise<Reply> route(router_actor* self, const std::string& order_id,
-                                         Ts... xs) {
+caf::typed_response_promise<Reply> route(router_actor* self, std::chrono::milliseconds timeout,
+                                         const std::string& order_id, Ts... xs) {
   auto& st = self->state;
   auto rp = self->make_response_promise<Reply>();
   auto table = st.view->current();
@@ -57,7 +57,7 @@ caf::typed_response_promise<Reply> route(router_actor* self, const std::string& 
     return rp;
   }
   st.forwarded->inc();
-  self->request(remote->second, st.cfg.forward_timeout, xs...)
+  self->request(remote->second, timeout, xs...)
     .then([rp](Reply& r) mutable { rp.deliver(std::move(r)); },
           [self, rp, owner, order_id, xs...](caf::error& err) mutable {
             log_fallback(self, owner, order_id, err);
@@ -83,17 +83,18 @@ caf::behavior order_router(router_actor* self, caf::actor registry,
   self->set_down_handler([self](caf::down_msg& dm) { self->quit(dm.reason); });
   return {
     [self](fetch_atom a, const std::string& id) -> caf::result<order_reply> {
-      return route<order_reply>(self, id, a, id);
+      return route<order_reply>(self, self->state.cfg.read_timeout, id, a, id);
     },
     [self](cancel_atom a, const std::string& id, const std::string& reason,
            const std::string& user_id) -> caf::result<order_reply> {
-      return route<order_reply>(self, id, a, id, reason, user_id);
+      return route<order_reply>(self, self->state.cfg.forward_timeout, id, a, id, reason,
+                                user_id);
     },
     [self](event_atom a, const incoming_event& ev) -> caf::result<event_reply> {
-      return route<event_reply>(self, ev.order_id, a, ev);
+      return route<event_reply>(self, self->state.cfg.forward_timeout, ev.order_id, a, ev);
     },
     [self](expire_atom a, const std::string& id) -> caf::result<event_reply> {
-      return route<event_reply>(self, id, a, id);
+      return route<event_reply>(self, self->state.cfg.forward_timeout, id, a, id);
     },
   };
 }

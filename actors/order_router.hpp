@@ -19,6 +19,12 @@ class metrics_registry;
 
 struct router_settings {
   std::chrono::milliseconds forward_timeout{13000}; // time_budgets::forward (app/config.hpp)
+  /// A forwarded read waits at most this long before this node answers it itself. A
+  /// read changes nothing, so answering it here is never a second writer, and it must
+  /// beat the HTTP bridge's own deadline: a connection to a peer can stay silent for
+  /// seconds before it is known dead (seen after a peer's SIGKILL), and a read that
+  /// waited the whole write budget would reach its client as 503.
+  std::chrono::milliseconds read_timeout{4000}; // time_budgets::forward_read
 };
 
 /// Handles what the registry handles (fetch, cancel, event, expire; see

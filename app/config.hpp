@@ -71,6 +71,7 @@ struct config {
 ///   owner_command = 2 x order_step                      load + commit: the owner's own work
 ///   forward       > owner_command                       a forwarded command waits for the owner;
 ///                                                        only a silent owner makes this node run it
+///   forward_read  = http_request - margin                a forwarded read, then answered here
 ///   event_request = forward + margin                    the consumer and the sweeper wait this long
 /// The HTTP bridge answers 503 after http_request whatever the rest still does.
 struct time_budgets {
@@ -78,6 +79,7 @@ struct time_budgets {
   std::chrono::milliseconds order_step;
   std::chrono::milliseconds owner_command;
   std::chrono::milliseconds forward;
+  std::chrono::milliseconds forward_read; // a forwarded read: http_request - forward_margin
   std::chrono::milliseconds event_request;
   std::chrono::milliseconds http_request;
 };

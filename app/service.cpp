@@ -158,7 +158,8 @@ int serve(const config& given) {
   auto view = std::make_shared<cluster_view>(cfg.node_id);
   auto member = spawn_cluster_member(sys, cluster, view, registry, gate, metrics);
   auto router =
-    spawn_order_router(sys, registry, view, {budgets_of(cfg).forward}, metrics);
+    spawn_order_router(sys, registry, view,
+                       {budgets_of(cfg).forward, budgets_of(cfg).forward_read}, metrics);
   auto monitor = spawn_health_monitor(sys, cfg.database_url, cfg.kafka_brokers, health,
                                       health_interval);
   caf::actor consumer;
