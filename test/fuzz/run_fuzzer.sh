@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # run_fuzzer.sh BINARY SEED_DIR SECONDS [WORK_DIR]: runs a libFuzzer target for SECONDS
-# over the seeds. New corpus entries go to WORK_DIR (kept), or to a temp dir that is
+# over the seeds (0: only replays them). New corpus entries go to WORK_DIR (kept), or to a temp dir that is
 # removed afterwards; SEED_DIR is only read. Fails on a crash, a sanitizer finding, a
 # property violation (the target aborts), a timeout or out-of-memory; the input that
 # did it is kept in ARTIFACT_DIR (default: the binary's directory/artifacts) and
 # printed as hex.
 set -euo pipefail
 bin=$1 seeds=$2 seconds=$3 work=${4:-}
+[[ -x $bin ]] || { echo "run_fuzzer.sh: no fuzz target $bin" >&2; exit 1; }
 name=$(basename "$bin")
 artifacts=${ARTIFACT_DIR:-$(dirname "$bin")/artifacts}/$name
 mkdir -p "$artifacts"
@@ -21,10 +22,12 @@ else
   mkdir -p "$work"
   dirs=("$work" "$seeds") # new entries go to the first directory only
 fi
+limit=(-max_total_time="$seconds")
+[[ $seconds == 0 ]] && limit=(-runs=0)
 status=0
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
   UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-  "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  "$bin" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
   -artifact_prefix="$artifacts/" "${dirs[@]}" >"$tmp/log" 2>&1 || status=$?
 if [[ $status -ne 0 ]]; then
   grep -v '^#[0-9]' "$tmp/log" | tail -n 60 >&2
@@ -37,4 +40,4 @@ if [[ $status -ne 0 ]]; then
   exit 1
 fi
 grep -E '^(stat::number_of_executed_units|stat::new_units_added|Done [0-9]+ runs)' "$tmp/log" || true
-echo "$name: ok, $(find "$work" -type f | wc -l) corpus entries in $work"
+echo "$name: ok after ${seconds} s, $(find "$work" -type f | wc -l) corpus entries"
