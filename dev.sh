@@ -13,7 +13,8 @@ DEV_DIR=$ROOT/.dev
 
 PACKAGES=(build-essential cmake pkg-config ccache libcaf-dev libpqxx-dev librdkafka-dev
   rapidjson-dev libpistache-dev libboost-test-dev postgresql postgresql-contrib kcat wrk
-  curl jq util-linux iproute2 docker-compose libssl-dev openssl)
+  curl jq util-linux iproute2 docker-compose libssl-dev openssl
+  clang libclang-rt-14-dev)
 # Node.js and npm for the kafkajs e2e test, from Debian unless a Node.js is there already
 # (e.g. NodeSource's nodejs, which brings its own npm and conflicts with Debian's).
 command -v node >/dev/null && command -v npm >/dev/null || PACKAGES+=(nodejs npm)
@@ -35,6 +36,12 @@ usage: ./dev.sh COMMAND [ARGS]
   bench         build, start a durable throwaway PostgreSQL and the broker, run the
                 benchmark suite (tools/bench.sh) and print its table
   build         install missing packages and build only
+  fuzz [SECONDS] [TARGET...]
+                build the clang fuzz tree (build-fuzz/) and run each libFuzzer target
+                (fuzz_create_request, fuzz_money, fuzz_event_decoder, fuzz_routes, or
+                the ones named) for SECONDS (default 300); new corpus entries go to
+                FUZZ_CORPUS_DIR/<target> (default /var/tmp/flashsale-fuzz), crashing
+                inputs to build-fuzz/artifacts/; the seeds in test/fuzz/corpus are only read
   with-stack CMD [ARGS]
                 start a throwaway PostgreSQL and Kafka broker, run CMD with
                 DATABASE_URL, KAFKA_BROKERS, KAFKA_DOWN and KAFKA_UP (shell commands
@@ -55,7 +62,9 @@ Environment:
                     port, listed in .dev/stack.env as ORDER_API_URLS; with N > 1 they
                     talk mutual TLS with a throwaway CA made under .dev/tls (set
                     CLUSTER_TLS_CA/CERT/KEY for your own, CLUSTER_INSECURE=1 for none)
-  FLASHSALE_BUILD_DIR  build tree (default: build)
+  FLASHSALE_BUILD_DIR  build tree (default: build; the fuzz tree is its name + -fuzz)
+  FUZZ_SECONDS      test: seconds each fuzz_<target> test runs (default 30; 0 replays
+                    the seed corpus only)
   STACK_PG_MODE=durable  with-stack: keep PostgreSQL's durability on (default
                     throwaway: fsync, synchronous_commit, full_page_writes off)
   PG_EXTRA_OPTS     more server options for the PostgreSQL that dev.sh starts, e.g.
@@ -387,10 +396,51 @@ with_stack() {
   "$@"
 }
 
+# The sanitizer tree (test/fuzz): clang, ASan+UBSan, libFuzzer targets and unit_tests.
+FUZZ_BUILD_DIR=$BUILD_DIR-fuzz
+
+build_fuzz() {
+  local werror=OFF
+  [[ ${CI:-} == true ]] && werror=ON
+  cmake -S "$ROOT/test/fuzz" -B "$FUZZ_BUILD_DIR" -DCMAKE_CXX_COMPILER=clang++ \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLASHSALE_WERROR=$werror \
+    -DFUZZ_SECONDS="${FUZZ_SECONDS:-30}"
+  cmake --build "$FUZZ_BUILD_DIR" -j"$(nproc)"
+}
+
+# Both suites run even when the first fails; the status is the first failure's.
+run_suites() {
+  local status=0
+  ctest --test-dir "$BUILD_DIR" --output-on-failure || status=$?
+  log "unit tests under ASan+UBSan and the fuzz targets ($FUZZ_BUILD_DIR)"
+  ctest --test-dir "$FUZZ_BUILD_DIR" --output-on-failure || ((status != 0)) || status=1
+  return "$status"
+}
+
 cmd_test() {
   ensure_packages
   build
-  with_stack ctest --test-dir "$BUILD_DIR" --output-on-failure
+  build_fuzz
+  with_stack run_suites
+}
+
+cmd_fuzz() {
+  local seconds=${1:-300} t failed=()
+  [[ $seconds =~ ^[1-9][0-9]*$ ]] || die "fuzz: SECONDS must be a positive number, got '$seconds'"
+  shift || true
+  local targets=("$@")
+  ensure_packages
+  build_fuzz
+  if [[ ${#targets[@]} -eq 0 ]]; then
+    for t in "$ROOT"/test/fuzz/fuzz_*.cpp; do targets+=("$(basename "$t" .cpp)"); done
+  fi
+  for t in "${targets[@]}"; do
+    t=fuzz_${t#fuzz_}
+    log "$t for $seconds s"
+    bash "$ROOT/test/fuzz/run_fuzzer.sh" "$FUZZ_BUILD_DIR/$t" "$ROOT/test/fuzz/corpus/${t#fuzz_}" \
+      "$seconds" "${FUZZ_CORPUS_DIR:-/var/tmp/flashsale-fuzz}/${t#fuzz_}" || failed+=("$t")
+  done
+  [[ ${#failed[@]} -eq 0 ]] || die "failed: ${failed[*]}"
 }
 
 cmd_with_stack() {
@@ -665,6 +715,7 @@ main() {
   up) cmd_up "$@" ;;
   down) cmd_down "$@" ;;
   bench) cmd_bench "$@" ;;
+  fuzz) cmd_fuzz "$@" ;;
   build) ensure_packages && build ;;
   with-stack) cmd_with_stack "$@" ;;
   -h | --help | help) usage ;;
