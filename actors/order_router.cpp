@@ -9,6 +9,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <array>
+
 namespace flashsale {
 
 namespace {
@@ -22,7 +24,9 @@ struct router_state {
   caf::actor registry;
   std::shared_ptr<const cluster_view> view;
   router_settings cfg;
-  counter* forwarded = nullptr;
+  /// Forwarded commands by kind: a test or an operator tells reads from saga events.
+  enum kind { fetch, cancel, event, expire, kinds };
+  std::array<counter*, kinds> forwarded{};
   counter* fallbacks = nullptr;
   steady::time_point next_fallback_log{};
   static inline const char* name = "order_router";
@@ -45,7 +49,8 @@ void log_fallback(router_actor* self, const std::string& owner, const std::strin
 /// Sends (xs...) about `order_id` to its owner's registry and delivers the reply;
 /// falls back to the local registry when the owner is this node, unknown, or silent.
 template <class Reply, class... Ts>
-caf::typed_response_promise<Reply> route(router_actor* self, std::chrono::milliseconds timeout,
+caf::typed_response_promise<Reply> route(router_actor* self, router_state::kind kind,
+                                         std::chrono::milliseconds timeout,
                                          const std::string& order_id, Ts... xs) {
   auto& st = self->state;
   auto rp = self->make_response_promise<Reply>();
@@ -56,7 +61,7 @@ caf::typed_response_promise<Reply> route(router_actor* self, std::chrono::millis
     rp.delegate(st.registry, xs...);
     return rp;
   }
-  st.forwarded->inc();
+  st.forwarded[kind]->inc();
   self->request(remote->second, timeout, xs...)
     .then([rp](Reply& r) mutable { rp.deliver(std::move(r)); },
           [self, rp, owner, order_id, xs...](caf::error& err) mutable {
@@ -73,8 +78,11 @@ caf::behavior order_router(router_actor* self, caf::actor registry,
   st.registry = std::move(registry);
   st.view = std::move(view);
   st.cfg = cfg;
-  st.forwarded = &metrics->get_counter(
-    "cluster_forwarded_total", "Commands about an order forwarded to its owner on another node");
+  const char* names[] = {"fetch", "cancel", "event", "expire"};
+  for (int k = 0; k < router_state::kinds; ++k)
+    st.forwarded[k] = &metrics->get_counter(
+      "cluster_forwarded_total", "Commands about an order forwarded to its owner on another node",
+      {{"command", names[k]}});
   st.fallbacks = &metrics->get_counter(
     "cluster_forward_fallbacks_total",
     "Forwarded commands the owner did not answer in time, handled by this node instead");
@@ -83,18 +91,20 @@ caf::behavior order_router(router_actor* self, caf::actor registry,
   self->set_down_handler([self](caf::down_msg& dm) { self->quit(dm.reason); });
   return {
     [self](fetch_atom a, const std::string& id) -> caf::result<order_reply> {
-      return route<order_reply>(self, self->state.cfg.read_timeout, id, a, id);
+      return route<order_reply>(self, router_state::fetch, self->state.cfg.read_timeout, id, a, id);
     },
     [self](cancel_atom a, const std::string& id, const std::string& reason,
            const std::string& user_id) -> caf::result<order_reply> {
-      return route<order_reply>(self, self->state.cfg.forward_timeout, id, a, id, reason,
-                                user_id);
+      return route<order_reply>(self, router_state::cancel, self->state.cfg.forward_timeout, id,
+                                a, id, reason, user_id);
     },
     [self](event_atom a, const incoming_event& ev) -> caf::result<event_reply> {
-      return route<event_reply>(self, self->state.cfg.forward_timeout, ev.order_id, a, ev);
+      return route<event_reply>(self, router_state::event, self->state.cfg.forward_timeout,
+                                ev.order_id, a, ev);
     },
     [self](expire_atom a, const std::string& id) -> caf::result<event_reply> {
-      return route<event_reply>(self, self->state.cfg.forward_timeout, id, a, id);
+      return route<event_reply>(self, router_state::expire, self->state.cfg.forward_timeout, id,
+                                a, id);
     },
   };
 }

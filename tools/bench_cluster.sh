@@ -192,9 +192,9 @@ for run in ${BENCH_CLUSTER_RUNS:-1:plain 2:plain 2:tls 3:plain 3:tls}; do
   DURATION=3 wrk_spread "$TMP/create.lua" >/dev/null # warm-up
   read -r create_rps create_bad _ < <(wrk_spread "$TMP/create.lua")
   psql -qtAX "$DB" -c "SELECT id FROM orders ORDER BY random() LIMIT 20000" >"$TMP/ids"
-  fwd_before=$(sum_metric cluster_forwarded_total)
+  fwd_before=$(sum_metric 'cluster_forwarded_total{command="fetch"}')
   read -r get_rps get_bad get_total < <(wrk_spread "$TMP/get.lua")
-  fwd=$(($(sum_metric cluster_forwarded_total) - fwd_before))
+  fwd=$(($(sum_metric 'cluster_forwarded_total{command="fetch"}') - fwd_before))
   fallbacks=$(sum_metric cluster_forward_fallbacks_total)
   share=$(awk -v f="$fwd" -v t="$get_total" 'BEGIN { printf "%.0f", t ? 100 * f / t : 0 }')
   echo "bench-cluster: $n node(s), $label: creates ${create_rps}/s (non-2xx $create_bad), gets ${get_rps}/s (non-2xx $get_bad), forwarded ${share}% of $get_total gets, fallbacks $fallbacks" >&2
@@ -202,9 +202,9 @@ for run in ${BENCH_CLUSTER_RUNS:-1:plain 2:plain 2:tls 3:plain 3:tls}; do
   [[ $create_bad == 0 && $get_bad == 0 ]] || { echo "bench-cluster: errors answered" >&2; exit 1; }
   stop_nodes
   ROLES=http,consumer start_nodes "$n"
-  fwd_before=$(sum_metric cluster_forwarded_total)
+  fwd_before=$(sum_metric 'cluster_forwarded_total{command="event"}')
   IFS='|' read -r saga_rps saga_span < <(saga_round "$n")
-  saga_fwd=$(($(sum_metric cluster_forwarded_total) - fwd_before))
+  saga_fwd=$(($(sum_metric 'cluster_forwarded_total{command="event"}') - fwd_before))
   saga_share=$(awk -v f="$saga_fwd" -v t="$SAGA_ORDERS" 'BEGIN { printf "%.0f", 100 * f / t }')
   echo "bench-cluster: $n node(s), $label: $SAGA_ORDERS saga events in ${saga_span}s = ${saga_rps}/s, forwarded ${saga_share}%" >&2
   RESULTS[-1]+=" $saga_rps | $saga_share % |"

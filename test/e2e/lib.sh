@@ -85,7 +85,8 @@ check() {
     E2E_PASSED=$((E2E_PASSED + 1))
   else
     E2E_FAILED=$((E2E_FAILED + 1))
-    echo "FAIL: $what (status=${STATUS-} body=${BODY:0:300})" >&2
+    local args="$*"
+    echo "FAIL: $what (checked: ${args:0:200}) (status=${STATUS-} body=${BODY:0:300})" >&2
   fi
 }
 

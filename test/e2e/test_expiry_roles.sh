@@ -29,14 +29,14 @@ ORDERS=()
 for i in $(seq 16); do ORDERS+=("$(create_order "$USER_ID" "roles-$i")"); done
 check "sixteen orders created" eq "${#ORDERS[@]}" 16
 # Reads through node 1 that it does not forward are of its own orders.
-BEFORE=$(metric cluster_forwarded_total)
+BEFORE=$(metric "$FETCHES")
 READ=0
 for o in "${ORDERS[@]}"; do
   req GET "/api/v1/orders/$o" ''
   [[ $STATUS == 200 ]] && READ=$((READ + 1))
 done
 check "sixteen reads" eq "$READ" 16
-OWN=$((16 - ($(metric cluster_forwarded_total) - BEFORE)))
+OWN=$((16 - ($(metric "$FETCHES") - BEFORE)))
 check "node 1 (no sweeper) owns some of them" test "$OWN" -ge 1
 # The premise: node 1's actors have been idle for more than ORDER_PASSIVATE_S before
 # the first deadline, so only a sweeper can expire them.
