@@ -289,9 +289,9 @@ commit_done finish_event(order_self* self, event_status on_applied, event_done d
   };
 }
 
-/// A payment succeeded for an order that can no longer be paid: no transition, but
-/// ORDER_PAYMENT_REJECTED tells the Payment service to refund.
-write_command payment_rejection(const order& o, const incoming_event& ev) {
+/// A write that leaves the order as it is (the UPDATE to itself orders it with the
+/// order's other writes): for what an event records without a transition.
+write_command unchanged_write(const order& o) {
   write_command cmd;
   cmd.order_id = o.id;
   cmd.expected = o.status;
@@ -299,21 +299,22 @@ write_command payment_rejection(const order& o, const incoming_event& ev) {
   cmd.reason = o.reason;
   cmd.deadline = o.expired_at;
   cmd.now_ms = now_ms();
+  return cmd;
+}
+
+/// A payment succeeded for an order that can no longer be paid: no transition, but
+/// ORDER_PAYMENT_REJECTED tells the Payment service to refund.
+write_command payment_rejection(const order& o, const incoming_event& ev) {
+  auto cmd = unchanged_write(o);
   auto why = o.status == order_status::expired ? "ORDER_EXPIRED" : "ORDER_CANCELLED";
   cmd.event = make_order_payment_rejected(o.id, ev.payment_intent_id, why, cmd.now_ms);
   return cmd;
 }
 
 /// An event that came before its order can take it: its inbox row and its early_events
-/// row, no status change (the UPDATE to itself orders it with the order's other writes).
+/// row, no status change.
 write_command hold_write(const order& o, const incoming_event& ev) {
-  write_command cmd;
-  cmd.order_id = o.id;
-  cmd.expected = o.status;
-  cmd.next = o.status;
-  cmd.reason = o.reason;
-  cmd.deadline = o.expired_at;
-  cmd.now_ms = now_ms();
+  auto cmd = unchanged_write(o);
   cmd.hold_body = encode_incoming(ev);
   return cmd;
 }
