@@ -6,6 +6,7 @@
 // outbox gauges.
 
 #include "messages/events.hpp"
+#include "persistence/pg_session.hpp"
 
 #include <caf/fwd.hpp>
 
@@ -20,6 +21,10 @@ class metrics_registry;
 
 struct relay_settings {
   std::string database_url;
+  /// Bounds on every relay and janitor connection, and on each of their database calls
+  /// (cut by the pg_session watchdog after db_limits.call_timeout(), as every other
+  /// component's): a silent database neither holds a relay nor its shutdown.
+  persistence::pg_limits db_limits;
   std::string kafka_brokers;
   std::string topic = topics::order_events;
   std::size_t relays = 4;                         // OUTBOX_RELAYS
