@@ -13,11 +13,13 @@
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <string>
 
 namespace flashsale {
 
 class metrics_registry;
+struct outbox_gauges;
 
 struct relay_settings {
   std::string database_url;
@@ -68,8 +70,10 @@ struct relay_settings {
 /// the returned actor an exit message stops them all: each relay finishes its batch
 /// or rolls it back. The supervisor terminates after its last child, so
 /// Stop it with stop_and_wait (actors/stop.hpp), which returns when the relays are done.
+/// `gauges`, when given, receives the backlog the janitor refreshes (for /readyz).
 caf::actor spawn_outbox_relays(caf::actor_system& sys, const relay_settings& settings,
-                               metrics_registry& metrics);
+                               metrics_registry& metrics,
+                               std::shared_ptr<const outbox_gauges>* gauges = nullptr);
 
 /// Sends the relay supervisor an exit message and blocks until every relay has ended.
 

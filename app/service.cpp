@@ -162,7 +162,7 @@ int serve(const config& given) {
   }
   caf::actor relays;
   if (cfg.enabled.relay)
-    relays = spawn_outbox_relays(sys, relay_settings_from(cfg), metrics);
+    relays = spawn_outbox_relays(sys, relay_settings_from(cfg), metrics, &health->outbox);
 
   std::unique_ptr<http::server> api;
   caf::actor bridge;

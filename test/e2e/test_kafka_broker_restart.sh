@@ -2,7 +2,8 @@
 # The only broker (Apache Kafka, a node of this test's own) stopped for 30 s and
 # restarted on its data: what was produced before is still there at the same offsets,
 # orders created meanwhile are answered 201 (committed to PostgreSQL) and their events
-# wait in the outbox, /readyz says the broker is gone and back, the outbox drains after
+# wait in the outbox, /readyz says the broker is gone and back and shows the events
+# waiting for it (503 with outbox.waiting > 0, then 200 with 0), the outbox drains after
 # the restart and the consumer group carries on.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/saga_lib.sh"
@@ -51,6 +52,17 @@ check "their events wait in the outbox" eq "$(sql "$DB" "SELECT count(*) FROM ou
 backlog_shown() { (($(metric outbox_pending_rows) >= ${#DURING[@]})); }
 check "the backlog on /metrics" wait_for 10 "outbox_pending_rows >= ${#DURING[@]}" backlog_shown
 check "nothing DEAD" eq "$(sql "$DB" "SELECT count(*) FROM outbox_events WHERE status = 'DEAD'")" 0
+# /readyz: 503, Kafka down, and the events of the outage waiting for the broker (each
+# has failed an attempt after its 5 s message timeout and waits for its retry).
+readyz() { curl -s -o "$E2E_TMP/readyz" -w '%{http_code}' "$BASE/readyz"; }
+readyz_has() { jq -e "$1" "$E2E_TMP/readyz" >/dev/null 2>&1; } # a jq condition on the last body
+waiting_shown() {
+  [[ $(readyz) == 503 ]] && readyz_has ".kafka == \"down\" and .outbox.waiting >= ${#DURING[@]}"
+}
+check "readyz 503 shows the events waiting for the broker" wait_for 30 \
+  "readyz 503 with outbox.waiting >= ${#DURING[@]}" waiting_shown
+echo "readyz during the outage: $(cat "$E2E_TMP/readyz")"
+check "readyz names the pending rows too" readyz_has ".outbox.pending >= ${#DURING[@]}"
 
 # --- restarted on its data
 RESTART_AT=$SECONDS
@@ -59,6 +71,12 @@ BROKER_UP_S=$((SECONDS - RESTART_AT))
 check "readyz 200 after the restart" wait_for 60 "readyz 200" ready
 check "the outbox drains after the restart" wait_for 60 "every outbox row SENT" sent
 DRAIN_S=$((SECONDS - RESTART_AT))
+nothing_waiting() {
+  [[ $(readyz) == 200 ]] && readyz_has '.outbox.waiting == 0 and .outbox.pending == 0'
+}
+check "readyz 200 with nothing waiting after the restart" wait_for 10 \
+  "readyz 200 with outbox.waiting 0" nothing_waiting
+echo "readyz after the restart: $(cat "$E2E_TMP/readyz")"
 topic_events order.v1.events >"$T/after"
 check "everything produced before is still there, at the same offsets" eq \
   "$(comm -23 <(awk '{ print $3, $4, $5 }' "$T/before" | sort) <(awk '{ print $3, $4, $5 }' "$T/after" | sort) | wc -l)" 0
