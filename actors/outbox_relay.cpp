@@ -212,7 +212,8 @@ void finish_batch(relay_state& st) {
     if (out.state == row_outcome::failed)
       failed.push_back(failure_for(st, row, out));
   }
-  st.db->with([&](auto& conn) { persistence::complete_outbox_claim(conn, *st.claim, sent, failed); });
+  st.db->with(
+    [&](auto& conn) { persistence::complete_outbox_claim(conn, *st.claim, sent, failed); });
   st.metrics.published->inc(sent.size());
   st.metrics.failed_attempts->inc(failed.size());
   st.metrics.dead->inc(static_cast<std::uint64_t>(
