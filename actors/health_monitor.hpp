@@ -11,9 +11,14 @@
 
 namespace flashsale {
 
+struct outbox_gauges;
+
 struct health_state {
   std::atomic<bool> database_ok{false};
   std::atomic<bool> kafka_ok{false};
+  /// The outbox backlog as the relay pool's janitor last read it (every second), shown
+  /// by /readyz; null in a process without the relay role. Set before HTTP starts.
+  std::shared_ptr<const outbox_gauges> outbox;
   bool ready() const { return database_ok.load() && kafka_ok.load(); }
 };
 

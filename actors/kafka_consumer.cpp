@@ -33,6 +33,10 @@ using steady = std::chrono::steady_clock;
 /// A failed event is logged on its first retry and then every this many.
 constexpr int retry_log_every = 20;
 
+/// dlq_reason of an event whose write the database rejected.
+constexpr const char* rejected_dlq_reason =
+  "rejected_by_database: the database refused the event's write (a value it does not accept)";
+
 // -- metrics ------------------------------------------------------------------------
 
 struct consumer_gauges {
@@ -105,6 +109,8 @@ struct event_work {
   incoming_event event;
   int attempts = 0; // failed deliveries to the registry
   int parks = 0;    // times it came too early
+  /// The message as consumed: copied to the DLQ when the database rejects the event.
+  kafka::consumed_message source;
 };
 
 struct consumer_state {
@@ -372,6 +378,16 @@ void on_handled(consumer_actor* self, const std::string& order_id, event_reply r
     dispatch(self, order_id);
     return;
   }
+  if (reply.status == event_status::rejected && current) {
+    // A write the database refuses whatever the retries (SQLSTATE class 22/23), isolated
+    // in its batch: the event goes to the DLQ (CONTRACT §5), its offset is done once the
+    // copy is acknowledged, and the order's next events go ahead.
+    st.metrics.handled[reply.status]->inc();
+    auto taken = st.chains.take_front(order_id);
+    send_to_dlq(st, taken.source, std::move(taken.ref), taken.consumed_at, rejected_dlq_reason);
+    dispatch(self, order_id);
+    return;
+  }
   if (reply.status != event_status::failed) {
     st.metrics.handled[reply.status]->inc();
     mark_done(st, w->ref, w->consumed_at);
@@ -438,7 +454,7 @@ void handle_message(consumer_actor* self, const kafka::consumed_message& m) {
     return;
   }
   st.metrics.consumed_of(ev.event_type).inc();
-  enqueue(self, {std::move(*ref), consumed_at, std::move(ev)});
+  enqueue(self, {std::move(*ref), consumed_at, std::move(ev), 0, 0, m});
 }
 
 /// At most one line per interval: a broker outage would otherwise log every step.

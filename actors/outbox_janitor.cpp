@@ -66,7 +66,8 @@ caf::behavior outbox_janitor(janitor_actor* self, relay_settings cfg,
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.gauges = std::move(gauges);
-  st.db = std::make_unique<persistence::pg_session>(st.cfg.database_url);
+  st.db = std::make_unique<persistence::pg_session>(
+    st.cfg.database_url, std::chrono::milliseconds{500}, st.cfg.db_limits);
   self->send(self, janitor_tick_atom::value);
   return {
     [self](janitor_tick_atom) {

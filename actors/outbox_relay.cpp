@@ -212,7 +212,8 @@ void finish_batch(relay_state& st) {
     if (out.state == row_outcome::failed)
       failed.push_back(failure_for(st, row, out));
   }
-  persistence::complete_outbox_claim(st.db->get(), *st.claim, sent, failed);
+  st.db->with(
+    [&](auto& conn) { persistence::complete_outbox_claim(conn, *st.claim, sent, failed); });
   st.metrics.published->inc(sent.size());
   st.metrics.failed_attempts->inc(failed.size());
   st.metrics.dead->inc(static_cast<std::uint64_t>(
@@ -247,20 +248,24 @@ void reset_after_error(relay_state& st) {
 
 void start_batch(relay_actor* self) {
   auto& st = self->state;
-  auto& conn = st.db->get();
+  // Every call runs under the session's watchdog (pg_session::with): one the database
+  // does not answer is cut after db_limits.call_timeout() and ends up in relay_step's
+  // handler, which drops the connection and retries.
   if (!st.listening) {
-    persistence::prepare_relay_session(conn);
+    st.db->with([](auto& conn) { persistence::prepare_relay_session(conn); });
     st.listening = true;
   }
   ++st.generation;
   st.started_at = steady::now();
-  st.claim = persistence::claim_outbox(conn, st.max_orders, st.cfg.batch,
-                                       st.cfg.message_timeout + st.cfg.lease_margin,
-                                       st.cfg.claim_runs);
+  st.claim = st.db->with([&st](auto& conn) {
+    return persistence::claim_outbox(conn, st.max_orders, st.cfg.batch,
+                                     st.cfg.message_timeout + st.cfg.lease_margin,
+                                     st.cfg.claim_runs);
+  });
   if (st.claim->rows.empty()) {
     st.claim.reset();
     st.metrics.empty_claims->inc();
-    if (persistence::outbox_has_due_rows(conn))
+    if (st.db->with([](auto& conn) { return persistence::outbox_has_due_rows(conn); }))
       st.metrics.contended_claims->inc();
     st.max_orders = st.cfg.batch;
     st.phase = relay_phase::waiting;
@@ -327,7 +332,8 @@ void await_wakeup(relay_state& st) {
     return;
   }
   auto slice = std::min<us>(std::chrono::duration_cast<us>(until - now), st.cfg.wait_slice);
-  int notes = persistence::await_outbox_notification(st.db->get(), slice);
+  int notes = st.db->with(
+    [slice](auto& conn) { return persistence::await_outbox_notification(conn, slice); });
   if (notes > 0 && !st.woken) {
     st.woken = true;
     st.claim_at = steady::now() + st.cfg.wakeup_coalesce;
@@ -388,7 +394,7 @@ void stop_relay(relay_state& st) {
     st.producer->purge();
     st.producer->flush(std::chrono::milliseconds{0});
     st.metrics.abandoned_batches->inc();
-    persistence::release_outbox_claim(st.db->get(), *st.claim);
+    st.db->with([&st](auto& conn) { persistence::release_outbox_claim(conn, *st.claim); });
   } catch (const std::exception& e) {
     log::warn("outbox relay stopping: batch left to its lease",
               {{"relay", std::to_string(st.index)}, {"error", e.what()}});
@@ -403,7 +409,8 @@ caf::behavior outbox_relay(relay_actor* self, relay_settings cfg, std::size_t in
   st.index = index;
   st.metrics = std::move(metrics);
   st.max_orders = st.cfg.batch;
-  st.db = std::make_unique<persistence::pg_session>(st.cfg.database_url);
+  st.db = std::make_unique<persistence::pg_session>(
+    st.cfg.database_url, std::chrono::milliseconds{500}, st.cfg.db_limits);
   self->set_exit_handler([self](caf::exit_msg& msg) {
     stop_relay(self->state);
     self->state.producer.reset();

@@ -6,20 +6,27 @@
 // outbox gauges.
 
 #include "messages/events.hpp"
+#include "persistence/pg_session.hpp"
 
 #include <caf/fwd.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <string>
 
 namespace flashsale {
 
 class metrics_registry;
+struct outbox_gauges;
 
 struct relay_settings {
   std::string database_url;
+  /// Bounds on every relay and janitor connection, and on each of their database calls
+  /// (cut by the pg_session watchdog after db_limits.call_timeout(), as every other
+  /// component's): a silent database neither holds a relay nor its shutdown.
+  persistence::pg_limits db_limits;
   std::string kafka_brokers;
   std::string topic = topics::order_events;
   std::size_t relays = 4;                         // OUTBOX_RELAYS
@@ -63,8 +70,10 @@ struct relay_settings {
 /// the returned actor an exit message stops them all: each relay finishes its batch
 /// or rolls it back. The supervisor terminates after its last child, so
 /// Stop it with stop_and_wait (actors/stop.hpp), which returns when the relays are done.
+/// `gauges`, when given, receives the backlog the janitor refreshes (for /readyz).
 caf::actor spawn_outbox_relays(caf::actor_system& sys, const relay_settings& settings,
-                               metrics_registry& metrics);
+                               metrics_registry& metrics,
+                               std::shared_ptr<const outbox_gauges>* gauges = nullptr);
 
 /// Sends the relay supervisor an exit message and blocks until every relay has ended.
 

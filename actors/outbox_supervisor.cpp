@@ -79,8 +79,11 @@ caf::actor spawn_outbox_supervisor(caf::actor_system& sys,
 }
 
 caf::actor spawn_outbox_relays(caf::actor_system& sys, const relay_settings& settings,
-                               metrics_registry& metrics) {
+                               metrics_registry& metrics,
+                               std::shared_ptr<const outbox_gauges>* gauges) {
   auto m = register_outbox_metrics(metrics);
+  if (gauges && settings.janitor) // without the janitor nobody refreshes them
+    *gauges = m.gauges;
   std::vector<std::function<caf::actor()>> factories;
   for (std::size_t i = 0; i < settings.relays; ++i)
     factories.push_back(

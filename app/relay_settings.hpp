@@ -9,4 +9,8 @@ namespace flashsale {
 
 relay_settings relay_settings_from(const config& cfg);
 
+/// The bounds every PostgreSQL connection of the service carries (DB_CONNECT_TIMEOUT_S,
+/// DB_STATEMENT_TIMEOUT_MS, DB_TCP_USER_TIMEOUT_MS, DB_KEEPALIVE_IDLE_S).
+persistence::pg_limits database_limits(const config& cfg);
+
 } // namespace flashsale

@@ -73,16 +73,6 @@ cluster_settings cluster_settings_from(const config& cfg, std::uint16_t caf_port
   return s;
 }
 
-persistence::pg_limits database_limits(const config& cfg) {
-  persistence::pg_limits l;
-  l.connect_timeout = cfg.db_connect_timeout;
-  l.statement_timeout = cfg.db_statement_timeout;
-  l.tcp_user_timeout = cfg.db_tcp_user_timeout;
-  l.keepalives_idle = cfg.db_keepalive_idle;
-  l.call_grace = db_call_grace; // budgets_of(cfg).db_call = statement_timeout + this
-  return l;
-}
-
 /// Blocks SIGINT and SIGTERM in every thread started from here on, so that only
 /// wait_for_stop() receives them.
 sigset_t block_stop_signals() {
@@ -172,7 +162,7 @@ int serve(const config& given) {
   }
   caf::actor relays;
   if (cfg.enabled.relay)
-    relays = spawn_outbox_relays(sys, relay_settings_from(cfg), metrics);
+    relays = spawn_outbox_relays(sys, relay_settings_from(cfg), metrics, &health->outbox);
 
   std::unique_ptr<http::server> api;
   caf::actor bridge;

@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include "actors/outbox_metrics.hpp"
 #include "actors/protocol.hpp"
 #include "actors/reply_sink.hpp"
 #include "http/connection.hpp"
@@ -17,6 +18,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <thread>
 
@@ -36,6 +39,16 @@ static_assert(parser_limits{}.max_body_bytes == max_body_bytes,
 namespace {
 
 using clock = std::chrono::steady_clock;
+
+/// /readyz's view of the outbox backlog (docs/API.md): rows not yet on Kafka, those of
+/// them whose last attempt failed and that wait for a retry, and the oldest one's age.
+std::string outbox_json(const outbox_gauges& g) {
+  auto count = [](double v) { return std::to_string(static_cast<long long>(std::llround(v))); };
+  char age[32];
+  std::snprintf(age, sizeof age, "%.1f", g.oldest_pending_age_s.load());
+  return R"({"pending":)" + count(g.pending.load()) + R"(,"waiting":)" + count(g.waiting.load())
+         + R"(,"oldest_pending_age_s":)" + age + "}";
+}
 
 /// A response header with a name chosen at run time: Pistache writes typed headers
 /// only, not raw ones.
@@ -324,7 +337,10 @@ private:
   void ready(const reply_sink_ptr& sink) {
     bool db = health_->database_ok, kafka = health_->kafka_ok;
     std::string body = std::string{R"({"database":")"} + (db ? "up" : "down")
-                       + R"(","kafka":")" + (kafka ? "up" : "down") + "\"}";
+                       + R"(","kafka":")" + (kafka ? "up" : "down") + "\"";
+    if (health_->outbox)
+      body += R"(,"outbox":)" + outbox_json(*health_->outbox);
+    body += "}";
     sink->send({db && kafka ? 200 : 503, body, {}});
   }
 

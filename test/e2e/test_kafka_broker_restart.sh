@@ -2,7 +2,8 @@
 # The only broker (Apache Kafka, a node of this test's own) stopped for 30 s and
 # restarted on its data: what was produced before is still there at the same offsets,
 # orders created meanwhile are answered 201 (committed to PostgreSQL) and their events
-# wait in the outbox, /readyz says the broker is gone and back, the outbox drains after
+# wait in the outbox, /readyz says the broker is gone and back and shows the events
+# waiting for it (503 with outbox.waiting > 0, then 200 with 0), the outbox drains after
 # the restart and the consumer group carries on.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/saga_lib.sh"
@@ -34,7 +35,22 @@ STOPPED_AT=$SECONDS
 not_ready() { [[ $(curl -s -o /dev/null -w '%{http_code}' "$BASE/readyz") == 503 ]]; }
 check "readyz 503 while the broker is gone" wait_for 20 "readyz 503" not_ready
 DURING=() CODES=()
+# The service's oldest open transaction and snapshot (xmin age, in transactions), sampled
+# through the outage: a relay must not hold a transaction open while Kafka is away, or
+# vacuum and HOT updates stop for the whole database (issue 11 item 5).
+OLDEST_XACT_MS=0 OLDEST_XMIN_AGE=0
+sample_transactions() {
+  local xact xmin
+  IFS='|' read -r xact xmin < <(sql "$DB" "SELECT
+    coalesce(max(extract(epoch FROM clock_timestamp() - xact_start) * 1000), 0)::bigint,
+    coalesce(max(age(backend_xmin)), 0)
+    FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+  ((xact > OLDEST_XACT_MS)) && OLDEST_XACT_MS=$xact
+  ((xmin > OLDEST_XMIN_AGE)) && OLDEST_XMIN_AGE=$xmin
+  return 0
+}
 while ((SECONDS - STOPPED_AT < OUTAGE_S)); do
+  sample_transactions
   req POST /api/v1/orders '{"user_id":"'"$USER_ID"'","currency":"EUR","total_amount":25.00,
     "items":[{"sku_id":"sku-1","quantity":2,"price":12.50}]}' -H "X-Idempotency-Key: during-${#CODES[@]}"
   CODES+=("$STATUS")
@@ -43,6 +59,13 @@ while ((SECONDS - STOPPED_AT < OUTAGE_S)); do
 done
 echo "outage: ${#CODES[@]} creates in $((SECONDS - STOPPED_AT)) s, ${#DURING[@]} answered 201"
 check "every create during the outage answered 201" eq "${#DURING[@]}" "${#CODES[@]}"
+echo "outage: oldest transaction of the service ${OLDEST_XACT_MS} ms, oldest xmin age ${OLDEST_XMIN_AGE}"
+# Far below the outage: no transaction waits for Kafka (a relay's claim and its record
+# are short transactions of their own; the message timeout, 5 s, bounds a batch).
+check "no transaction lives through the outage (oldest ${OLDEST_XACT_MS} ms)" \
+  test "$OLDEST_XACT_MS" -lt 5000
+check "the xmin horizon stays young (oldest age ${OLDEST_XMIN_AGE} of ${#CODES[@]} creates)" \
+  test "$OLDEST_XMIN_AGE" -lt "${#CODES[@]}"
 check "creates during the outage" test "${#DURING[@]}" -ge 20
 IN_LIST=$(printf "'%s'," "${DURING[@]}")
 IN_LIST=${IN_LIST%,}
@@ -51,6 +74,17 @@ check "their events wait in the outbox" eq "$(sql "$DB" "SELECT count(*) FROM ou
 backlog_shown() { (($(metric outbox_pending_rows) >= ${#DURING[@]})); }
 check "the backlog on /metrics" wait_for 10 "outbox_pending_rows >= ${#DURING[@]}" backlog_shown
 check "nothing DEAD" eq "$(sql "$DB" "SELECT count(*) FROM outbox_events WHERE status = 'DEAD'")" 0
+# /readyz: 503, Kafka down, and the events of the outage waiting for the broker (each
+# has failed an attempt after its 5 s message timeout and waits for its retry).
+readyz() { curl -s -o "$E2E_TMP/readyz" -w '%{http_code}' "$BASE/readyz"; }
+readyz_has() { jq -e "$1" "$E2E_TMP/readyz" >/dev/null 2>&1; } # a jq condition on the last body
+waiting_shown() {
+  [[ $(readyz) == 503 ]] && readyz_has ".kafka == \"down\" and .outbox.waiting >= ${#DURING[@]}"
+}
+check "readyz 503 shows the events waiting for the broker" wait_for 30 \
+  "readyz 503 with outbox.waiting >= ${#DURING[@]}" waiting_shown
+echo "readyz during the outage: $(cat "$E2E_TMP/readyz")"
+check "readyz names the pending rows too" readyz_has ".outbox.pending >= ${#DURING[@]}"
 
 # --- restarted on its data
 RESTART_AT=$SECONDS
@@ -59,6 +93,12 @@ BROKER_UP_S=$((SECONDS - RESTART_AT))
 check "readyz 200 after the restart" wait_for 60 "readyz 200" ready
 check "the outbox drains after the restart" wait_for 60 "every outbox row SENT" sent
 DRAIN_S=$((SECONDS - RESTART_AT))
+nothing_waiting() {
+  [[ $(readyz) == 200 ]] && readyz_has '.outbox.waiting == 0 and .outbox.pending == 0'
+}
+check "readyz 200 with nothing waiting after the restart" wait_for 10 \
+  "readyz 200 with outbox.waiting 0" nothing_waiting
+echo "readyz after the restart: $(cat "$E2E_TMP/readyz")"
 topic_events order.v1.events >"$T/after"
 check "everything produced before is still there, at the same offsets" eq \
   "$(comm -23 <(awk '{ print $3, $4, $5 }' "$T/before" | sort) <(awk '{ print $3, $4, $5 }' "$T/after" | sort) | wc -l)" 0
