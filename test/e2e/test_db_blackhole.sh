@@ -74,9 +74,12 @@ CURL_PID=$!
 sleep 0.5 # let the create reach a writer: what is measured below is the stop
 kill -TERM "$SERVICE_PID"
 gone() { ! kill -0 "$SERVICE_PID" 2>/dev/null; }
-MS=$(wait_ms 20000 gone) || true
+MS=$(wait_ms 30000 gone) || true
 echo "process ended ${MS} ms after SIGTERM with the database blackholed"
-check "SIGTERM ends the process within 10 s while blackholed (took ${MS} ms)" test "$MS" -le 10000
+# Bounded, not instant: the writer's and a relay's last calls each wait out their
+# watchdog (DB_STATEMENT_TIMEOUT_MS, 5 s) — 6–8 s measured on a quiet machine. Without
+# the bounds the process outlived the 30 s wait.
+check "SIGTERM ends the process within 15 s while blackholed (took ${MS} ms)" test "$MS" -le 15000
 wait "$CURL_PID" 2>/dev/null || true
 fault pg pass
 
