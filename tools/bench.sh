@@ -108,16 +108,41 @@ stop_service() {
   SERVICE_PID=
 }
 
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
 # run_stampede CONNS BOUND: the default roles with HTTP_MAX_IN_FLIGHT=BOUND, CONNS
 # connections of tools/stampede.py for DURATION s. Prints a row of the stampede table.
 run_stampede() {
   local conns=$1 bound=$2 prefix="st$$-$1-$2"
   HTTP_MAX_IN_FLIGHT=$bound start_service http,relay,consumer,expiry
+  local user
+  user=$(cat /proc/sys/kernel/random/uuid)
   python3 tools/stampede.py --port "$PORT" --conns "$conns" --duration "$DURATION" \
-    --prefix "$prefix" --user "$(cat /proc/sys/kernel/random/uuid)" --out "$TMP/st.txt" >"$TMP/st.json"
+    --prefix "$prefix" --user "$user" --out "$TMP/st.txt" >"$TMP/st.json" &
+  local stampede=$! n=0
+  # A probe beside the stampede, its own process (curl): the time a refusal takes
+  # without the stampede client's own event-loop lag.
+  : >"$TMP/st.probe"
+  while kill -0 "$stampede" 2>/dev/null; do
+    n=$((n + 1))
+    curl -sS -o /dev/null -w '%{http_code} %{time_total}\n' --max-time 30 -X POST \
+      -H 'Content-Type: application/json' -H "X-Idempotency-Key: $prefix-probe-$n" \
+      --data-binary '{"user_id":"'"$user"'","currency":"EUR","total_amount":2,"items":[{"sku_id":"sku-1","quantity":2,"price":1}]}' \
+      "$URL/api/v1/orders" >>"$TMP/st.probe" 2>/dev/null || true
+    sleep 0.2
+  done
+  wait "$stampede"
   stop_service # whatever was still to commit has committed or rolled back
   q "SELECT idempotency_key FROM orders WHERE idempotency_key LIKE '$prefix-%'" | sort >"$TMP/st.db"
   awk '$2 == 201 {print $1}' "$TMP/st.txt" | sort >"$TMP/st.ok"
+  local n_probe=0
+  while read -r code _; do n_probe=$((n_probe + 1)); [[ $code == 201 ]] && echo "$prefix-probe-$n_probe"; done \
+    <"$TMP/st.probe" >>"$TMP/st.ok"
+  sort -o "$TMP/st.ok" "$TMP/st.ok"
+  local probe_refused
+  probe_refused=-
+  grep -q '^503 ' "$TMP/st.probe" && probe_refused=$(awk '$1 == 503 {printf "%.1f\n", $2 * 1000}' "$TMP/st.probe" | median)
+  probe_refused="$probe_refused ms ($(awk '$1 == 503' "$TMP/st.probe" | wc -l) of $(wc -l <"$TMP/st.probe"))"
   local ghosts missing unanswered label=$bound
   ghosts=$(comm -23 "$TMP/st.db" "$TMP/st.ok" | wc -l)
   missing=$(comm -13 "$TMP/st.db" "$TMP/st.ok" | wc -l)
@@ -125,7 +150,8 @@ run_stampede() {
   ((bound >= 1000000)) && label=unbounded
   echo "bench: [$BENCH_BROKER] stampede $conns conns, bound $label: $(cat "$TMP/st.json"), ghosts $ghosts, 201 without order $missing" >&2
   jq -r --arg c "$conns" --arg b "$label" --arg g "$ghosts" --arg m "$missing" --arg u "$unanswered" \
-    '"| \($c) | \($b) | \(.goodput_per_s) | \(.created_p50_ms) ms | \(.created_p99_ms) ms | \(.by_status["503"] // 0) | \(.refused_p50_ms // "-") ms | \(.refused_p99_ms // "-") ms | \($u) | \($g) | \($m) |"' \
+    --arg p "$probe_refused" \
+    '"| \($c) | \($b) | \(.goodput_per_s) | \(.created_p50_ms) ms | \(.created_p99_ms) ms | \(.by_status["503"] // 0) | \(.refused_p50_ms // "-") ms | \(.refused_p99_ms // "-") ms | \($p) | \($u) | \($g) | \($m) |"' \
     "$TMP/st.json"
 }
 
@@ -133,8 +159,8 @@ stampede_section() {
   ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
   {
     printf '\n### Stampede [%s]: tools/stampede.py, %s s per row, default roles\n\n' "$BENCH_BROKER" "$DURATION"
-    printf '| conns | HTTP_MAX_IN_FLIGHT | goodput (201/s) | p50 of 201 | p99 of 201 | refused 503 | refusal p50 | refusal p99 | no answer | committed without a 201 | 201 without an order |\n'
-    printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
+    printf '| conns | HTTP_MAX_IN_FLIGHT | goodput (201/s) | p50 of 201 | p99 of 201 | refused 503 | refusal p50 | refusal p99 | refusal, curl probe (median) | no answer | committed without a 201 | 201 without an order |\n'
+    printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
     run_stampede 64 1000000
     run_stampede "$STAMPEDE_CONNS" 1000000
     for bound in $STAMPEDE_BOUNDS; do run_stampede "$STAMPEDE_CONNS" "$bound"; done
@@ -147,7 +173,6 @@ if [[ $ONLY == stampede ]]; then
   exit 0
 fi
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 # wrk prints latency percentiles with units (us, ms, s): normalise to ms.
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.2f\n", v}'; }

@@ -7,7 +7,8 @@ connection, each with its own idempotency key, until --duration seconds have pas
 its answer (up to --answer-timeout), so that "committed but the client got no 201" counts
 real losses, not requests a load generator abandoned at the end of its run.
 
-Writes one line per request to --out: key, status, error code, Retry-After, latency ms
+After a 503 a connection waits Retry-After before its next request, as a well-behaved
+client does (--ignore-retry-after: at once). Writes one line per request to --out: key, status, error code, Retry-After, latency ms
 (status 0: no answer, the connection failed). Prints a JSON summary on stdout.
 """
 import argparse
@@ -74,6 +75,8 @@ async def connection(n, args, body, results, cutoff):
         results.append(record)
         if record[1] == 0:
             await asyncio.sleep(0.05)  # a refused connection: do not spin
+        elif record[1] == 503 and args.honour_retry_after and record[3] != "-":
+            await asyncio.sleep(float(record[3]))  # as a well-behaved client does
     if writer is not None:
         writer.close()
 
@@ -92,6 +95,8 @@ async def main():
     ap.add_argument("--duration", type=float, default=10.0)
     ap.add_argument("--requests-per-conn", type=int, default=0, help="0: until --duration")
     ap.add_argument("--answer-timeout", type=float, default=30.0)
+    ap.add_argument("--ignore-retry-after", dest="honour_retry_after", action="store_false",
+                    help="send the next request at once after a 503 (a retry storm)")
     ap.add_argument("--prefix", required=True)
     ap.add_argument("--user", required=True)
     ap.add_argument("--out", required=True)
