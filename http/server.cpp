@@ -20,8 +20,8 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <utility>
 #include <thread>
+#include <utility>
 
 #include <arpa/inet.h>
 #include <dirent.h>

@@ -29,7 +29,7 @@ struct server_settings {
   std::chrono::seconds ttl_created{300}; // ORDER_TTL_CREATED_S
   std::chrono::seconds keepalive_timeout{75}; // HTTP_KEEPALIVE_TIMEOUT_S: idle connections
   connection_settings connections;      // HTTP_MAX_CONNECTIONS, HTTP_HEADER/BODY_TIMEOUT_MS
-  int max_in_flight = 512;              // HTTP_MAX_IN_FLIGHT: order requests in flight
+  int max_in_flight = 256;              // HTTP_MAX_IN_FLIGHT: order requests in flight
   parser_limits limits;
 };
 

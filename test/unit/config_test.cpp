@@ -169,7 +169,7 @@ BOOST_AUTO_TEST_CASE(http_bounds) {
   BOOST_TEST(d.http_max_connections == 10000);
   BOOST_TEST(d.http_header_timeout.count() == 10000);
   BOOST_TEST(d.http_body_timeout.count() == 10000);
-  BOOST_TEST(d.http_max_in_flight == 512);
+  BOOST_TEST(d.http_max_in_flight == 256);
   auto cfg = config_ok(with({{"HTTP_MAX_CONNECTIONS", "50"},
                              {"HTTP_HEADER_TIMEOUT_MS", "2000"},
                              {"HTTP_BODY_TIMEOUT_MS", "3000"},
