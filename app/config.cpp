@@ -249,6 +249,10 @@ std::variant<config, std::string> load_config(const env_lookup& env) {
     read_int(env, "DB_MAX_BATCH", 1, 10000, cfg.db_max_batch);
     read_int(env, "HTTP_THREADS", 1, 64, cfg.http_threads);
     read_seconds(env, "HTTP_KEEPALIVE_TIMEOUT_S", cfg.http_keepalive_timeout);
+    read_int(env, "HTTP_MAX_CONNECTIONS", 1, 1000000, cfg.http_max_connections);
+    read_millis(env, "HTTP_HEADER_TIMEOUT_MS", 100, 3600000, cfg.http_header_timeout);
+    read_millis(env, "HTTP_BODY_TIMEOUT_MS", 100, 3600000, cfg.http_body_timeout);
+    read_int(env, "HTTP_MAX_IN_FLIGHT", 1, 1000000, cfg.http_max_in_flight);
     read_seconds(env, "ORDER_PASSIVATE_S", cfg.passivate_after);
     read_database_bounds(env, cfg);
     read_cluster(env, cfg);

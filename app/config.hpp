@@ -41,6 +41,10 @@ struct config {
   int db_max_batch = 256;                        // DB_MAX_BATCH: commands per commit
   int http_threads = 2;                          // HTTP_THREADS
   std::chrono::seconds http_keepalive_timeout{75}; // HTTP_KEEPALIVE_TIMEOUT_S: idle connections
+  long http_max_connections = 10000;             // HTTP_MAX_CONNECTIONS: open connections
+  std::chrono::milliseconds http_header_timeout{10000}; // HTTP_HEADER_TIMEOUT_MS: request head read
+  std::chrono::milliseconds http_body_timeout{10000};   // HTTP_BODY_TIMEOUT_MS: request body read
+  int http_max_in_flight = 256;                  // HTTP_MAX_IN_FLIGHT: order requests in flight
   std::chrono::seconds passivate_after{30};      // ORDER_PASSIVATE_S
 
   // Bounds on every PostgreSQL connection (docs/OPERATIONS.md "Database blackholed"):

@@ -198,6 +198,10 @@ int serve(const config& given) {
     hs.threads = cfg.http_threads;
     hs.ttl_created = cfg.ttl_created;
     hs.keepalive_timeout = cfg.http_keepalive_timeout;
+    hs.connections.max_connections = static_cast<std::size_t>(cfg.http_max_connections);
+    hs.connections.header_timeout = cfg.http_header_timeout;
+    hs.connections.body_timeout = cfg.http_body_timeout;
+    hs.max_in_flight = cfg.http_max_in_flight;
     api = std::make_unique<http::server>(hs, bridge, metrics, health);
     try {
       api->start();
@@ -208,7 +212,14 @@ int serve(const config& given) {
       shut_down();
       return 1;
     }
-    log::info("http listening", {{"addr", cfg.http_host + ":" + std::to_string(api->port())}});
+    log::info("http listening",
+              {{"addr", cfg.http_host + ":" + std::to_string(api->port())},
+               {"max_connections", std::to_string(api->max_connections())},
+               {"max_in_flight", std::to_string(cfg.http_max_in_flight)}});
+    if (api->max_connections() < static_cast<std::size_t>(cfg.http_max_connections))
+      log::warn("HTTP_MAX_CONNECTIONS lowered to what the descriptor limit (ulimit -n) allows",
+                {{"wanted", std::to_string(cfg.http_max_connections)},
+                 {"cap", std::to_string(api->max_connections())}});
   }
 
   int sig = wait_for_stop(stop_signals);

@@ -17,10 +17,16 @@ public:
   Pr::StepId id() const override { return inner_->id(); }
 
   Pr::State apply(Pistache::StreamCursor& cursor) override {
-    if (owner_->draining_) // the handler ignores this "request"; reset() drops the bytes
+    if (owner_->draining()) // the handler ignores this "request"; reset() drops the bytes
       return Pr::State::Done;
+    const auto& conn = owner_->conn_;
+    if (conn && id() == Pr::RequestLineStep::Id && cursor.buf->endptr() > cursor.buf->curptr())
+      conn->request_started();
     try {
-      return check(inner_->apply(cursor), cursor);
+      auto state = check(inner_->apply(cursor), cursor);
+      if (conn && id() == Pr::HeadersStep::Id && state == Pr::State::Next)
+        conn->head_done();
+      return state;
     } catch (const Ph::HttpError& e) {
       return fail(e.code() == 413 ? 413 : 400, std::string{"malformed HTTP request: "} + e.what());
     } catch (const std::exception&) {
@@ -65,8 +71,8 @@ private:
   request_parser* owner_;
 };
 
-request_parser::request_parser(parser_limits limits)
-  : Ph::RequestParser(buffer_size(limits)), limits_(limits) {
+request_parser::request_parser(parser_limits limits, std::shared_ptr<conn_state> conn)
+  : Ph::RequestParser(buffer_size(limits)), limits_(limits), conn_(std::move(conn)) {
   for (auto& step : allSteps)
     step = std::make_unique<guarded_step>(&request, std::move(step), this);
 }

@@ -7,10 +7,12 @@
 // the connection then only drains what the client still sends until it goes.
 
 #include "http/connection.hpp"
+#include "http/connection_guard.hpp"
 
 #include <pistache/http.h>
 
 #include <cstddef>
+#include <memory>
 #include <string>
 
 namespace flashsale::http {
@@ -23,7 +25,8 @@ struct parse_failure {
 
 class request_parser final : public Pistache::Http::RequestParser {
 public:
-  explicit request_parser(parser_limits limits);
+  /// `conn` (may be null) hears where each request is: head, body, complete.
+  request_parser(parser_limits limits, std::shared_ptr<conn_state> conn);
 
   void reset() override;
 
@@ -31,7 +34,9 @@ public:
   const parse_failure& failure() const { return failure_; }
   /// From now on every byte of this connection is read and dropped.
   void start_draining() { draining_ = true; }
-  bool draining() const { return draining_; }
+  /// Draining, or cut by the connection watchdog (then the handler ignores what comes).
+  bool draining() const { return draining_ || (conn_ && conn_->cut()); }
+  const std::shared_ptr<conn_state>& connection() const { return conn_; }
 
   /// Pistache's buffer for these limits: room for one more read past the largest
   /// request we accept, so that our checks, not Pistache's, refuse it.
@@ -41,6 +46,7 @@ private:
   class guarded_step;
 
   parser_limits limits_;
+  std::shared_ptr<conn_state> conn_;
   parse_failure failure_;
   bool draining_ = false;
 };

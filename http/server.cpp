@@ -15,13 +15,16 @@
 #include <pistache/http.h>
 #include <pistache/peer.h>
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
+#include <utility>
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -95,15 +98,25 @@ class pistache_sink final : public reply_sink {
 public:
   pistache_sink(Ph::ResponseWriter writer, metrics_registry& metrics, const char* route,
                 std::string method, std::shared_ptr<std::atomic<int>> in_flight,
-                std::shared_ptr<socket_handle> close_after)
+                std::shared_ptr<socket_handle> close_after, std::shared_ptr<conn_state> conn)
     : writer_(std::move(writer)), metrics_(metrics), route_(route),
       method_(std::move(method)), started_(clock::now()), in_flight_(std::move(in_flight)),
-      close_after_(std::move(close_after)) {
+      close_after_(std::move(close_after)), conn_(std::move(conn)) {
     ++*in_flight_;
   }
 
+  ~pistache_sink() override {
+    if (admitted_) // never answered: give the place back all the same
+      admitted_->leave();
+  }
+
+  /// The request holds a place of the admission bound until it is answered.
+  void hold(std::shared_ptr<admission> places) { admitted_ = std::move(places); }
+
   /// A request counts as in flight (server::drain) until its answer is written.
   void send(http_reply r) override {
+    if (auto places = std::exchange(admitted_, nullptr))
+      places->leave();
     for (auto& [name, value] : r.headers)
       writer_.headers().add(std::make_shared<text_header>(name, value));
     bool json = r.body.empty() || r.body.front() == '{';
@@ -111,8 +124,10 @@ public:
     auto count = in_flight_;
     auto sent = writer_.send(static_cast<Ph::Code>(r.status), r.body, mime);
     sent.then(
-      [count, handle = close_after_](ssize_t) {
+      [count, handle = close_after_, conn = conn_](ssize_t) {
         --*count;
+        if (conn)
+          conn->answered();
         if (handle)
           handle->finish();
       },
@@ -140,6 +155,8 @@ private:
   clock::time_point started_;
   std::shared_ptr<std::atomic<int>> in_flight_;
   std::shared_ptr<socket_handle> close_after_;
+  std::shared_ptr<conn_state> conn_;
+  std::shared_ptr<admission> admitted_;
 };
 
 connection_option connection_of(const Ph::Request& req) {
@@ -197,13 +214,17 @@ public:
   HTTP_PROTOTYPE(handler)
 
   handler(server_settings settings, caf::actor bridge, metrics_registry* metrics,
-          std::shared_ptr<const health_state> health, std::shared_ptr<std::atomic<int>> in_flight)
+          std::shared_ptr<const health_state> health, std::shared_ptr<std::atomic<int>> in_flight,
+          std::shared_ptr<admission> places, std::shared_ptr<connection_watch> watch)
     : settings_(std::move(settings)), bridge_(std::move(bridge)), metrics_(metrics),
-      health_(std::move(health)), in_flight_(std::move(in_flight)) {}
+      health_(std::move(health)), in_flight_(std::move(in_flight)), places_(std::move(places)),
+      watch_(std::move(watch)) {}
 
-  // Our parser instead of Pistache's: see request_parser.hpp.
+  // Our parser instead of Pistache's (see request_parser.hpp), watched from now on; over
+  // the connection cap the watch has answered 503 and ended the connection already.
   void onConnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
-    peer->putData(ParserData, std::make_shared<request_parser>(settings_.limits));
+    auto conn = watch_->open(peer->fd());
+    peer->putData(ParserData, std::make_shared<request_parser>(settings_.limits, conn));
   }
 
   void onRequest(const Ph::Request& req, Ph::ResponseWriter response) override {
@@ -215,13 +236,16 @@ public:
       peer->setIdle(true);
       return;
     }
+    if (const auto& conn = parser->connection())
+      conn->request_done();
     const auto& failure = parser->failure();
     bool keep = !failure.status && keeps_connection(version_of(req), connection_of(req));
     auto close_after = settle_connection(req, response, *peer, keep);
     std::string method = failure.status ? "-" : Ph::methodString(req.method());
     auto route = failure.status ? route_match{} : match_route(method, req.resource());
     auto sink = std::make_shared<pistache_sink>(std::move(response), *metrics_, route.label,
-                                                method, in_flight_, std::move(close_after));
+                                                method, in_flight_, std::move(close_after),
+                                                parser->connection());
     if (failure.status) {
       parser->start_draining();
       auto code = failure.status == 413 ? error_code::payload_too_large
@@ -237,7 +261,8 @@ public:
   }
 
 private:
-  void dispatch(const route_match& route, const Ph::Request& req, const reply_sink_ptr& sink) {
+  void dispatch(const route_match& route, const Ph::Request& req,
+                const std::shared_ptr<pistache_sink>& sink) {
     if (req.body().size() > max_body_bytes) {
       sink->send(error_reply(error_code::payload_too_large, "request body is over 64 KiB"));
       return;
@@ -262,9 +287,23 @@ private:
     }
   }
 
-  /// X-User-Id, optional on every order endpoint, checked before anything else.
+  /// Admission first (CONTRACT §3 "Overload"), then X-User-Id, optional on every order
+  /// endpoint, before anything else.
   void order_endpoint(const route_match& route, const Ph::Request& req,
-                      const reply_sink_ptr& sink) {
+                      const std::shared_ptr<pistache_sink>& answer) {
+    if (!places_->try_enter()) {
+      http_reply busy = error_reply(error_code::unavailable,
+                                    "the service is at its admission limit, retry later");
+      busy.headers.emplace_back("Retry-After", "1");
+      metrics_
+        ->get_counter("http_requests_refused_total",
+                      "order requests refused at the admission limit (HTTP_MAX_IN_FLIGHT)", {})
+        .inc();
+      answer->send(std::move(busy));
+      return;
+    }
+    answer->hold(places_);
+    reply_sink_ptr sink = answer; // what the bridge's messages carry
     auto caller = parse_caller(header(req, "X-User-Id"));
     if (auto* err = std::get_if<api_error>(&caller)) {
       sink->send({http_status(err->code), error_body_json(*err), {}});
@@ -359,6 +398,8 @@ private:
   metrics_registry* metrics_;
   std::shared_ptr<const health_state> health_;
   std::shared_ptr<std::atomic<int>> in_flight_;
+  std::shared_ptr<admission> places_;
+  std::shared_ptr<connection_watch> watch_;
 };
 
 /// Pistache 0.0.5 cannot stop accepting without tearing every connection down: find
@@ -398,6 +439,25 @@ void close_listener(std::uint16_t port) {
   closedir(dir);
 }
 
+/// The cap on connections as far as descriptors allow: each connection takes two (ours is
+/// a duplicate), and Pistache must never meet EMFILE at accept (it would spin on the
+/// listening socket). Raises the soft descriptor limit to the hard one first.
+std::size_t connection_cap(std::size_t wanted) {
+  constexpr rlim_t reserve = 256; // database, Kafka, logs, the listener
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+    return wanted;
+  if (lim.rlim_cur < lim.rlim_max) {
+    rlimit raised{lim.rlim_max, lim.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+      lim = raised;
+  }
+  if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur <= 2 * reserve)
+    return lim.rlim_cur == RLIM_INFINITY ? wanted : 1;
+  auto room = static_cast<std::size_t>((lim.rlim_cur - reserve) / 2);
+  return std::min(wanted, room);
+}
+
 } // namespace
 
 server::server(server_settings settings, caf::actor bridge, metrics_registry& metrics,
@@ -412,14 +472,24 @@ server::~server() {
 void server::start() {
   Pistache::Address addr{settings_.host, Pistache::Port{settings_.port}};
   endpoint_ = std::make_unique<Ph::Endpoint>(addr);
+  auto conns = settings_.connections;
+  conns.idle_timeout = settings_.keepalive_timeout;
+  conns.max_connections = connection_cap(conns.max_connections);
+  // Pistache's own timeouts only back ours up: every one of them later than all of ours.
+  auto backstop = conns.idle_timeout + conns.header_timeout + conns.body_timeout
+                  + std::chrono::seconds{5};
   auto opts = Ph::Endpoint::options()
                 .threads(settings_.threads)
                 .maxRequestSize(request_parser::buffer_size(settings_.limits))
-                .keepaliveTimeout(settings_.keepalive_timeout)
+                .keepaliveTimeout(backstop)
+                .headerTimeout(backstop)
+                .bodyTimeout(backstop)
                 .flags(Pistache::Tcp::Options::ReuseAddr);
   endpoint_->init(opts);
-  endpoint_->setHandler(
-    Ph::make_handler<handler>(settings_, bridge_, &metrics_, health_, in_flight_));
+  admission_ = std::make_shared<admission>(settings_.max_in_flight);
+  watch_ = std::make_shared<connection_watch>(conns, metrics_);
+  endpoint_->setHandler(Ph::make_handler<handler>(settings_, bridge_, &metrics_, health_,
+                                                  in_flight_, admission_, watch_));
   endpoint_->serveThreaded();
 }
 
@@ -438,6 +508,11 @@ void server::stop() {
     endpoint_->shutdown();
     endpoint_.reset();
   }
+  watch_.reset();
+}
+
+std::size_t server::max_connections() const {
+  return watch_ ? watch_->settings().max_connections : 0;
 }
 
 std::uint16_t server::port() const {

@@ -3,7 +3,9 @@
 // them to the HTTP bridge with a reply_sink, and returns at once.
 
 #include "actors/health_monitor.hpp"
+#include "http/admission.hpp"
 #include "http/connection.hpp"
+#include "http/connection_guard.hpp"
 #include "messages/metrics.hpp"
 
 #include <caf/actor.hpp>
@@ -26,6 +28,8 @@ struct server_settings {
   int threads = 2;                      // Pistache I/O threads
   std::chrono::seconds ttl_created{300}; // ORDER_TTL_CREATED_S
   std::chrono::seconds keepalive_timeout{75}; // HTTP_KEEPALIVE_TIMEOUT_S: idle connections
+  connection_settings connections;      // HTTP_MAX_CONNECTIONS, HTTP_HEADER/BODY_TIMEOUT_MS
+  int max_in_flight = 256;              // HTTP_MAX_IN_FLIGHT: order requests in flight
   parser_limits limits;
 };
 
@@ -44,6 +48,9 @@ public:
   void stop();
   /// The bound port (useful with port 0).
   std::uint16_t port() const;
+  /// The cap on open connections in force (HTTP_MAX_CONNECTIONS, lowered to what the
+  /// descriptor limit allows).
+  std::size_t max_connections() const;
 
 private:
   server_settings settings_;
@@ -51,6 +58,8 @@ private:
   metrics_registry& metrics_;
   std::shared_ptr<const health_state> health_;
   std::shared_ptr<std::atomic<int>> in_flight_ = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<admission> admission_;
+  std::shared_ptr<connection_watch> watch_;
   std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
 };
 

@@ -28,6 +28,8 @@ error_info info(error_code c) {
       return {"METHOD_NOT_ALLOWED", 405};
     case error_code::order_invalid_state:
       return {"ORDER_INVALID_STATE", 409};
+    case error_code::request_timeout:
+      return {"REQUEST_TIMEOUT", 408};
     case error_code::payload_too_large:
       return {"PAYLOAD_TOO_LARGE", 413};
     case error_code::idempotency_key_reused:

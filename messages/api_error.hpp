@@ -15,6 +15,7 @@ enum class error_code {
   not_found,              // 404 NOT_FOUND (unknown route)
   method_not_allowed,     // 405 METHOD_NOT_ALLOWED
   order_invalid_state,    // 409 ORDER_INVALID_STATE
+  request_timeout,        // 408 REQUEST_TIMEOUT (head or body not received in time)
   payload_too_large,      // 413 PAYLOAD_TOO_LARGE
   idempotency_key_reused, // 422 IDEMPOTENCY_KEY_REUSED
   internal_error,         // 500 INTERNAL_ERROR

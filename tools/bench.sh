@@ -16,6 +16,13 @@
 # the last ORDER_CREATED of the round is acknowledged by Kafka, and the p99 commit ->
 # Kafka acknowledgement lag; then the lag at about half that load; the http-only role
 # as a second line; and a stampede of BENCH_STAMPEDE_CONNS (2 000) connections.
+#
+# The stampede (issue 12): tools/stampede.py, whose connections each send creates one
+# after the other and wait for every answer (a request started before the end of the run
+# is awaited, so that "committed without a 201" counts real losses, not requests a load
+# generator abandoned): first 64 connections (the reference goodput), then
+# BENCH_STAMPEDE_CONNS with HTTP_MAX_IN_FLIGHT unbounded and with each bound of
+# BENCH_STAMPEDE_BOUNDS. BENCH_ONLY=stampede runs only this part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +31,8 @@ BIN=$BUILD/flashsale-order
 DURATION=${BENCH_DURATION:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
 STAMPEDE_CONNS=${BENCH_STAMPEDE_CONNS:-2000}
+STAMPEDE_BOUNDS=${BENCH_STAMPEDE_BOUNDS:-64 256 512 1024}
+ONLY=${BENCH_ONLY:-}
 : "${DATABASE_URL:?run through ./dev.sh bench}" "${KAFKA_BROKERS:?run through ./dev.sh bench}"
 
 TMP=$(mktemp -d)
@@ -72,7 +81,7 @@ new_db() {
   echo "${DATABASE_URL%/*}/$1"
 }
 DB=$(new_db "bench_$$_$BENCH_BROKER")
-PG_DB=$(new_db "bench_pg_$$_$BENCH_BROKER") # pgbench's rows stay out of the relays' way
+[[ $ONLY == stampede ]] || PG_DB=$(new_db "bench_pg_$$_$BENCH_BROKER") # pgbench's rows stay out of the relays' way
 q() { psql -qtAX "$DB" -c "$1"; }
 
 PORT=$((15000 + RANDOM % 17000)) # below the ephemeral port range
@@ -100,6 +109,70 @@ stop_service() {
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+# run_stampede CONNS BOUND: the default roles with HTTP_MAX_IN_FLIGHT=BOUND, CONNS
+# connections of tools/stampede.py for DURATION s. Prints a row of the stampede table.
+run_stampede() {
+  local conns=$1 bound=$2 prefix="st$$-$1-$2"
+  HTTP_MAX_IN_FLIGHT=$bound start_service http,relay,consumer,expiry
+  local user
+  user=$(cat /proc/sys/kernel/random/uuid)
+  python3 tools/stampede.py --port "$PORT" --conns "$conns" --duration "$DURATION" \
+    --prefix "$prefix" --user "$user" --out "$TMP/st.txt" >"$TMP/st.json" &
+  local stampede=$! n=0
+  # A probe beside the stampede, its own process (curl): the time a refusal takes
+  # without the stampede client's own event-loop lag.
+  : >"$TMP/st.probe"
+  while kill -0 "$stampede" 2>/dev/null; do
+    n=$((n + 1))
+    curl -sS -o /dev/null -w '%{http_code} %{time_total}\n' --max-time 30 -X POST \
+      -H 'Content-Type: application/json' -H "X-Idempotency-Key: $prefix-probe-$n" \
+      --data-binary '{"user_id":"'"$user"'","currency":"EUR","total_amount":2,"items":[{"sku_id":"sku-1","quantity":2,"price":1}]}' \
+      "$URL/api/v1/orders" >>"$TMP/st.probe" 2>/dev/null || true
+    sleep 0.2
+  done
+  wait "$stampede"
+  stop_service # whatever was still to commit has committed or rolled back
+  q "SELECT idempotency_key FROM orders WHERE idempotency_key LIKE '$prefix-%'" | sort >"$TMP/st.db"
+  awk '$2 == 201 {print $1}' "$TMP/st.txt" | sort >"$TMP/st.ok"
+  local n_probe=0
+  while read -r code _; do n_probe=$((n_probe + 1)); [[ $code == 201 ]] && echo "$prefix-probe-$n_probe"; done \
+    <"$TMP/st.probe" >>"$TMP/st.ok"
+  sort -o "$TMP/st.ok" "$TMP/st.ok"
+  local probe_refused
+  probe_refused=-
+  grep -q '^503 ' "$TMP/st.probe" && probe_refused=$(awk '$1 == 503 {printf "%.1f\n", $2 * 1000}' "$TMP/st.probe" | median)
+  probe_refused="$probe_refused ms ($(awk '$1 == 503' "$TMP/st.probe" | wc -l) of $(wc -l <"$TMP/st.probe"))"
+  local ghosts missing unanswered label=$bound
+  ghosts=$(comm -23 "$TMP/st.db" "$TMP/st.ok" | wc -l)
+  missing=$(comm -13 "$TMP/st.db" "$TMP/st.ok" | wc -l)
+  unanswered=$(awk '$2 == 0' "$TMP/st.txt" | wc -l)
+  ((bound >= 1000000)) && label=unbounded
+  echo "bench: [$BENCH_BROKER] stampede $conns conns, bound $label: $(cat "$TMP/st.json"), ghosts $ghosts, 201 without order $missing" >&2
+  jq -r --arg c "$conns" --arg b "$label" --arg g "$ghosts" --arg m "$missing" --arg u "$unanswered" \
+    --arg p "$probe_refused" \
+    '"| \($c) | \($b) | \(.goodput_per_s) | \(.created_p50_ms) ms | \(.created_p99_ms) ms | \(.by_status["503"] // 0) | \(.refused_p50_ms // "-") ms | \(.refused_p99_ms // "-") ms | \($p) | \($u) | \($g) | \($m) |"' \
+    "$TMP/st.json"
+}
+
+stampede_section() {
+  ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+  {
+    printf '\n### Stampede [%s]: tools/stampede.py, %s s per row, default roles\n\n' "$BENCH_BROKER" "$DURATION"
+    printf '| conns | HTTP_MAX_IN_FLIGHT | goodput (201/s) | p50 of 201 | p99 of 201 | refused 503 | refusal p50 | refusal p99 | refusal, curl probe (median) | no answer | committed without a 201 | 201 without an order |\n'
+    printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+    run_stampede 64 1000000
+    run_stampede "$STAMPEDE_CONNS" 1000000
+    for bound in $STAMPEDE_BOUNDS; do run_stampede "$STAMPEDE_CONNS" "$bound"; done
+  } >"$TMP/stampede.md"
+}
+
+if [[ $ONLY == stampede ]]; then
+  stampede_section
+  cat "$TMP/stampede.md"
+  exit 0
+fi
+
 
 # wrk prints latency percentiles with units (us, ms, s): normalise to ms.
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.2f\n", v}'; }
@@ -178,13 +251,7 @@ read -r hrps _ hp99 herrors _ hlag hsock < <(run_wrk 64 "h $HALF_DELAY")
 fail_on_errors "half load" "$herrors" "$hsock"
 
 # The stampede: far more connections than the service has work slots.
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-SBEFORE=$(q "SELECT count(*) FROM orders")
-read -r srps sp50 sp99 serrors _ _ ssock < <(run_wrk "$STAMPEDE_CONNS" s --timeout 10s)
-SANSWERED=$(awk '/requests in/ {print $1}' "$TMP/wrk.txt")
-SCREATED=$(($(q "SELECT count(*) FROM orders") - SBEFORE))
-SGOOD=$((SANSWERED - serrors))
-SGOODPUT=$(awk -v g="$SGOOD" -v d="$DURATION" 'BEGIN {printf "%.0f", g / d}')
+stampede_section
 
 # The http role alone (relays, consumer and sweeper in other processes): second line.
 ROLES=http
@@ -206,9 +273,7 @@ printf '| default roles, wrk -c64 with keep-alive | %.0f | %s | %s ms | %s ms | 
 printf '| default roles at ~half load (%s ms between requests) | %.0f | | | %s ms | | **%s ms** |\n' "$HALF_DELAY" "$hrps" "$hp99" "$hlag"
 printf '| http role only, wrk -c64 as it is | %.0f | %s | | %s ms | | |\n' "$HTTP_RPS" "$(ratio "$HTTP_RPS" "$PG")" "$HTTP_P99"
 printf '| pgbench, 3 inserts per transaction (-c32) | %.0f | 1.00x | | | | |\n' "$PG"
-printf '\n### Stampede [%s]: %s connections for %s s (default roles, wrk as it is)\n\n' "$BENCH_BROKER" "$STAMPEDE_CONNS" "$DURATION"
-printf '| goodput (201/s) | p50 | p99 of the answered | refused (non-2xx) | socket errors | orders committed without a 201 |\n|---|---|---|---|---|---|\n'
-printf '| %s | %s ms | %s ms | %s | %s | %s |\n' "$SGOODPUT" "$sp50" "$sp99" "$serrors" "$ssock" "$((SCREATED > SGOOD ? SCREATED - SGOOD : 0))"
+cat "$TMP/stampede.md"
 
 orders=$(q "SELECT count(*) FROM orders")
 events=$(q "SELECT count(*) FROM outbox_events WHERE event_type='ORDER_CREATED'")

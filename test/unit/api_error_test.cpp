@@ -48,6 +48,7 @@ BOOST_AUTO_TEST_CASE(every_code_has_its_contract_name_and_status) {
     {error_code::not_found, "NOT_FOUND", 404},
     {error_code::method_not_allowed, "METHOD_NOT_ALLOWED", 405},
     {error_code::order_invalid_state, "ORDER_INVALID_STATE", 409},
+    {error_code::request_timeout, "REQUEST_TIMEOUT", 408},
     {error_code::payload_too_large, "PAYLOAD_TOO_LARGE", 413},
     {error_code::idempotency_key_reused, "IDEMPOTENCY_KEY_REUSED", 422},
     {error_code::internal_error, "INTERNAL_ERROR", 500},

@@ -1,0 +1,184 @@
+#include "http/connection_guard.hpp"
+
+#include "messages/api_error.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace flashsale::http {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+std::int64_t ticks(clock::time_point t) {
+  return t.time_since_epoch().count();
+}
+
+std::string raw_error(int status, const char* reason, const api_error& e, bool retry_after) {
+  auto body = error_body_json(e);
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\n";
+  out += "Content-Type: application/json\r\n";
+  if (retry_after)
+    out += "Retry-After: 1\r\n";
+  out += "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  return out + body;
+}
+
+} // namespace
+
+conn_state::conn_state(int fd, std::shared_ptr<std::atomic<long>> open)
+  : phase_(static_cast<int>(conn_phase::idle)), since_(ticks(clock::now())), fd_(::dup(fd)),
+    open_(std::move(open)) {
+  ++*open_;
+}
+
+conn_state::~conn_state() {
+  if (fd_ >= 0)
+    ::close(fd_);
+  --*open_;
+}
+
+clock::duration conn_state::in_phase(clock::time_point now) const {
+  return now - clock::time_point{clock::duration{since_.load()}};
+}
+
+bool conn_state::move(conn_phase from, conn_phase to) {
+  int expected = static_cast<int>(from);
+  if (!phase_.compare_exchange_strong(expected, static_cast<int>(to)))
+    return false;
+  since_ = ticks(clock::now());
+  return true;
+}
+
+void conn_state::request_started() {
+  if (!move(conn_phase::idle, conn_phase::head))
+    move(conn_phase::busy, conn_phase::head);
+}
+
+void conn_state::head_done() {
+  move(conn_phase::head, conn_phase::body);
+}
+
+void conn_state::request_done() {
+  if (!move(conn_phase::body, conn_phase::busy))
+    move(conn_phase::head, conn_phase::busy);
+}
+
+void conn_state::answered() {
+  move(conn_phase::busy, conn_phase::idle);
+}
+
+bool conn_state::cut_with(std::string_view response, conn_phase from) {
+  if (!move(from, conn_phase::cut))
+    return false;
+  if (fd_ < 0)
+    return true;
+  if (!response.empty())
+    (void)::send(fd_, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  ::shutdown(fd_, SHUT_RDWR);
+  return true;
+}
+
+connection_watch::connection_watch(connection_settings settings, metrics_registry& metrics)
+  : settings_(settings), metrics_(metrics), thread_([this] { run(); }) {}
+
+connection_watch::~connection_watch() {
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+std::string connection_watch::timeout_response() {
+  return raw_error(408, "Request Timeout",
+                   {error_code::request_timeout, "the request was not received in time"}, false);
+}
+
+std::string connection_watch::refusal_response() {
+  return raw_error(503, "Service Unavailable",
+                   {error_code::unavailable, "too many connections, retry later"}, true);
+}
+
+std::shared_ptr<conn_state> connection_watch::open(int fd) {
+  auto conn = std::make_shared<conn_state>(fd, open_);
+  if (static_cast<std::size_t>(open_->load()) > settings_.max_connections) {
+    static const std::string refusal = refusal_response();
+    conn->cut_with(refusal, conn_phase::idle);
+    metrics_
+      .get_counter("http_connections_refused_total",
+                   "connections refused at accept, over HTTP_MAX_CONNECTIONS", {})
+      .inc();
+    return conn;
+  }
+  std::lock_guard<std::mutex> guard{mutex_};
+  conns_.push_back(conn);
+  return conn;
+}
+
+void connection_watch::run() {
+  std::unique_lock<std::mutex> lock{mutex_};
+  while (!stopping_) {
+    wake_.wait_for(lock, settings_.tick);
+    if (stopping_)
+      break;
+    lock.unlock();
+    sweep();
+    lock.lock();
+  }
+}
+
+void connection_watch::sweep() {
+  struct overdue {
+    std::shared_ptr<conn_state> conn;
+    conn_phase phase;
+  };
+  std::vector<overdue> over;
+  auto now = clock::now();
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    for (std::size_t i = 0; i < conns_.size();) {
+      auto conn = conns_[i].lock();
+      if (!conn || conn->cut()) {
+        conns_[i] = std::move(conns_.back());
+        conns_.pop_back();
+        continue;
+      }
+      ++i;
+      auto took = conn->in_phase(now);
+      auto phase = conn->phase();
+      switch (phase) {
+        case conn_phase::idle:
+          if (took > settings_.idle_timeout)
+            over.push_back({std::move(conn), phase});
+          break;
+        case conn_phase::head:
+          if (took > settings_.header_timeout)
+            over.push_back({std::move(conn), phase});
+          break;
+        case conn_phase::body:
+          if (took > settings_.body_timeout)
+            over.push_back({std::move(conn), phase});
+          break;
+        case conn_phase::busy:
+        case conn_phase::cut:
+          break;
+      }
+    }
+  }
+  static const std::string timeout = timeout_response();
+  for (auto& [conn, phase] : over) {
+    // A connection between requests is closed silently; one mid-request hears why.
+    bool answer = phase != conn_phase::idle;
+    if (!conn->cut_with(answer ? timeout : std::string{}, phase) || !answer)
+      continue;
+    metrics_
+      .get_counter("http_request_timeouts_total",
+                   "requests cut for a head or body not received within its timeout", {})
+      .inc();
+  }
+}
+
+} // namespace flashsale::http

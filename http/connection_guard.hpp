@@ -1,0 +1,106 @@
+#pragma once
+// What bounds the connections of one process (issue 12 item 4): a cap on open
+// connections, a read timeout per phase of a request (a slowloris client trickling its
+// header or body is cut) and an idle timeout, all enforced by one watchdog thread.
+// Pistache 0.0.5 has header and body timeouts of its own, but it answers them in plain
+// text and applies only the keep-alive timeout to a request trickled on a persistent
+// connection; its timeouts stay as a backstop behind ours.
+
+#include "messages/metrics.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace flashsale::http {
+
+struct connection_settings {
+  std::size_t max_connections = 10000;              // HTTP_MAX_CONNECTIONS
+  std::chrono::milliseconds header_timeout{10000};  // HTTP_HEADER_TIMEOUT_MS
+  std::chrono::milliseconds body_timeout{10000};    // HTTP_BODY_TIMEOUT_MS
+  std::chrono::milliseconds idle_timeout{75000};    // HTTP_KEEPALIVE_TIMEOUT_S
+  std::chrono::milliseconds tick{100};              // the watchdog's period: the timeouts' resolution
+};
+
+/// Where a connection is: between requests, reading a request's head or body, waiting for
+/// its answer, or cut by us (everything it still sends is dropped).
+enum class conn_phase : int { idle, head, body, busy, cut };
+
+/// One open connection. Shared by the request parser (Pistache's thread) and the answers
+/// in flight; the watchdog holds it weakly. It owns a duplicate of the socket, so that the
+/// watchdog never acts on a descriptor number Pistache has closed and reused.
+class conn_state {
+public:
+  conn_state(int fd, std::shared_ptr<std::atomic<long>> open);
+  ~conn_state();
+  conn_state(const conn_state&) = delete;
+  conn_state& operator=(const conn_state&) = delete;
+
+  conn_phase phase() const { return static_cast<conn_phase>(phase_.load()); }
+  bool cut() const { return phase() == conn_phase::cut; }
+  /// How long the connection has been in its phase.
+  std::chrono::steady_clock::duration in_phase(std::chrono::steady_clock::time_point now) const;
+
+  /// The first bytes of a request arrived (between requests, or pipelined behind one).
+  void request_started();
+  /// The head is read; the body, if any, comes next.
+  void head_done();
+  /// The whole request is read; its answer is pending.
+  void request_done();
+  /// The answer is written: idle again, unless a next request has started meanwhile.
+  void answered();
+  /// When still in phase `from`: writes `response` (raw HTTP; empty: none) as far as the
+  /// socket takes it at once and shuts the socket down both ways, so that Pistache sees
+  /// the end of the stream and forgets the peer. False when the phase had moved on.
+  bool cut_with(std::string_view response, conn_phase from);
+
+private:
+  bool move(conn_phase from, conn_phase to);
+
+  std::atomic<int> phase_;
+  std::atomic<std::int64_t> since_;
+  int fd_;
+  std::shared_ptr<std::atomic<long>> open_;
+};
+
+/// Counts the open connections, refuses those over the cap and cuts the ones over a
+/// timeout, from its own thread (never Pistache's, never CAF's).
+class connection_watch {
+public:
+  connection_watch(connection_settings settings, metrics_registry& metrics);
+  ~connection_watch();
+  connection_watch(const connection_watch&) = delete;
+  connection_watch& operator=(const connection_watch&) = delete;
+
+  /// A connection Pistache has just accepted. Over the cap it comes back already cut,
+  /// answered 503 UNAVAILABLE with Retry-After.
+  std::shared_ptr<conn_state> open(int fd);
+  long open_count() const { return open_->load(); }
+  const connection_settings& settings() const { return settings_; }
+
+  /// The raw answers the watchdog writes itself (JSON error bodies, CONTRACT §3).
+  static std::string timeout_response();
+  static std::string refusal_response();
+
+private:
+  void run();
+  void sweep();
+
+  connection_settings settings_;
+  metrics_registry& metrics_;
+  std::shared_ptr<std::atomic<long>> open_ = std::make_shared<std::atomic<long>>(0);
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::vector<std::weak_ptr<conn_state>> conns_;
+  std::thread thread_;
+};
+
+} // namespace flashsale::http
