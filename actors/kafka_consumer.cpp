@@ -26,7 +26,6 @@ namespace {
 
 using consume_tick_atom = caf::atom_constant<caf::atom("fs_ctick")>;
 using retry_event_atom = caf::atom_constant<caf::atom("fs_cretry")>;
-using unpark_atom = caf::atom_constant<caf::atom("fs_cunpark")>;
 
 using steady = std::chrono::steady_clock;
 
@@ -48,7 +47,6 @@ struct consumer_metrics {
   counter* dlq = nullptr;
   counter* retries = nullptr;
   counter* rebalances = nullptr;
-  counter* parked = nullptr;
   histogram* handle_seconds = nullptr;
   std::shared_ptr<consumer_gauges> gauges = std::make_shared<consumer_gauges>();
 
@@ -84,9 +82,6 @@ consumer_metrics register_metrics(metrics_registry& reg) {
                                "Saga events delivered to their order again after a failure");
   m.rebalances = &reg.get_counter("saga_consumer_rebalances_total",
                                   "Partition assignments and revocations seen");
-  m.parked = &reg.get_counter(
-    "saga_events_parked_total",
-    "Saga events that arrived before the event they follow (on another topic) and waited");
   m.handle_seconds =
     &reg.get_histogram("saga_event_handle_seconds", "Saga event consumed to handled (durable)");
   auto g = m.gauges;
@@ -104,7 +99,6 @@ struct event_work {
   steady::time_point consumed_at;
   incoming_event event;
   int attempts = 0; // failed deliveries to the registry
-  int parks = 0;    // times it came too early
 };
 
 struct consumer_state {
@@ -123,10 +117,7 @@ struct consumer_state {
   /// Per order: its events in consumption order; the front one is at the registry
   /// (or waiting to be retried), the others wait for it.
   order_chains<event_work> chains;
-  /// Events that came too early, out of their chain until their wait is over.
-  std::unordered_map<std::uint64_t, event_work> parked;
   dispatch_slots slots; // requests at the registry
-  std::uint64_t next_park_token = 1;
   /// DLQ copies in flight, by the writer's token.
   std::unordered_map<std::uint64_t, std::pair<offset_ref, steady::time_point>> dlq;
 
@@ -205,8 +196,6 @@ void on_revoke(consumer_state& st, const std::vector<kafka::topic_partition>& pa
   // dropped when its answer comes.
   st.chains.drop_waiting_if(
     [&](const event_work& w) { return revoked.count(w.ref.partition) > 0; });
-  for (auto i = st.parked.begin(); i != st.parked.end();)
-    i = revoked.count(i->second.ref.partition) ? st.parked.erase(i) : std::next(i);
   if (st.dlq_writer)
     st.dlq_writer->forget_unsent([&](const std::string& topic, std::int32_t partition) {
       return revoked.count({topic, partition}) > 0;
@@ -301,53 +290,6 @@ std::chrono::milliseconds backoff_for(const consumer_settings& cfg, int attempts
   return std::chrono::milliseconds{std::min<std::int64_t>(ms, cfg.retry_max.count())};
 }
 
-/// Whether `ev` was ignored only because the event it follows has not been applied
-/// yet. Inventory and payment events travel on different topics, which Kafka does not
-/// order against each other: a PAYMENT_INTENT_CREATED may overtake the
-/// INVENTORY_RESERVED it follows, and a payment answer may overtake its intent.
-bool came_too_early(const incoming_event& ev, order_status current) {
-  auto trigger = trigger_for(ev.event_type);
-  if (!trigger)
-    return false;
-  switch (*trigger) {
-    case order_trigger::payment_intent_created:
-      return current == order_status::created;
-    case order_trigger::payment_succeeded:
-    case order_trigger::payment_failed:
-      return current == order_status::created || current == order_status::reserved;
-    default:
-      return false;
-  }
-}
-
-/// Takes the front event out of its chain for a while, so the events behind it (the
-/// one it waits for among them) go ahead. Its offset stays pending meanwhile.
-void park_front(consumer_actor* self, const std::string& order_id) {
-  auto& st = self->state;
-  auto w = st.chains.take_front(order_id);
-  ++w.parks;
-  st.metrics.parked->inc();
-  log::debug("saga event came too early, waiting", {{"order_id", w.event.order_id},
-                                                    {"event_type", w.event.event_type},
-                                                    {"wait", std::to_string(w.parks)}});
-  auto token = st.next_park_token++;
-  st.parked.emplace(token, std::move(w));
-  self->delayed_send(self, st.cfg.park_wait, unpark_atom::value, token);
-}
-
-void enqueue(consumer_actor* self, event_work w);
-
-void unpark(consumer_actor* self, std::uint64_t token) {
-  auto& st = self->state;
-  auto i = st.parked.find(token);
-  if (i == st.parked.end())
-    return;
-  auto w = std::move(i->second);
-  st.parked.erase(i);
-  if (st.offsets.is_current(w.ref))
-    enqueue(self, std::move(w));
-}
-
 /// The answer for the front event of `order_id`'s chain.
 void on_handled(consumer_actor* self, const std::string& order_id, event_reply reply) {
   auto& st = self->state;
@@ -364,12 +306,6 @@ void on_handled(consumer_actor* self, const std::string& order_id, event_reply r
                                                      {"event_type", w->event.event_type},
                                                      {"attempt", std::to_string(w->attempts)}});
     self->delayed_send(self, backoff_for(st.cfg, w->attempts), retry_event_atom::value, order_id);
-    return;
-  }
-  if (reply.status == event_status::ignored && current && w->parks < st.cfg.max_parks
-      && came_too_early(w->event, reply.current)) {
-    park_front(self, order_id);
-    dispatch(self, order_id);
     return;
   }
   if (reply.status != event_status::failed) {
@@ -517,7 +453,6 @@ void shut_down(consumer_state& st) {
     st.consumer.reset();
   }
   st.chains.clear();
-  st.parked.clear();
   st.slots.clear_waiting();
   st.offsets.clear();
   update_gauges(st);
@@ -541,7 +476,6 @@ caf::behavior kafka_consumer(consumer_actor* self, consumer_settings cfg, caf::a
         consume_step(self);
     },
     [self](retry_event_atom, const std::string& order_id) { dispatch(self, order_id); },
-    [self](unpark_atom, std::uint64_t token) { unpark(self, token); },
   };
 }
 
