@@ -45,6 +45,8 @@ struct consumer_metrics {
   std::map<event_status, counter*> handled;
   counter* unknown_type = nullptr;
   counter* dlq = nullptr;
+  counter* dlq_truncated = nullptr;
+  counter* dlq_lost = nullptr;
   counter* retries = nullptr;
   counter* rebalances = nullptr;
   histogram* handle_seconds = nullptr;
@@ -78,6 +80,12 @@ consumer_metrics register_metrics(metrics_registry& reg) {
   m.unknown_type = &reg.get_counter("saga_events_unknown_type_total",
                                     "Saga messages skipped for an unknown event_type");
   m.dlq = &reg.get_counter("saga_events_dlq_total", "Poison saga messages copied to order.v1.dlq");
+  m.dlq_truncated = &reg.get_counter(
+    "saga_events_dlq_truncated_total",
+    "Poison saga messages too large for order.v1.dlq, copied with a truncated value");
+  m.dlq_lost = &reg.get_counter(
+    "saga_events_dlq_lost_total",
+    "Poison saga messages order.v1.dlq refused for good: logged and skipped, not copied");
   m.retries = &reg.get_counter("saga_event_retries_total",
                                "Saga events delivered to their order again after a failure");
   m.rebalances = &reg.get_counter("saga_consumer_rebalances_total",
@@ -224,11 +232,30 @@ std::unique_ptr<kafka::consumer_client> make_consumer(consumer_state& st, std::s
   return kafka::consumer_client::create(s, std::move(h), error);
 }
 
-void on_dlq_delivered(consumer_state& st, std::uint64_t token) {
+void on_dlq_delivered(consumer_state& st, std::uint64_t token, bool truncated) {
   auto i = st.dlq.find(token);
   if (i == st.dlq.end())
     return;
   st.metrics.dlq->inc();
+  if (truncated)
+    st.metrics.dlq_truncated->inc();
+  mark_done(st, i->second.first, i->second.second);
+  st.dlq.erase(i);
+}
+
+/// The DLQ will never take this copy: the message is skipped with an error line that
+/// says where it is, so that the partition goes on.
+void on_dlq_lost(consumer_state& st, std::uint64_t token, const std::string& error) {
+  auto i = st.dlq.find(token);
+  if (i == st.dlq.end())
+    return;
+  const auto& ref = i->second.first;
+  log::error("saga message not copied to the DLQ, skipped",
+             {{"topic", ref.partition.first},
+              {"partition", std::to_string(ref.partition.second)},
+              {"offset", std::to_string(ref.offset)},
+              {"error", error}});
+  st.metrics.dlq_lost->inc();
   mark_done(st, i->second.first, i->second.second);
   st.dlq.erase(i);
 }
@@ -244,10 +271,14 @@ bool ensure_clients(consumer_state& st) {
     log::info("saga consumer subscribed", {{"group_id", st.cfg.group_id}});
   }
   if (!st.dlq_writer) {
-    st.dlq_writer = kafka::dlq_writer::create(
-      st.cfg.kafka_brokers, st.cfg.dlq_topic,
-      [&st](std::uint64_t token) { on_dlq_delivered(st, token); },
-      [](const std::string& e) { log::warn("saga consumer: DLQ", {{"error", e}}); }, error);
+    kafka::dlq_handlers h;
+    h.delivered = [&st](std::uint64_t token, bool truncated) {
+      on_dlq_delivered(st, token, truncated);
+    };
+    h.lost = [&st](std::uint64_t token, const std::string& e) { on_dlq_lost(st, token, e); };
+    h.failed = [](const std::string& e) { log::warn("saga consumer: DLQ", {{"error", e}}); };
+    st.dlq_writer = kafka::dlq_writer::create(st.cfg.kafka_brokers, st.cfg.dlq_topic,
+                                              std::move(h), error);
     if (!st.dlq_writer) {
       log::error("saga DLQ producer cannot be created", {{"error", error}});
       return false;
@@ -265,7 +296,7 @@ void send_to_dlq(consumer_state& st, const kafka::consumed_message& m, offset_re
                                     {"partition", std::to_string(m.partition)},
                                     {"offset", std::to_string(m.offset)},
                                     {"reason", reason}});
-  // The report may come inside write() only through poll(), never synchronously.
+  // No handler runs inside write(): reports come through poll() and pump().
   st.dlq.emplace(st.dlq_writer->write(m, reason), std::make_pair(std::move(ref), consumed_at));
 }
 
