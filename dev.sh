@@ -346,7 +346,8 @@ embedded_kafka_start() {
 
 # What the tests need to take the broker down and up again: KAFKA_DOWN / KAFKA_UP are
 # shell commands (apache: SIGSTOP/SIGCONT of the node, a broker that stops answering;
-# embedded: SIGUSR1/SIGUSR2, every mock broker refusing connections).
+# embedded: SIGUSR1/SIGUSR2, every mock broker refusing connections; SIGHUP toggles
+# slow answers, see flashsale-kafka --help).
 kafka_export_controls() {
   export KAFKA_MODE KAFKA_BROKER_PID=$KAFKA_PID
   if [[ $KAFKA_MODE == apache ]]; then

@@ -26,7 +26,6 @@ namespace {
 
 using consume_tick_atom = caf::atom_constant<caf::atom("fs_ctick")>;
 using retry_event_atom = caf::atom_constant<caf::atom("fs_cretry")>;
-using unpark_atom = caf::atom_constant<caf::atom("fs_cunpark")>;
 
 using steady = std::chrono::steady_clock;
 
@@ -50,9 +49,10 @@ struct consumer_metrics {
   std::map<event_status, counter*> handled;
   counter* unknown_type = nullptr;
   counter* dlq = nullptr;
+  counter* dlq_truncated = nullptr;
+  counter* dlq_lost = nullptr;
   counter* retries = nullptr;
   counter* rebalances = nullptr;
-  counter* parked = nullptr;
   histogram* handle_seconds = nullptr;
   std::shared_ptr<consumer_gauges> gauges = std::make_shared<consumer_gauges>();
 
@@ -84,13 +84,16 @@ consumer_metrics register_metrics(metrics_registry& reg) {
   m.unknown_type = &reg.get_counter("saga_events_unknown_type_total",
                                     "Saga messages skipped for an unknown event_type");
   m.dlq = &reg.get_counter("saga_events_dlq_total", "Poison saga messages copied to order.v1.dlq");
+  m.dlq_truncated = &reg.get_counter(
+    "saga_events_dlq_truncated_total",
+    "Poison saga messages too large for order.v1.dlq, copied with a truncated value");
+  m.dlq_lost = &reg.get_counter(
+    "saga_events_dlq_lost_total",
+    "Poison saga messages order.v1.dlq refused for good: logged and skipped, not copied");
   m.retries = &reg.get_counter("saga_event_retries_total",
                                "Saga events delivered to their order again after a failure");
   m.rebalances = &reg.get_counter("saga_consumer_rebalances_total",
                                   "Partition assignments and revocations seen");
-  m.parked = &reg.get_counter(
-    "saga_events_parked_total",
-    "Saga events that arrived before the event they follow (on another topic) and waited");
   m.handle_seconds =
     &reg.get_histogram("saga_event_handle_seconds", "Saga event consumed to handled (durable)");
   auto g = m.gauges;
@@ -108,7 +111,6 @@ struct event_work {
   steady::time_point consumed_at;
   incoming_event event;
   int attempts = 0; // failed deliveries to the registry
-  int parks = 0;    // times it came too early
   /// The message as consumed: copied to the DLQ when the database rejects the event.
   kafka::consumed_message source;
 };
@@ -129,10 +131,7 @@ struct consumer_state {
   /// Per order: its events in consumption order; the front one is at the registry
   /// (or waiting to be retried), the others wait for it.
   order_chains<event_work> chains;
-  /// Events that came too early, out of their chain until their wait is over.
-  std::unordered_map<std::uint64_t, event_work> parked;
   dispatch_slots slots; // requests at the registry
-  std::uint64_t next_park_token = 1;
   /// DLQ copies in flight, by the writer's token.
   std::unordered_map<std::uint64_t, std::pair<offset_ref, steady::time_point>> dlq;
 
@@ -211,8 +210,6 @@ void on_revoke(consumer_state& st, const std::vector<kafka::topic_partition>& pa
   // dropped when its answer comes.
   st.chains.drop_waiting_if(
     [&](const event_work& w) { return revoked.count(w.ref.partition) > 0; });
-  for (auto i = st.parked.begin(); i != st.parked.end();)
-    i = revoked.count(i->second.ref.partition) ? st.parked.erase(i) : std::next(i);
   if (st.dlq_writer)
     st.dlq_writer->forget_unsent([&](const std::string& topic, std::int32_t partition) {
       return revoked.count({topic, partition}) > 0;
@@ -241,11 +238,30 @@ std::unique_ptr<kafka::consumer_client> make_consumer(consumer_state& st, std::s
   return kafka::consumer_client::create(s, std::move(h), error);
 }
 
-void on_dlq_delivered(consumer_state& st, std::uint64_t token) {
+void on_dlq_delivered(consumer_state& st, std::uint64_t token, bool truncated) {
   auto i = st.dlq.find(token);
   if (i == st.dlq.end())
     return;
   st.metrics.dlq->inc();
+  if (truncated)
+    st.metrics.dlq_truncated->inc();
+  mark_done(st, i->second.first, i->second.second);
+  st.dlq.erase(i);
+}
+
+/// The DLQ will never take this copy: the message is skipped with an error line that
+/// says where it is, so that the partition goes on.
+void on_dlq_lost(consumer_state& st, std::uint64_t token, const std::string& error) {
+  auto i = st.dlq.find(token);
+  if (i == st.dlq.end())
+    return;
+  const auto& ref = i->second.first;
+  log::error("saga message not copied to the DLQ, skipped",
+             {{"topic", ref.partition.first},
+              {"partition", std::to_string(ref.partition.second)},
+              {"offset", std::to_string(ref.offset)},
+              {"error", error}});
+  st.metrics.dlq_lost->inc();
   mark_done(st, i->second.first, i->second.second);
   st.dlq.erase(i);
 }
@@ -261,10 +277,14 @@ bool ensure_clients(consumer_state& st) {
     log::info("saga consumer subscribed", {{"group_id", st.cfg.group_id}});
   }
   if (!st.dlq_writer) {
-    st.dlq_writer = kafka::dlq_writer::create(
-      st.cfg.kafka_brokers, st.cfg.dlq_topic,
-      [&st](std::uint64_t token) { on_dlq_delivered(st, token); },
-      [](const std::string& e) { log::warn("saga consumer: DLQ", {{"error", e}}); }, error);
+    kafka::dlq_handlers h;
+    h.delivered = [&st](std::uint64_t token, bool truncated) {
+      on_dlq_delivered(st, token, truncated);
+    };
+    h.lost = [&st](std::uint64_t token, const std::string& e) { on_dlq_lost(st, token, e); };
+    h.failed = [](const std::string& e) { log::warn("saga consumer: DLQ", {{"error", e}}); };
+    st.dlq_writer = kafka::dlq_writer::create(st.cfg.kafka_brokers, st.cfg.dlq_topic,
+                                              std::move(h), error);
     if (!st.dlq_writer) {
       log::error("saga DLQ producer cannot be created", {{"error", error}});
       return false;
@@ -282,7 +302,7 @@ void send_to_dlq(consumer_state& st, const kafka::consumed_message& m, offset_re
                                     {"partition", std::to_string(m.partition)},
                                     {"offset", std::to_string(m.offset)},
                                     {"reason", reason}});
-  // The report may come inside write() only through poll(), never synchronously.
+  // No handler runs inside write(): reports come through poll() and pump().
   st.dlq.emplace(st.dlq_writer->write(m, reason), std::make_pair(std::move(ref), consumed_at));
 }
 
@@ -307,53 +327,6 @@ std::chrono::milliseconds backoff_for(const consumer_settings& cfg, int attempts
   return std::chrono::milliseconds{std::min<std::int64_t>(ms, cfg.retry_max.count())};
 }
 
-/// Whether `ev` was ignored only because the event it follows has not been applied
-/// yet. Inventory and payment events travel on different topics, which Kafka does not
-/// order against each other: a PAYMENT_INTENT_CREATED may overtake the
-/// INVENTORY_RESERVED it follows, and a payment answer may overtake its intent.
-bool came_too_early(const incoming_event& ev, order_status current) {
-  auto trigger = trigger_for(ev.event_type);
-  if (!trigger)
-    return false;
-  switch (*trigger) {
-    case order_trigger::payment_intent_created:
-      return current == order_status::created;
-    case order_trigger::payment_succeeded:
-    case order_trigger::payment_failed:
-      return current == order_status::created || current == order_status::reserved;
-    default:
-      return false;
-  }
-}
-
-/// Takes the front event out of its chain for a while, so the events behind it (the
-/// one it waits for among them) go ahead. Its offset stays pending meanwhile.
-void park_front(consumer_actor* self, const std::string& order_id) {
-  auto& st = self->state;
-  auto w = st.chains.take_front(order_id);
-  ++w.parks;
-  st.metrics.parked->inc();
-  log::debug("saga event came too early, waiting", {{"order_id", w.event.order_id},
-                                                    {"event_type", w.event.event_type},
-                                                    {"wait", std::to_string(w.parks)}});
-  auto token = st.next_park_token++;
-  st.parked.emplace(token, std::move(w));
-  self->delayed_send(self, st.cfg.park_wait, unpark_atom::value, token);
-}
-
-void enqueue(consumer_actor* self, event_work w);
-
-void unpark(consumer_actor* self, std::uint64_t token) {
-  auto& st = self->state;
-  auto i = st.parked.find(token);
-  if (i == st.parked.end())
-    return;
-  auto w = std::move(i->second);
-  st.parked.erase(i);
-  if (st.offsets.is_current(w.ref))
-    enqueue(self, std::move(w));
-}
-
 /// The answer for the front event of `order_id`'s chain.
 void on_handled(consumer_actor* self, const std::string& order_id, event_reply reply) {
   auto& st = self->state;
@@ -370,12 +343,6 @@ void on_handled(consumer_actor* self, const std::string& order_id, event_reply r
                                                      {"event_type", w->event.event_type},
                                                      {"attempt", std::to_string(w->attempts)}});
     self->delayed_send(self, backoff_for(st.cfg, w->attempts), retry_event_atom::value, order_id);
-    return;
-  }
-  if (reply.status == event_status::ignored && current && w->parks < st.cfg.max_parks
-      && came_too_early(w->event, reply.current)) {
-    park_front(self, order_id);
-    dispatch(self, order_id);
     return;
   }
   if (reply.status == event_status::rejected && current) {
@@ -454,7 +421,7 @@ void handle_message(consumer_actor* self, const kafka::consumed_message& m) {
     return;
   }
   st.metrics.consumed_of(ev.event_type).inc();
-  enqueue(self, {std::move(*ref), consumed_at, std::move(ev), 0, 0, m});
+  enqueue(self, {std::move(*ref), consumed_at, std::move(ev), 0, m});
 }
 
 /// At most one line per interval: a broker outage would otherwise log every step.
@@ -533,7 +500,6 @@ void shut_down(consumer_state& st) {
     st.consumer.reset();
   }
   st.chains.clear();
-  st.parked.clear();
   st.slots.clear_waiting();
   st.offsets.clear();
   update_gauges(st);
@@ -557,7 +523,6 @@ caf::behavior kafka_consumer(consumer_actor* self, consumer_settings cfg, caf::a
         consume_step(self);
     },
     [self](retry_event_atom, const std::string& order_id) { dispatch(self, order_id); },
-    [self](unpark_atom, std::uint64_t token) { unpark(self, token); },
   };
 }
 

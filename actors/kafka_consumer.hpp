@@ -40,11 +40,6 @@ struct consumer_settings {
   std::chrono::milliseconds request_timeout{5000}; // an answer from the registry
   std::chrono::milliseconds retry_base{100};       // first retry of a failed event
   std::chrono::milliseconds retry_max{5000};       // backoff doubles up to this
-  /// A payment event that finds its order a step behind (the event it follows is on
-  /// the other topic and not applied yet) waits this long and is tried again, at most
-  /// max_parks times before it is acknowledged as ignored.
-  std::chrono::milliseconds park_wait{250};
-  int max_parks = 120;
   std::chrono::milliseconds restart_pause{1000};  // after the client cannot be created
   std::chrono::milliseconds shutdown_grace{2000}; // DLQ delivery reports on exit
   /// A consumer that stops heartbeating (its process died) loses its partitions to the

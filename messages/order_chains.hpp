@@ -47,8 +47,8 @@ public:
     return i == chains_.end() || i->second.empty() ? nullptr : &i->second.front();
   }
 
-  /// Takes the order's front out of its chain (done, or parked for a while); the next
-  /// event of the order becomes the front. The chain must have a front.
+  /// Takes the order's front out of its chain (it is done); the next event of the
+  /// order becomes the front. The chain must have a front.
   Work take_front(const std::string& order) {
     auto& chain = chains_.at(order);
     auto w = std::move(chain.front());

@@ -11,7 +11,8 @@
 #                                          one node; restart starts it again on its data
 #   apache_kafka.sh brokers DIR            the bootstrap list of the nodes under DIR
 #   apache_kafka.sh tool NAME [ARGS…]      one of Kafka's own command-line tools from the
-#                                          same jars: kafka-topics, kafka-consumer-groups,
+#                                          same jars: kafka-topics, kafka-configs,
+#                                          kafka-consumer-groups,
 #                                          kafka-console-consumer, kafka-console-producer,
 #                                          kafka-get-offsets, kafka-metadata-quorum,
 #                                          kafka-dump-log (DumpLogSegments)
@@ -96,6 +97,7 @@ kafka_tool() {
   shift
   case $name in
   kafka-topics) class=org.apache.kafka.tools.TopicCommand ;;
+  kafka-configs) class=kafka.admin.ConfigCommand ;;
   kafka-consumer-groups) class=org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
   kafka-console-consumer) class=org.apache.kafka.tools.consumer.ConsoleConsumer ;;
   kafka-console-producer) class=org.apache.kafka.tools.ConsoleProducer ;;

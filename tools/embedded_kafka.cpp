@@ -5,7 +5,8 @@
 // groups with offset commits). This program starts one, creates the topics the
 // order service uses, prints `KAFKA_BROKERS=<bootstrap>` on stdout and serves
 // until SIGINT/SIGTERM. SIGUSR1 takes every broker down, SIGUSR2 brings them back,
-// so failure tests can simulate a Kafka outage without killing the process.
+// so failure tests can simulate a Kafka outage without killing the process; SIGHUP
+// makes every broker slow (each answer --slow-rtt-ms late) or fast again.
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -31,11 +32,13 @@ const char *const kTopics[] = {"order.v1.events", "inventory.v1.events",
 volatile std::sig_atomic_t g_stop = 0;
 volatile std::sig_atomic_t g_down_requested = 0;
 volatile std::sig_atomic_t g_up_requested = 0;
+volatile std::sig_atomic_t g_slow_toggled = 0;
 
 void on_signal(int sig) {
   switch (sig) {
   case SIGUSR1: g_down_requested = 1; break;
   case SIGUSR2: g_up_requested = 1; break;
+  case SIGHUP: g_slow_toggled = 1; break;
   default: g_stop = 1; break;
   }
 }
@@ -45,14 +48,14 @@ void install_handlers() {
   std::memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGUSR1, SIGUSR2})
+  for (int sig : {SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGHUP})
     sigaction(sig, &sa, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 }
 
 void usage(std::FILE *out) {
   std::fprintf(out,
-               "usage: flashsale-kafka [--partitions N] [--brokers N]\n"
+               "usage: flashsale-kafka [--partitions N] [--brokers N] [--slow-rtt-ms MS]\n"
                "\n"
                "Starts an in-process Kafka cluster (librdkafka mock cluster) on 127.0.0.1,\n"
                "creates the topics order.v1.events, inventory.v1.events, payment.v1.events\n"
@@ -61,16 +64,18 @@ void usage(std::FILE *out) {
                "\n"
                "  --partitions N  partitions per topic (default 8)\n"
                "  --brokers N     brokers in the cluster (default 3)\n"
+               "  --slow-rtt-ms MS  how late every answer is while slow (default 6000)\n"
                "  --help          this text\n"
                "\n"
-               "Signals: SIGUSR1 takes every broker down, SIGUSR2 brings them back up.\n"
+               "Signals: SIGUSR1 takes every broker down, SIGUSR2 brings them back up,\n"
+               "SIGHUP makes them slow (answers --slow-rtt-ms late) or fast again.\n"
                "Data lives in memory only and is lost on exit.\n");
 }
 
-bool parse_positive(const char *text, int &out) {
+bool parse_positive(const char *text, int &out, long max) {
   char *end = nullptr;
   long v = std::strtol(text, &end, 10);
-  if (end == text || *end != '\0' || v < 1 || v > 1024) return false;
+  if (end == text || *end != '\0' || v < 1 || v > max) return false;
   out = static_cast<int>(v);
   return true;
 }
@@ -92,19 +97,23 @@ void set_all_brokers(rd_kafka_mock_cluster_t *mc, int brokers, bool up) {
 int main(int argc, char **argv) {
   int partitions = 8;
   int brokers = 3;
+  int slow_rtt_ms = 6000;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       usage(stdout);
       return 0;
     }
-    int *target = arg == "--partitions" ? &partitions : arg == "--brokers" ? &brokers : nullptr;
+    int *target = arg == "--partitions"    ? &partitions
+                  : arg == "--brokers"     ? &brokers
+                  : arg == "--slow-rtt-ms" ? &slow_rtt_ms
+                                           : nullptr;
     if (!target) {
       std::fprintf(stderr, "flashsale-kafka: unknown argument '%s'\n", arg.c_str());
       usage(stderr);
       return 2;
     }
-    if (i + 1 >= argc || !parse_positive(argv[i + 1], *target)) {
+    if (i + 1 >= argc || !parse_positive(argv[i + 1], *target, target == &slow_rtt_ms ? 600000 : 1024)) {
       std::fprintf(stderr, "flashsale-kafka: %s needs a positive integer\n", arg.c_str());
       return 2;
     }
@@ -160,7 +169,16 @@ int main(int argc, char **argv) {
                "SIGUSR1=down SIGUSR2=up\n",
                brokers, partitions, static_cast<int>(getpid()));
 
+  bool slow = false;
   while (!g_stop) {
+    if (g_slow_toggled) {
+      g_slow_toggled = 0;
+      slow = !slow;
+      for (int id = 1; id <= brokers; ++id)
+        rd_kafka_mock_broker_set_rtt(mc, id, slow ? slow_rtt_ms : 0);
+      std::fprintf(stderr, "flashsale-kafka: all %d brokers %s\n", brokers,
+                   slow ? "slow" : "fast");
+    }
     if (g_down_requested) {
       g_down_requested = 0;
       set_all_brokers(mc, brokers, false);

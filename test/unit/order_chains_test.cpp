@@ -78,17 +78,6 @@ BOOST_AUTO_TEST_CASE(dropping_waiting_events_keeps_the_front) {
   BOOST_TEST(c.front("a")->id == 3);
 }
 
-BOOST_AUTO_TEST_CASE(a_parked_front_lets_the_next_one_go_and_rejoins_at_the_back) {
-  order_chains<work> c;
-  c.append("a", {1});
-  c.append("a", {2});
-  auto parked = c.take_front("a");
-  BOOST_TEST(c.front("a")->id == 2);
-  BOOST_TEST(!c.append("a", std::move(parked)));
-  c.take_front("a");
-  BOOST_TEST(c.front("a")->id == 1);
-}
-
 BOOST_AUTO_TEST_CASE(slots_bound_the_events_out_and_queue_orders_in_arrival_order) {
   dispatch_slots s{2};
   BOOST_TEST(s.acquire("a"));
