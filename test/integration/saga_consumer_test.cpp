@@ -18,6 +18,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <cstdio>
@@ -136,13 +137,27 @@ BOOST_AUTO_TEST_CASE(consumer_pauses_and_resumes_without_losing_or_reordering_ev
   stop_and_wait(sys, consumer);
   caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
 
+  // One assignment and nothing else: every event exactly once. A broker may also
+  // revoke and reassign mid-run (seen on a fresh Apache Kafka while its group
+  // coordinator settles); the events not yet committed are then delivered again from
+  // the committed offset — at-least-once, made harmless by the inbox — but never lost
+  // and, counting first deliveries, never out of order.
+  auto rebalances = metrics.get_counter("saga_consumer_rebalances_total", "").value();
   std::lock_guard<std::mutex> lock{seen->mtx};
-  BOOST_TEST(seen->total == orders * per_order); // each once: no loss, no repeat
+  BOOST_TEST(rebalances >= 1u);
+  if (rebalances == 1)
+    BOOST_TEST(seen->total == orders * per_order); // each once: no loss, no repeat
   BOOST_TEST(seen->per_order.size() == static_cast<std::size_t>(orders));
   for (const auto& [id, seqs] : seen->per_order) {
-    BOOST_TEST(seqs.size() == static_cast<std::size_t>(per_order), id);
-    for (std::size_t i = 1; i < seqs.size(); ++i)
-      BOOST_TEST(seqs[i - 1] < seqs[i], id << " out of order at " << i);
+    std::vector<int> first; // first deliveries, in arrival order
+    for (auto n : seqs)
+      if (std::find(first.begin(), first.end(), n) == first.end())
+        first.push_back(n);
+    BOOST_TEST(first.size() == static_cast<std::size_t>(per_order), id);
+    for (std::size_t i = 1; i < first.size(); ++i)
+      BOOST_TEST(first[i - 1] < first[i], id << " out of order at " << i);
+    if (rebalances == 1)
+      BOOST_TEST(seqs.size() == first.size(), id << " delivered twice without a rebalance");
   }
   BOOST_TEST(seen->max_outstanding <= 3);
   BOOST_TEST(seen->max_outstanding >= 2); // the bound was reached, not merely respected
