@@ -1,5 +1,7 @@
 #include "kafka/consumer_client.hpp"
 
+#include "kafka/client_conf.hpp"
+
 #include <librdkafka/rdkafkacpp.h>
 
 namespace flashsale::kafka {
@@ -64,24 +66,19 @@ std::unique_ptr<consumer_client> consumer_client::create(const consumer_client_s
                                                          handlers h, std::string& error) {
   auto p = std::make_unique<impl>();
   p->h = std::move(h);
-  std::unique_ptr<RdKafka::Conf> conf{RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL)};
-  std::map<std::string, std::string> props{
-    {"bootstrap.servers", s.brokers},
-    {"group.id", s.group_id},
-    {"client.id", s.client_id},
-    // Offsets are ours to commit, only once the work before them is durable.
-    {"enable.auto.commit", "false"},
-    {"enable.auto.offset.store", "false"},
-    {"auto.offset.reset", "earliest"},
-    {"session.timeout.ms", std::to_string(s.session_timeout.count())},
-    {"reconnect.backoff.max.ms", "1000"},
-    {"socket.nagle.disable", "true"},
-  };
-  for (const auto& [k, v] : s.extra)
-    props[k] = v;
-  for (const auto& [k, v] : props)
-    if (conf->set(k, v, error) != RdKafka::Conf::CONF_OK)
-      return nullptr;
+  auto conf = make_conf(s.brokers, s.client_id,
+                        {
+                          {"group.id", s.group_id},
+                          // Offsets are ours to commit, only once the work before them is
+                          // durable.
+                          {"enable.auto.commit", "false"},
+                          {"enable.auto.offset.store", "false"},
+                          {"auto.offset.reset", "earliest"},
+                          {"session.timeout.ms", std::to_string(s.session_timeout.count())},
+                        },
+                        s.extra, error);
+  if (!conf)
+    return nullptr;
   if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(p.get()), error)
         != RdKafka::Conf::CONF_OK
       || conf->set("event_cb", static_cast<RdKafka::EventCb*>(p.get()), error)

@@ -1,5 +1,7 @@
 #include "kafka/producer.hpp"
 
+#include "kafka/client_conf.hpp"
+
 #include <librdkafka/rdkafkacpp.h>
 
 #include <cstdio>
@@ -107,28 +109,22 @@ std::unique_ptr<producer> producer::create(const producer_settings& s, report_ha
   auto p = std::make_unique<impl>();
   p->on_report = std::move(on_report);
   p->on_log = std::move(on_log);
-  std::unique_ptr<RdKafka::Conf> conf{RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL)};
-  std::map<std::string, std::string> props{
-    {"bootstrap.servers", s.brokers},
-    {"client.id", s.client_id},
-    {"enable.idempotence", "true"},
-    {"acks", "all"},
-    {"enable.gapless.guarantee", s.gapless ? "true" : "false"},
-    {"max.in.flight.requests.per.connection", std::to_string(s.max_in_flight)},
-    {"message.max.bytes", std::to_string(s.message_max_bytes)},
-    {"linger.ms", format_ms(s.linger_ms)},
-    {"message.timeout.ms", std::to_string(s.message_timeout_ms)},
-    // Java-compatible key hashing, so other producers of the same keys agree.
-    {"partitioner", "murmur2_random"},
-    // Come back quickly after a broker outage; the default ends at 10 s.
-    {"reconnect.backoff.max.ms", "1000"},
-    {"socket.nagle.disable", "true"},
-  };
-  for (const auto& [k, v] : s.extra)
-    props[k] = v;
-  for (const auto& [k, v] : props)
-    if (conf->set(k, v, error) != RdKafka::Conf::CONF_OK)
-      return nullptr;
+  auto conf = make_conf(
+    s.brokers, s.client_id,
+    {
+      {"enable.idempotence", "true"},
+      {"acks", "all"},
+      {"enable.gapless.guarantee", s.gapless ? "true" : "false"},
+      {"max.in.flight.requests.per.connection", std::to_string(s.max_in_flight)},
+      {"message.max.bytes", std::to_string(s.message_max_bytes)},
+      {"linger.ms", format_ms(s.linger_ms)},
+      {"message.timeout.ms", std::to_string(s.message_timeout_ms)},
+      // Java-compatible key hashing, so other producers of the same keys agree.
+      {"partitioner", "murmur2_random"},
+    },
+    s.extra, error);
+  if (!conf)
+    return nullptr;
   if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(p.get()), error)
         != RdKafka::Conf::CONF_OK
       || conf->set("event_cb", static_cast<RdKafka::EventCb*>(p.get()), error)
