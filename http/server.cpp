@@ -241,9 +241,11 @@ private:
         return ready(sink);
       case route_id::metrics:
         return sink->send({200, metrics_->render(), {}});
-      case route_id::method_not_allowed:
-        return sink->send(error_reply(error_code::method_not_allowed,
-                                      "method not allowed on this route"));
+      case route_id::method_not_allowed: {
+        auto reply = error_reply(error_code::method_not_allowed, "method not allowed on this route");
+        reply.headers.emplace_back("Allow", route.allow); // RFC 9110 §15.5.6: required
+        return sink->send(std::move(reply));
+      }
       case route_id::not_found:
         return sink->send(error_reply(error_code::not_found, "no such route"));
     }
