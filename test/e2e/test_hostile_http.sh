@@ -78,9 +78,24 @@ check "after all that the service still answers on one connection" eq "$CONNECTS
 # --- what Pistache itself would have answered in plain text
 req GET /healthz '' -H "X-Pad: $(head -c 20000 /dev/zero | tr '\0' a)"
 check "20 KB of headers: 400 JSON" eq "$STATUS/$(json .error.code)" 400/INVALID_REQUEST
+# A method Pistache does not know (QUERY, BREW) on a known path is as any other method the
+# path lacks: 405 with Allow (docs/openapi.yaml, RFC 9110 §15.5.6); on no path 404.
 OUT=$(raw_exchange 5 'BREW /healthz HTTP/1.1\r\nHost: x\r\n\r\n') || true
 BODY=${OUT#*$'\r\n\r\n'}
-check "unknown method: 400 JSON ($(head -1 <<<"$OUT"))" eq "$(head -1 <<<"$OUT" | tr -d '\r')/$(json .error.code)" \
+HEADERS=$(tr -d '\r' <<<"${OUT%%$'\r\n\r\n'*}")
+check "unknown method: 405 JSON ($(head -1 <<<"$OUT"))" eq "$(head -1 <<<"$OUT" | tr -d '\r')/$(json .error.code)" \
+  "HTTP/1.1 405 Method Not Allowed/METHOD_NOT_ALLOWED"
+check "unknown method: Allow: GET" has_header Allow 'GET$'
+req QUERY /api/v1/orders '{}' -H 'X-Idempotency-Key: q'
+check "QUERY on the collection: 405 JSON" eq "$STATUS/$(json .error.code)" 405/METHOD_NOT_ALLOWED
+check "QUERY on the collection: Allow: GET, POST" has_header Allow 'GET, POST$'
+OUT=$(raw_exchange 5 'BREW /nope?x=1 HTTP/1.1\r\nHost: x\r\n\r\n') || true
+BODY=${OUT#*$'\r\n\r\n'}
+check "unknown method on no route: 404 JSON" eq "$(head -1 <<<"$OUT" | tr -d '\r')/$(json .error.code)" \
+  "HTTP/1.1 404 Not Found/NOT_FOUND"
+OUT=$(raw_exchange 5 'BR(W /healthz HTTP/1.1\r\nHost: x\r\n\r\n') || true
+BODY=${OUT#*$'\r\n\r\n'}
+check "a method that is no token: 400 JSON" eq "$(head -1 <<<"$OUT" | tr -d '\r')/$(json .error.code)" \
   "HTTP/1.1 400 Bad Request/INVALID_REQUEST"
 OUT=$(raw_exchange 5 'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n') || true
 BODY=${OUT#*$'\r\n\r\n'}
