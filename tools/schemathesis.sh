@@ -5,6 +5,7 @@
 #
 #   schemathesis.sh fetch        make the venv (once; pip from PyPI, then offline)
 #   schemathesis.sh st [ARGS…]   run Schemathesis' `st` from the venv (fetches first)
+#   schemathesis.sh python [ARGS…]  the venv's Python (PyYAML and the rest importable)
 #
 # Environment: FLASHSALE_CACHE (default ~/.cache/flashsale). The venv's folder is named
 # after a hash of requirements.txt, so changing a pin makes a new one.
@@ -67,6 +68,10 @@ st_main() {
   st)
     st_fetch
     exec "$ST_VENV/bin/st" "$@"
+    ;;
+  python)
+    st_fetch
+    exec "$ST_VENV/bin/python" "$@"
     ;;
   *)
     sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
