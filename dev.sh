@@ -14,7 +14,7 @@ DEV_DIR=$ROOT/.dev
 PACKAGES=(build-essential cmake pkg-config ccache libcaf-dev libpqxx-dev librdkafka-dev
   rapidjson-dev libpistache-dev libboost-test-dev postgresql postgresql-contrib kcat wrk
   curl jq util-linux iproute2 docker-compose libssl-dev openssl
-  clang libclang-rt-14-dev)
+  clang libclang-rt-14-dev python3 python3-venv)
 # Node.js and npm for the kafkajs e2e test, from Debian unless a Node.js is there already
 # (e.g. NodeSource's nodejs, which brings its own npm and conflicts with Debian's).
 command -v node >/dev/null && command -v npm >/dev/null || PACKAGES+=(nodejs npm)
@@ -23,7 +23,8 @@ usage() {
   cat <<'EOF'
 usage: ./dev.sh COMMAND [ARGS]
 
-  test          install missing packages, build, start a throwaway PostgreSQL and
+  test          install missing packages (and, once, Schemathesis from PyPI into
+                ~/.cache/flashsale), build, start a throwaway PostgreSQL and
                 Apache Kafka, run every test with CTest, stop it all again;
                 exits with the test suite's status (.ci/run calls this)
   run           build, start PostgreSQL (data kept in .dev/pg), the Kafka broker, apply
@@ -421,6 +422,9 @@ cmd_test() {
   ensure_packages
   build
   build_fuzz
+  # Schemathesis for test_schemathesis.sh: a venv under ~/.cache/flashsale, pip from
+  # PyPI once (tools/schemathesis.sh), so that no test waits on the network.
+  bash "$ROOT/tools/schemathesis.sh" fetch
   with_stack run_suites
 }
 
