@@ -181,7 +181,7 @@ std::optional<std::string> header(const Ph::Request& req, const char* name) {
   auto raw = req.headers().tryGetRaw(name);
   if (!raw)
     return std::nullopt;
-  return raw->value();
+  return field_value(raw->value());
 }
 
 std::int64_t now_ms() {

@@ -119,6 +119,23 @@ check "40 concurrent creates: the 20 with \\udc00 400, the 20 others 201" eq \
   "$(awk '{print ($1 % 2 ? "bad" : "good") " " $2}' "$E2E_TMP/mixed-codes" | sort | uniq -c | awk '{print $1, $2, $3}' | paste -sd,)" \
   "20 bad 400,20 good 201"
 
+# --- header values without their surrounding whitespace (RFC 9110 §5.5: spaces and tabs
+# around a field value are no part of it), so "k " and "k" are one idempotency key
+raw_post() { # raw_post HEADER_LINES BODY: one request as given, prints the status line
+  local head="POST /api/v1/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+  head+="$1Content-Length: ${#2}\r\nConnection: close\r\n\r\n"
+  raw_exchange 5 "$head$2" | head -1 | tr -d '\r'
+}
+check "key with trailing spaces: 201" eq "$(raw_post 'X-Idempotency-Key: ows-1   \r\n' "$(order_body "$USER_ID")")" \
+  "HTTP/1.1 201 Created"
+check "key after a tab, a tab after it: 201" eq \
+  "$(raw_post 'X-Idempotency-Key:\tows-2\t\r\n' "$(order_body "$USER_ID")")" "HTTP/1.1 201 Created"
+req POST /api/v1/orders "$(order_body "$USER_ID")" -H 'X-Idempotency-Key: ows-1'
+check "the same key without the spaces replays that order" has_header Idempotent-Replayed true
+check "X-User-Id with spaces around it: 201" eq \
+  "$(raw_post "X-Idempotency-Key: ows-3\r\nX-User-Id:  $USER_ID \t\r\n" "$(order_body "$USER_ID")")" \
+  "HTTP/1.1 201 Created"
+
 # --- ownership (X-User-Id)
 req POST /api/v1/orders "$(order_body "$USER_ID")" -H 'X-Idempotency-Key: own-1' -H "X-User-Id: $OTHER_USER"
 check "create in another user's name: 403 FORBIDDEN" eq "$STATUS/$(json .error.code)" 403/FORBIDDEN
