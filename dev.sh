@@ -405,7 +405,7 @@ build_fuzz() {
   [[ ${CI:-} == true ]] && werror=ON
   cmake -S "$ROOT/test/fuzz" -B "$FUZZ_BUILD_DIR" -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLASHSALE_WERROR=$werror \
-    -DFUZZ_SECONDS="${FUZZ_SECONDS:-30}"
+    -DFUZZ_SECONDS="${FUZZ_SECONDS:-30}" -DFLASHSALE_FUZZ_STRICT_UNICODE=ON
   cmake --build "$FUZZ_BUILD_DIR" -j"$(nproc)"
 }
 
