@@ -400,12 +400,15 @@ with_stack() {
 # The sanitizer tree (test/fuzz): clang, ASan+UBSan, libFuzzer targets and unit_tests.
 FUZZ_BUILD_DIR=$BUILD_DIR-fuzz
 
+# build_fuzz [ON|OFF]: ON (the suite) adds integration_tests and every service source
+# under ASan+UBSan (integration_asan); `fuzz` needs only the fuzz targets.
 build_fuzz() {
-  local werror=OFF
+  local werror=OFF integration=${1:-OFF}
   [[ ${CI:-} == true ]] && werror=ON
   cmake -S "$ROOT/test/fuzz" -B "$FUZZ_BUILD_DIR" -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLASHSALE_WERROR=$werror \
-    -DFUZZ_SECONDS="${FUZZ_SECONDS:-30}" -DFLASHSALE_FUZZ_STRICT_UNICODE=ON
+    -DFUZZ_SECONDS="${FUZZ_SECONDS:-30}" -DFLASHSALE_FUZZ_STRICT_UNICODE=ON \
+    -DFLASHSALE_SANITIZE_INTEGRATION="$integration"
   cmake --build "$FUZZ_BUILD_DIR" -j"$(nproc)"
 }
 
@@ -413,7 +416,7 @@ build_fuzz() {
 run_suites() {
   local status=0
   ctest --test-dir "$BUILD_DIR" --output-on-failure || status=$?
-  log "unit tests under ASan+UBSan and the fuzz targets ($FUZZ_BUILD_DIR)"
+  log "unit and integration tests under ASan+UBSan and the fuzz targets ($FUZZ_BUILD_DIR)"
   ctest --test-dir "$FUZZ_BUILD_DIR" --output-on-failure || ((status != 0)) || status=1
   return "$status"
 }
@@ -421,7 +424,7 @@ run_suites() {
 cmd_test() {
   ensure_packages
   build
-  build_fuzz
+  build_fuzz ON
   # Schemathesis for test_schemathesis.sh: a venv under ~/.cache/flashsale, pip from
   # PyPI once (tools/schemathesis.sh), so that no test waits on the network.
   bash "$ROOT/tools/schemathesis.sh" fetch
