@@ -14,7 +14,7 @@ DEV_DIR=$ROOT/.dev
 PACKAGES=(build-essential cmake pkg-config ccache libcaf-dev libpqxx-dev librdkafka-dev
   rapidjson-dev libpistache-dev libboost-test-dev postgresql postgresql-contrib kcat wrk
   curl jq util-linux iproute2 docker-compose libssl-dev openssl
-  clang libclang-rt-14-dev)
+  clang libclang-rt-14-dev python3 python3-venv)
 # Node.js and npm for the kafkajs e2e test, from Debian unless a Node.js is there already
 # (e.g. NodeSource's nodejs, which brings its own npm and conflicts with Debian's).
 command -v node >/dev/null && command -v npm >/dev/null || PACKAGES+=(nodejs npm)
@@ -23,7 +23,8 @@ usage() {
   cat <<'EOF'
 usage: ./dev.sh COMMAND [ARGS]
 
-  test          install missing packages, build, start a throwaway PostgreSQL and
+  test          install missing packages (and, once, Schemathesis from PyPI into
+                ~/.cache/flashsale), build, start a throwaway PostgreSQL and
                 Apache Kafka, run every test with CTest, stop it all again;
                 exits with the test suite's status (.ci/run calls this)
   run           build, start PostgreSQL (data kept in .dev/pg), the Kafka broker, apply
@@ -400,12 +401,15 @@ with_stack() {
 # The sanitizer tree (test/fuzz): clang, ASan+UBSan, libFuzzer targets and unit_tests.
 FUZZ_BUILD_DIR=$BUILD_DIR-fuzz
 
+# build_fuzz [ON|OFF]: ON (the suite) adds integration_tests and every service source
+# under ASan+UBSan (integration_asan); `fuzz` needs only the fuzz targets.
 build_fuzz() {
-  local werror=OFF
+  local werror=OFF integration=${1:-OFF}
   [[ ${CI:-} == true ]] && werror=ON
   cmake -S "$ROOT/test/fuzz" -B "$FUZZ_BUILD_DIR" -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLASHSALE_WERROR=$werror \
-    -DFUZZ_SECONDS="${FUZZ_SECONDS:-30}"
+    -DFUZZ_SECONDS="${FUZZ_SECONDS:-30}" -DFLASHSALE_FUZZ_STRICT_UNICODE=ON \
+    -DFLASHSALE_SANITIZE_INTEGRATION="$integration"
   cmake --build "$FUZZ_BUILD_DIR" -j"$(nproc)"
 }
 
@@ -413,7 +417,7 @@ build_fuzz() {
 run_suites() {
   local status=0
   ctest --test-dir "$BUILD_DIR" --output-on-failure || status=$?
-  log "unit tests under ASan+UBSan and the fuzz targets ($FUZZ_BUILD_DIR)"
+  log "unit and integration tests under ASan+UBSan and the fuzz targets ($FUZZ_BUILD_DIR)"
   ctest --test-dir "$FUZZ_BUILD_DIR" --output-on-failure || ((status != 0)) || status=1
   return "$status"
 }
@@ -421,7 +425,10 @@ run_suites() {
 cmd_test() {
   ensure_packages
   build
-  build_fuzz
+  build_fuzz ON
+  # Schemathesis for test_schemathesis.sh: a venv under ~/.cache/flashsale, pip from
+  # PyPI once (tools/schemathesis.sh), so that no test waits on the network.
+  bash "$ROOT/tools/schemathesis.sh" fetch
   with_stack run_suites
 }
 

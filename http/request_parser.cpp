@@ -1,6 +1,7 @@
 #include "http/request_parser.hpp"
 
 #include <memory>
+#include <optional>
 
 namespace flashsale::http {
 
@@ -22,6 +23,10 @@ public:
     const auto& conn = owner_->conn_;
     if (conn && id() == Pr::RequestLineStep::Id && cursor.buf->endptr() > cursor.buf->curptr())
       conn->request_started();
+    if (id() == Pr::RequestLineStep::Id) {
+      if (auto state = foreign_method(cursor))
+        return *state;
+    }
     try {
       auto state = check(inner_->apply(cursor), cursor);
       if (conn && id() == Pr::HeadersStep::Id && state == Pr::State::Next)
@@ -35,6 +40,24 @@ public:
   }
 
 private:
+  /// A method Pistache would refuse with an exception (QUERY, BREW): waits for the whole
+  /// request line, then hands the handler its method and target to answer 405 or 404.
+  std::optional<Pr::State> foreign_method(const Pistache::StreamCursor& cursor) {
+    using found = foreign_method_line::state;
+    auto line = scan_foreign_method({cursor.offset(), cursor.remaining()});
+    if (line.found == found::none)
+      return std::nullopt;
+    if (line.found == found::incomplete) {
+      if (cursor.remaining() > owner_->limits_.max_head_bytes)
+        return fail(400, "request header section is over "
+                           + std::to_string(owner_->limits_.max_head_bytes / 1024) + " KiB");
+      return Pr::State::Again;
+    }
+    owner_->failure_ = {405, "method not allowed on this route", std::string{line.method},
+                        std::string{line.target}};
+    return Pr::State::Done;
+  }
+
   Pr::State check(Pr::State state, const Pistache::StreamCursor& cursor) {
     const auto& limits = owner_->limits_;
     auto buffered = static_cast<std::size_t>(cursor.buf->endptr() - cursor.buf->begptr());
@@ -63,7 +86,7 @@ private:
   }
 
   Pr::State fail(int status, std::string message) {
-    owner_->failure_ = {status, std::move(message)};
+    owner_->failure_ = {status, std::move(message), {}, {}};
     return Pr::State::Done;
   }
 

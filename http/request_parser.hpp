@@ -19,8 +19,10 @@ namespace flashsale::http {
 
 /// Why the current request is no request: what to answer instead.
 struct parse_failure {
-  int status = 0; // 0: none
+  int status = 0; // 0: none; 405: a method Pistache cannot parse (scan_foreign_method)
   std::string message;
+  std::string method; // with 405: the method and the request target, for routing
+  std::string target;
 };
 
 class request_parser final : public Pistache::Http::RequestParser {

@@ -46,6 +46,15 @@ std::optional<int> parse_small_int(const std::string& text) {
 
 } // namespace
 
+std::string field_value(std::string_view raw) {
+  auto ows = [](char c) { return c == ' ' || c == '\t'; };
+  while (!raw.empty() && ows(raw.front()))
+    raw.remove_prefix(1);
+  while (!raw.empty() && ows(raw.back()))
+    raw.remove_suffix(1);
+  return std::string{raw};
+}
+
 std::variant<std::string, api_error> parse_caller(const std::optional<std::string>& header) {
   if (!header)
     return std::string{};

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 namespace flashsale::http {
@@ -16,6 +17,10 @@ namespace flashsale::http {
 /// fingerprint for idempotency and its ORDER_CREATED event.
 create_command make_create_command(create_order_request req, std::string idempotency_key,
                                    std::int64_t now_ms, std::chrono::seconds ttl_created);
+
+/// A header's value as HTTP defines it (RFC 9110 §5.5): without the spaces and tabs
+/// around it, which the HTTP library leaves in part.
+std::string field_value(std::string_view raw);
 
 /// The caller named by X-User-Id, normalised: empty when the header is absent,
 /// INVALID_REQUEST when it is no UUID.

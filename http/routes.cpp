@@ -20,20 +20,21 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return parts;
 }
 
-route_match only(std::string_view method, std::string_view allowed, route_id id,
-                 const char* label, std::string order_id = {}) {
+route_match only(std::string_view method, const char* allowed, route_id id, const char* label,
+                 std::string order_id = {}) {
   if (method != allowed)
-    return {route_id::method_not_allowed, {}, label};
-  return {id, std::move(order_id), label};
+    return {route_id::method_not_allowed, {}, label, allowed};
+  return {id, std::move(order_id), label, allowed};
 }
 
 route_match match_orders(std::string_view method, const std::vector<std::string_view>& p) {
   if (p.size() == 3) {
+    constexpr const char* both = "GET, POST";
     if (method == "POST")
-      return {route_id::create_order, {}, "/api/v1/orders"};
+      return {route_id::create_order, {}, "/api/v1/orders", both};
     if (method == "GET")
-      return {route_id::list_orders, {}, "/api/v1/orders"};
-    return {route_id::method_not_allowed, {}, "/api/v1/orders"};
+      return {route_id::list_orders, {}, "/api/v1/orders", both};
+    return {route_id::method_not_allowed, {}, "/api/v1/orders", both};
   }
   if (p.size() == 4 && p[3] == "order")
     return only(method, "POST", route_id::create_order, "/api/v1/orders");

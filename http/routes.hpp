@@ -22,6 +22,7 @@ struct route_match {
   route_id id = route_id::not_found;
   std::string order_id; // the raw {id} path segment, unvalidated
   const char* label = "unmatched"; // the metrics label, bounded cardinality
+  const char* allow = "";          // the path's methods, for a 405's Allow (RFC 9110 §10.2.1)
 };
 
 route_match match_route(std::string_view method, std::string_view path);

@@ -197,11 +197,21 @@ http_reply error_reply(error_code code, std::string message) {
   return {http_status(code), error_body_json({code, std::move(message)}), {}};
 }
 
+http_reply method_not_allowed(const route_match& route) {
+  auto reply = error_reply(error_code::method_not_allowed, "method not allowed on this route");
+  reply.headers.emplace_back("Allow", route.allow); // RFC 9110 §15.5.6: required
+  return reply;
+}
+
+http_reply not_found() {
+  return error_reply(error_code::not_found, "no such route");
+}
+
 std::optional<std::string> header(const Ph::Request& req, const char* name) {
   auto raw = req.headers().tryGetRaw(name);
   if (!raw)
     return std::nullopt;
-  return raw->value();
+  return field_value(raw->value());
 }
 
 std::int64_t now_ms() {
@@ -242,12 +252,20 @@ public:
     bool keep = !failure.status && keeps_connection(version_of(req), connection_of(req));
     auto close_after = settle_connection(req, response, *peer, keep);
     std::string method = failure.status ? "-" : Ph::methodString(req.method());
-    auto route = failure.status ? route_match{} : match_route(method, req.resource());
+    auto route = failure.status == 405 ? match_route(failure.method, failure.target)
+                 : failure.status      ? route_match{}
+                                       : match_route(method, req.resource());
     auto sink = std::make_shared<pistache_sink>(std::move(response), *metrics_, route.label,
                                                 method, in_flight_, std::move(close_after),
                                                 parser->connection());
     if (failure.status) {
+      // Pistache has not parsed the rest of this request: the connection ends after it.
       parser->start_draining();
+      if (failure.status == 405) { // a method Pistache cannot parse: no route has it
+        sink->send(route.id == route_id::method_not_allowed ? method_not_allowed(route)
+                                                            : not_found());
+        return;
+      }
       auto code = failure.status == 413 ? error_code::payload_too_large
                                         : error_code::invalid_request;
       sink->send(error_reply(code, failure.message));
@@ -280,10 +298,9 @@ private:
       case route_id::metrics:
         return sink->send({200, metrics_->render(), {}});
       case route_id::method_not_allowed:
-        return sink->send(error_reply(error_code::method_not_allowed,
-                                      "method not allowed on this route"));
+        return sink->send(method_not_allowed(route));
       case route_id::not_found:
-        return sink->send(error_reply(error_code::not_found, "no such route"));
+        return sink->send(not_found());
     }
   }
 

@@ -129,7 +129,7 @@ void pg_session::reset_if_broken() {
     reset();
 }
 
-pg_session::call_guard::call_guard(pg_session& s) : session_(s), ticket_(0) {
+pg_session::call_guard::call_guard(pg_session& s) : ticket_(0) {
   if (s.impl_ && s.impl_->conn.sock() >= 0)
     ticket_ = call_watchdog::instance().arm(s.impl_->conn.sock(),
                                             steady::now() + s.limits_.call_timeout(), &s.cut_);

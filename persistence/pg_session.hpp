@@ -79,7 +79,6 @@ public:
     call_guard& operator=(const call_guard&) = delete;
 
   private:
-    pg_session& session_;
     std::uint64_t ticket_;
   };
 

@@ -78,9 +78,24 @@ check "after all that the service still answers on one connection" eq "$CONNECTS
 # --- what Pistache itself would have answered in plain text
 req GET /healthz '' -H "X-Pad: $(head -c 20000 /dev/zero | tr '\0' a)"
 check "20 KB of headers: 400 JSON" eq "$STATUS/$(json .error.code)" 400/INVALID_REQUEST
+# A method Pistache does not know (QUERY, BREW) on a known path is as any other method the
+# path lacks: 405 with Allow (docs/openapi.yaml, RFC 9110 §15.5.6); on no path 404.
 OUT=$(raw_exchange 5 'BREW /healthz HTTP/1.1\r\nHost: x\r\n\r\n') || true
 BODY=${OUT#*$'\r\n\r\n'}
-check "unknown method: 400 JSON ($(head -1 <<<"$OUT"))" eq "$(head -1 <<<"$OUT" | tr -d '\r')/$(json .error.code)" \
+HEADERS=$(tr -d '\r' <<<"${OUT%%$'\r\n\r\n'*}")
+check "unknown method: 405 JSON ($(head -1 <<<"$OUT"))" eq "$(head -1 <<<"$OUT" | tr -d '\r')/$(json .error.code)" \
+  "HTTP/1.1 405 Method Not Allowed/METHOD_NOT_ALLOWED"
+check "unknown method: Allow: GET" has_header Allow 'GET$'
+req QUERY /api/v1/orders '{}' -H 'X-Idempotency-Key: q'
+check "QUERY on the collection: 405 JSON" eq "$STATUS/$(json .error.code)" 405/METHOD_NOT_ALLOWED
+check "QUERY on the collection: Allow: GET, POST" has_header Allow 'GET, POST$'
+OUT=$(raw_exchange 5 'BREW /nope?x=1 HTTP/1.1\r\nHost: x\r\n\r\n') || true
+BODY=${OUT#*$'\r\n\r\n'}
+check "unknown method on no route: 404 JSON" eq "$(head -1 <<<"$OUT" | tr -d '\r')/$(json .error.code)" \
+  "HTTP/1.1 404 Not Found/NOT_FOUND"
+OUT=$(raw_exchange 5 'BR(W /healthz HTTP/1.1\r\nHost: x\r\n\r\n') || true
+BODY=${OUT#*$'\r\n\r\n'}
+check "a method that is no token: 400 JSON" eq "$(head -1 <<<"$OUT" | tr -d '\r')/$(json .error.code)" \
   "HTTP/1.1 400 Bad Request/INVALID_REQUEST"
 OUT=$(raw_exchange 5 'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n') || true
 BODY=${OUT#*$'\r\n\r\n'}
@@ -103,6 +118,23 @@ seq 40 | xargs -P 40 -I{} curl -sS -o /dev/null -w '{} %{http_code}\n' -X POST \
 check "40 concurrent creates: the 20 with \\udc00 400, the 20 others 201" eq \
   "$(awk '{print ($1 % 2 ? "bad" : "good") " " $2}' "$E2E_TMP/mixed-codes" | sort | uniq -c | awk '{print $1, $2, $3}' | paste -sd,)" \
   "20 bad 400,20 good 201"
+
+# --- header values without their surrounding whitespace (RFC 9110 §5.5: spaces and tabs
+# around a field value are no part of it), so "k " and "k" are one idempotency key
+raw_post() { # raw_post HEADER_LINES BODY: one request as given, prints the status line
+  local head="POST /api/v1/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+  head+="$1Content-Length: ${#2}\r\nConnection: close\r\n\r\n"
+  raw_exchange 5 "$head$2" | head -1 | tr -d '\r'
+}
+check "key with trailing spaces: 201" eq "$(raw_post 'X-Idempotency-Key: ows-1   \r\n' "$(order_body "$USER_ID")")" \
+  "HTTP/1.1 201 Created"
+check "key after a tab, a tab after it: 201" eq \
+  "$(raw_post 'X-Idempotency-Key:\tows-2\t\r\n' "$(order_body "$USER_ID")")" "HTTP/1.1 201 Created"
+req POST /api/v1/orders "$(order_body "$USER_ID")" -H 'X-Idempotency-Key: ows-1'
+check "the same key without the spaces replays that order" has_header Idempotent-Replayed true
+check "X-User-Id with spaces around it: 201" eq \
+  "$(raw_post "X-Idempotency-Key: ows-3\r\nX-User-Id:  $USER_ID \t\r\n" "$(order_body "$USER_ID")")" \
+  "HTTP/1.1 201 Created"
 
 # --- ownership (X-User-Id)
 req POST /api/v1/orders "$(order_body "$USER_ID")" -H 'X-Idempotency-Key: own-1' -H "X-User-Id: $OTHER_USER"

@@ -117,6 +117,16 @@ req GET /nope ''
 check "unknown route 404 JSON" eq "$STATUS/$(json .error.code)" 404/NOT_FOUND
 req DELETE "/api/v1/orders/$ORDER_ID" ''
 check "wrong method 405" eq "$STATUS/$(json .error.code)" 405/METHOD_NOT_ALLOWED
+# RFC 9110 §15.5.6: a 405 names the methods the path has.
+check "405 lists the path's methods in Allow" has_header Allow 'GET$'
+req TRACE /api/v1/orders ''
+check "405 on the collection: Allow: GET, POST" has_header Allow 'GET, POST$'
+req GET "/api/v1/orders/$ORDER_ID/cancel" ''
+check "405 on cancel: Allow: POST" has_header Allow 'POST$'
+req PUT /metrics ''
+check "405 on /metrics: Allow: GET" has_header Allow 'GET$'
+req GET /api/v1/orders/order ''
+check "405 on the create alias: Allow: POST" has_header Allow 'POST$'
 
 # --- 64 identical concurrent requests -> one order
 seq 64 | xargs -P 64 -I{} curl -sS -o /dev/null -w '%{http_code}\n' -X POST \

@@ -6,16 +6,20 @@
 //    one non-empty path segment without '/' or '?', and the id the server goes on to
 //    use (normalize_uuid) is a canonical UUID by an independent check, else refused;
 //  * the query string and empty segments (slashes) do not change the match;
-//  * 405 exactly when another method would have matched;
+//  * 405 exactly when another method would have matched; Allow names the methods that do;
+//  * a request line with a method Pistache cannot parse (scan_foreign_method, over the
+//    whole input) is found only as "TOKEN SP TARGET SP HTTP/1.x" LF at its start;
 //  * an accepted list query has a canonical user_id, 1 <= limit <= 100 and
 //    0 <= offset < 10^9, and agrees with a reference reading of the numbers.
 
 #include "fuzz_support.hpp"
 
+#include "http/connection.hpp"
 #include "http/requests.hpp"
 #include "http/routes.hpp"
 #include "messages/uuid.hpp"
 
+#include <cctype>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -54,7 +58,8 @@ bool reference_uuid(std::string_view s) {
 }
 
 bool same(const route_match& a, const route_match& b) {
-  return a.id == b.id && a.order_id == b.order_id && std::strcmp(a.label, b.label) == 0;
+  return a.id == b.id && a.order_id == b.order_id && std::strcmp(a.label, b.label) == 0
+         && std::strcmp(a.allow, b.allow) == 0;
 }
 
 std::string show(const route_match& m) {
@@ -99,6 +104,53 @@ void check_route(std::string_view method, std::string_view path) {
     FUZZ_CHECK(other, "405 but no method matches: " + where);
   if (m.id == route_id::not_found)
     FUZZ_CHECK(!other, "404 but another method matches: " + where);
+
+  // Allow (a 405's header) names exactly the methods that match this path.
+  std::string expected;
+  for (const char* alt : {"GET", "POST"}) {
+    auto a = match_route(alt, path);
+    if (a.id != route_id::not_found && a.id != route_id::method_not_allowed)
+      expected += (expected.empty() ? "" : ", ") + std::string{alt};
+  }
+  FUZZ_CHECK(m.allow == expected, "Allow " + shown(m.allow) + ", expected " + shown(expected)
+                                    + ": " + where);
+}
+
+bool tchar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("!#$%&'*+-.^_`|~", c);
+}
+
+/// scan_foreign_method over the raw input as the bytes buffered for a request line: a
+/// complete finding is "METHOD SP TARGET SP HTTP/1.x" then LF at the start of the input,
+/// with a token method Pistache does not know and a target without controls or spaces.
+void check_request_line(std::string_view input) {
+  auto line = scan_foreign_method(input);
+  using found = foreign_method_line::state;
+  if (line.found == found::none)
+    return;
+  auto where = shown(input) + " -> " + shown(line.method) + " " + shown(line.target);
+  FUZZ_CHECK(!line.method.empty() && input.substr(0, line.method.size()) == line.method
+               && input.size() > line.method.size() && input[line.method.size()] == ' ',
+             "method not at the start: " + where);
+  for (char c : line.method)
+    FUZZ_CHECK(c != '\0' && tchar(c), "method is no token: " + where);
+  for (const char* known : {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE",
+                            "CONNECT"})
+    FUZZ_CHECK(line.method != known, "a method Pistache knows: " + where);
+  if (line.found == found::incomplete) {
+    FUZZ_CHECK(input.find('\n') == std::string_view::npos, "incomplete with a LF: " + where);
+    return;
+  }
+  auto rest = input.substr(line.method.size() + 1);
+  FUZZ_CHECK(!line.target.empty() && rest.substr(0, line.target.size()) == line.target,
+             "target not after the method: " + where);
+  for (char c : line.target)
+    FUZZ_CHECK(static_cast<unsigned char>(c) > 0x20 && c != 0x7f, "target byte: " + where);
+  auto version = rest.substr(line.target.size());
+  FUZZ_CHECK(version.rfind(" HTTP/1.1", 0) == 0 || version.rfind(" HTTP/1.0", 0) == 0,
+             "no version after the target: " + where);
+  auto end = version.substr(9);
+  FUZZ_CHECK(end.rfind("\n", 0) == 0 || end.rfind("\r\n", 0) == 0, "no line end: " + where);
 }
 
 /// A whole decimal integer, optional '-', as a 128-bit value (saturating); nullopt if
@@ -150,6 +202,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto nl2 = rest.find('\n');
   std::string_view path = rest.substr(0, nl2);
   check_route(method, path);
+  check_request_line(input);
   if (nl2 != std::string_view::npos) {
     std::string_view q = rest.substr(nl2 + 1);
     auto a = q.find('\n');

@@ -93,8 +93,8 @@ constexpr bool strict_unicode = true;
 constexpr bool strict_unicode = false;
 #endif
 
-/// The property every accepted string meets. With FLASHSALE_FUZZ_STRICT_UNICODE (to be
-/// switched on once decoding refuses lone surrogates) that includes "no surrogates".
+/// The property every accepted string meets. With FLASHSALE_FUZZ_STRICT_UNICODE (on in
+/// the suite: decoding refuses lone surrogates) that includes "no surrogates".
 inline bool acceptable_string(std::string_view s) {
   return valid_utf8(s, !strict_unicode);
 }

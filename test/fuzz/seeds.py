@@ -187,7 +187,11 @@ def routes():
                     ("list_leading_zeros", "GET\n/\n" + U + "\n" + "0" * 50 + "7\n00000000001000000000"),
                     ("list_offset_limit", "GET\n/\n" + U + "\n1\n999999999"),
                     ("list_plus", "GET\n/\n" + U + "\n+5\n 1"), ("list_empty", "GET\n/\n" + U + "\n\n"),
-                    ("list_bad_uuid", "GET\n/\nnot-a-uuid"), ("list_only_minus", "GET\n/\n" + U + "\n-\n-")]:
+                    ("list_bad_uuid", "GET\n/\nnot-a-uuid"), ("list_only_minus", "GET\n/\n" + U + "\n-\n-"),
+                    # Whole request lines for scan_foreign_method (the input as bytes buffered).
+                    ("line_query", "QUERY /api/v1/orders?user_id=" + U + " HTTP/1.1\r\nHost: x\r\n\r\n"),
+                    ("line_brew", "BREW /healthz HTTP/1.0\n\n"), ("line_partial", "QUERY /api/v1/ord"),
+                    ("line_get", "GET /healthz HTTP/1.1\r\n"), ("line_not_token", "BR(W /healthz HTTP/1.1\r\n")]:
         write(t, name, s)
 
 

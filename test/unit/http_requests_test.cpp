@@ -12,6 +12,7 @@
 using namespace flashsale;
 using flashsale::http::make_create_command;
 using flashsale::http::parse_list_query;
+using flashsale::http::field_value;
 
 namespace {
 
@@ -247,6 +248,16 @@ BOOST_AUTO_TEST_CASE(x_user_id_is_optional_a_uuid_and_normalised) {
     BOOST_TEST(to_string(std::get<api_error>(r).code) == "INVALID_REQUEST");
     BOOST_TEST(mentions(std::get<api_error>(r), "X-User-Id"));
   }
+}
+
+// RFC 9110 §5.5: the spaces and tabs around a field value are no part of it.
+BOOST_AUTO_TEST_CASE(field_values_lose_the_whitespace_around_them) {
+  BOOST_TEST(field_value("key-1") == "key-1");
+  BOOST_TEST(field_value("  key-1 \t ") == "key-1");
+  BOOST_TEST(field_value("\tkey 1\t") == "key 1"); // inside, a space stays
+  BOOST_TEST(field_value(" \t ") == "");
+  BOOST_TEST(field_value("") == "");
+  BOOST_TEST(field_value("\x01k\x01") == "\x01k\x01"); // only SP and HTAB are whitespace
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -126,6 +126,26 @@ BOOST_AUTO_TEST_CASE(wrong_methods_are_method_not_allowed) {
   check("", "/healthz", route_id::method_not_allowed, "/healthz");
 }
 
+// A 405 carries Allow with the path's methods (RFC 9110 §15.5.6); every matched path knows
+// them, whichever method came.
+BOOST_AUTO_TEST_CASE(matched_paths_name_their_methods_for_allow) {
+  auto allow = [](std::string_view method, std::string_view path) {
+    return std::string{match_route(method, path).allow};
+  };
+  for (const char* method : {"GET", "POST", "PUT", "TRACE"}) {
+    BOOST_TEST_CONTEXT(method) {
+      BOOST_TEST(allow(method, "/api/v1/orders") == "GET, POST");
+      BOOST_TEST(allow(method, "/api/v1/orders/order") == "POST");
+      BOOST_TEST(allow(method, "/api/v1/orders/" + id) == "GET");
+      BOOST_TEST(allow(method, "/api/v1/orders/" + id + "/cancel") == "POST");
+      BOOST_TEST(allow(method, "/healthz") == "GET");
+      BOOST_TEST(allow(method, "/readyz") == "GET");
+      BOOST_TEST(allow(method, "/metrics?x=1") == "GET");
+      BOOST_TEST(allow(method, "/nope") == "");
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(empty_path) {
   check("GET", "", route_id::not_found, "unmatched");
   check("POST", "", route_id::not_found, "unmatched");
