@@ -15,7 +15,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/saga_lib.sh"
 : "${FLASHSALE_TOOLS_DIR:?FLASHSALE_TOOLS_DIR must name the folder of flashsale-kafka}"
 : "${FLASHSALE_SOURCE_DIR:?FLASHSALE_SOURCE_DIR must name the source tree}"
-LOAD_S=${EMBEDDED_LOAD_S:-5}
+LOAD_S=${EMBEDDED_LOAD_S:-4}
 DRAIN_S=${EMBEDDED_DRAIN_S:-60}
 
 "$FLASHSALE_TOOLS_DIR/flashsale-kafka" >"$E2E_TMP/kafka.out" 2>"$E2E_TMP/kafka.log" </dev/null &
@@ -51,7 +51,7 @@ PORT=$(free_port)
 start_saga_service "$DB" "$PORT" "e2e-embedded-drain-$$" LOG_LEVEL=warn
 PID=$SERVICE_PID
 # As the benchmark does: plain wrk and wrk with keep-alive in turns on one service.
-for round in $(seq "${EMBEDDED_ROUNDS:-2}"); do
+for round in $(seq "${EMBEDDED_ROUNDS:-1}"); do
   load "$LOAD_S" "r$round"
   load "$LOAD_S" "k$round" -H "Connection: keep-alive"
   echo "round $round: $(sql "$DB" "SELECT count(*) FROM orders") orders, $(unsent "$DB") unsent"
@@ -101,7 +101,7 @@ PORT=$(free_port)
 start_saga_service "$DB4" "$PORT" "e2e-embedded-drain4-$$" LOG_LEVEL=warn
 PID=$SERVICE_PID
 kill -HUP "$KAFKA_PID"
-load "${EMBEDDED_SLOW_S:-20}" s1
+load "${EMBEDDED_SLOW_S:-10}" s1
 timed_out() { (($(metric outbox_failed_attempts_total) > 0)); }
 check "slow broker: batches fail" wait_for 30 "failed attempts" timed_out
 echo "fourth run: unsent outbox rows at SIGTERM, broker slow: $(unsent "$DB4"), failed attempts $(metric outbox_failed_attempts_total)"
