@@ -1,5 +1,6 @@
 #include "actors/db_actors.hpp"
 
+#include "actors/log.hpp"
 #include "actors/protocol.hpp"
 #include "persistence/order_repository.hpp"
 #include "persistence/pg_session.hpp"
@@ -243,7 +244,11 @@ caf::behavior db_reader(reader_actor* self, std::string url, persistence::pg_lim
           return persistence::load_early_events(conn, id);
         });
       } catch (...) {
+        // The order actor retries at its next transition; the cause is said here.
         reply.failed = true;
+        log::warn("held saga events not read",
+                  {{"order_id", id},
+                   {"error", persistence::to_api_error(std::current_exception()).message}});
       }
       return reply;
     },

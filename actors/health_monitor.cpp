@@ -92,6 +92,9 @@ caf::behavior monitor(monitor_self* self, std::string url, std::string brokers,
                       std::shared_ptr<health_state> health, std::chrono::milliseconds interval) {
   auto& st = self->state;
   st.kafka = std::make_unique<kafka::broker_probe>(brokers);
+  if (!st.kafka->setup_error().empty())
+    log::error("kafka probe cannot be made: /readyz reports kafka down",
+               {{"error", st.kafka->setup_error()}});
   st.health = health;
   self->spawn<caf::detached + caf::linked>(db_probe, std::move(url), std::move(health));
   self->send(self, probe_atom::value);

@@ -15,6 +15,16 @@ std::int64_t ticks(clock::time_point t) {
   return t.time_since_epoch().count();
 }
 
+constexpr std::uint64_t phase_bits = 7;
+
+std::uint64_t pack(conn_phase phase, clock::time_point t) {
+  return (static_cast<std::uint64_t>(ticks(t)) << 3) | static_cast<std::uint64_t>(phase);
+}
+
+conn_phase phase_of(std::uint64_t word) {
+  return static_cast<conn_phase>(word & phase_bits);
+}
+
 std::string raw_error(int status, const char* reason, const api_error& e, bool retry_after) {
   auto body = error_body_json(e);
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\n";
@@ -28,8 +38,7 @@ std::string raw_error(int status, const char* reason, const api_error& e, bool r
 } // namespace
 
 conn_state::conn_state(int fd, std::shared_ptr<std::atomic<long>> open)
-  : phase_(static_cast<int>(conn_phase::idle)), since_(ticks(clock::now())), fd_(::dup(fd)),
-    open_(std::move(open)) {
+  : state_(pack(conn_phase::idle, clock::now())), fd_(::dup(fd)), open_(std::move(open)) {
   ++*open_;
 }
 
@@ -39,16 +48,18 @@ conn_state::~conn_state() {
   --*open_;
 }
 
-clock::duration conn_state::in_phase(clock::time_point now) const {
-  return now - clock::time_point{clock::duration{since_.load()}};
+conn_state::snapshot conn_state::look() const {
+  auto word = state_.load();
+  return {phase_of(word), clock::time_point{clock::duration{static_cast<std::int64_t>(word >> 3)}},
+          word};
 }
 
 bool conn_state::move(conn_phase from, conn_phase to) {
-  int expected = static_cast<int>(from);
-  if (!phase_.compare_exchange_strong(expected, static_cast<int>(to)))
-    return false;
-  since_ = ticks(clock::now());
-  return true;
+  auto word = state_.load();
+  while (phase_of(word) == from)
+    if (state_.compare_exchange_weak(word, pack(to, clock::now())))
+      return true;
+  return false;
 }
 
 void conn_state::request_started() {
@@ -70,7 +81,15 @@ void conn_state::answered() {
 }
 
 bool conn_state::cut_with(std::string_view response, conn_phase from) {
-  if (!move(from, conn_phase::cut))
+  for (auto seen = look(); seen.phase == from; seen = look())
+    if (cut_if(response, seen))
+      return true;
+  return false;
+}
+
+bool conn_state::cut_if(std::string_view response, const snapshot& seen) {
+  auto expected = seen.word;
+  if (!state_.compare_exchange_strong(expected, pack(conn_phase::cut, clock::now())))
     return false;
   if (fd_ < 0)
     return true;
@@ -133,7 +152,7 @@ void connection_watch::run() {
 void connection_watch::sweep() {
   struct overdue {
     std::shared_ptr<conn_state> conn;
-    conn_phase phase;
+    conn_state::snapshot seen;
   };
   std::vector<overdue> over;
   auto now = clock::now();
@@ -147,20 +166,20 @@ void connection_watch::sweep() {
         continue;
       }
       ++i;
-      auto took = conn->in_phase(now);
-      auto phase = conn->phase();
-      switch (phase) {
+      auto seen = conn->look();
+      auto took = now - seen.since;
+      switch (seen.phase) {
         case conn_phase::idle:
           if (took > settings_.idle_timeout)
-            over.push_back({std::move(conn), phase});
+            over.push_back({std::move(conn), seen});
           break;
         case conn_phase::head:
           if (took > settings_.header_timeout)
-            over.push_back({std::move(conn), phase});
+            over.push_back({std::move(conn), seen});
           break;
         case conn_phase::body:
           if (took > settings_.body_timeout)
-            over.push_back({std::move(conn), phase});
+            over.push_back({std::move(conn), seen});
           break;
         case conn_phase::busy:
         case conn_phase::cut:
@@ -169,10 +188,10 @@ void connection_watch::sweep() {
     }
   }
   static const std::string timeout = timeout_response();
-  for (auto& [conn, phase] : over) {
+  for (auto& [conn, seen] : over) {
     // A connection between requests is closed silently; one mid-request hears why.
-    bool answer = phase != conn_phase::idle;
-    if (!conn->cut_with(answer ? timeout : std::string{}, phase) || !answer)
+    bool answer = seen.phase != conn_phase::idle;
+    if (!conn->cut_if(answer ? timeout : std::string{}, seen) || !answer)
       continue;
     metrics_
       .get_counter("http_request_timeouts_total",

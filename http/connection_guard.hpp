@@ -43,10 +43,16 @@ public:
   conn_state(const conn_state&) = delete;
   conn_state& operator=(const conn_state&) = delete;
 
-  conn_phase phase() const { return static_cast<conn_phase>(phase_.load()); }
+  /// The phase and when it began, read together: they live in one word and change in
+  /// one step, so that a phase is never judged by the previous phase's start.
+  struct snapshot {
+    conn_phase phase;
+    std::chrono::steady_clock::time_point since;
+    std::uint64_t word;
+  };
+  snapshot look() const;
+  conn_phase phase() const { return look().phase; }
   bool cut() const { return phase() == conn_phase::cut; }
-  /// How long the connection has been in its phase.
-  std::chrono::steady_clock::duration in_phase(std::chrono::steady_clock::time_point now) const;
 
   /// The first bytes of a request arrived (between requests, or pipelined behind one).
   void request_started();
@@ -60,12 +66,14 @@ public:
   /// socket takes it at once and shuts the socket down both ways, so that Pistache sees
   /// the end of the stream and forgets the peer. False when the phase had moved on.
   bool cut_with(std::string_view response, conn_phase from);
+  /// The same when the connection is exactly as `seen` (the same phase, begun at the
+  /// same time): a request that began after the look is not cut for an older one.
+  bool cut_if(std::string_view response, const snapshot& seen);
 
 private:
   bool move(conn_phase from, conn_phase to);
 
-  std::atomic<int> phase_;
-  std::atomic<std::int64_t> since_;
+  std::atomic<std::uint64_t> state_; // (steady ticks << 3) | phase
   int fd_;
   std::shared_ptr<std::atomic<long>> open_;
 };

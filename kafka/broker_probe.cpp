@@ -1,5 +1,7 @@
 #include "kafka/broker_probe.hpp"
 
+#include "kafka/client_conf.hpp"
+
 #include <librdkafka/rdkafkacpp.h>
 
 namespace flashsale::kafka {
@@ -9,12 +11,11 @@ struct broker_probe::impl {
 };
 
 broker_probe::broker_probe(const std::string& brokers) : impl_(std::make_unique<impl>()) {
-  std::string err;
-  std::unique_ptr<RdKafka::Conf> conf{RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL)};
-  conf->set("bootstrap.servers", brokers, err);
-  conf->set("client.id", "flashsale-order-health", err);
-  conf->set("log_level", "0", err); // reachability is the probe's answer, not log noise
-  impl_->client.reset(RdKafka::Producer::create(conf.get(), err));
+  // Reachability is the probe's answer, not log noise. A probe that cannot be made
+  // answers "unreachable"; its reason is kept for the health monitor's log.
+  auto conf = make_conf(brokers, "flashsale-order-health", {{"log_level", "0"}}, {}, error_);
+  if (conf)
+    impl_->client.reset(RdKafka::Producer::create(conf.get(), error_));
 }
 
 broker_probe::~broker_probe() = default;

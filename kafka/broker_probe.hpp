@@ -17,10 +17,13 @@ public:
 
   /// True when a broker returned metadata naming at least one broker within `timeout`.
   bool reachable(std::chrono::milliseconds timeout);
+  /// Why the probe's client could not be made (then reachable() is always false).
+  const std::string& setup_error() const { return error_; }
 
 private:
   struct impl;
   std::unique_ptr<impl> impl_;
+  std::string error_;
 };
 
 } // namespace flashsale::kafka

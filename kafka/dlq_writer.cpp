@@ -1,5 +1,7 @@
 #include "kafka/dlq_writer.hpp"
 
+#include <optional>
+
 namespace flashsale::kafka {
 
 std::unique_ptr<dlq_writer> dlq_writer::create(const std::string& brokers, std::string topic,
@@ -62,8 +64,13 @@ std::uint64_t dlq_writer::write(const consumed_message& m, const std::string& re
 }
 
 void dlq_writer::pump() {
-  if (auto fatal = producer_->fatal_error()) {
-    if (handlers_.failed)
+  // No producer (its last replacement could not be created) or one stopped for good:
+  // make one; until that works the copies wait here.
+  std::optional<std::string> fatal;
+  if (producer_)
+    fatal = producer_->fatal_error();
+  if (!producer_ || fatal) {
+    if (fatal && handlers_.failed)
       handlers_.failed("DLQ producer stopped (" + *fatal + "), replacing it");
     std::string error;
     if (!make_producer(error)) {
@@ -104,7 +111,8 @@ void dlq_writer::poll() {
 }
 
 int dlq_writer::flush(std::chrono::milliseconds timeout) {
-  return producer_ ? producer_->flush(timeout) : 0;
+  // Without a producer every copy is still unsent.
+  return producer_ ? producer_->flush(timeout) : static_cast<int>(copies_.size());
 }
 
 void dlq_writer::refused_for_good(std::unordered_map<std::uint64_t, copy>::iterator i,
