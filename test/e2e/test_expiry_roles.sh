@@ -38,6 +38,7 @@ done
 check "sixteen reads" eq "$READ" 16
 OWN=$((16 - ($(metric "$FETCHES") - BEFORE)))
 check "node 1 (no sweeper) owns some of them" test "$OWN" -ge 1
+check "and forwards the others (the fetch series is there)" test "$OWN" -le 15
 # The premise: node 1's actors have been idle for more than ORDER_PASSIVATE_S before
 # the first deadline, so only a sweeper can expire them.
 FIRST_DUE=$(sql "$DB" "SELECT extract(epoch FROM min(expired_at))::bigint FROM orders")

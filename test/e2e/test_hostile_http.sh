@@ -16,7 +16,7 @@ wait_for 30 "readyz 200" ready
 raw_exchange() {
   timeout "$1" bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"; printf "$1" >&3; cat <&3' "$PORT" "$2"
 }
-connects() { paste -sd+ | bc; }
+connects() { awk '{ s += $1 } END { print s + 0 }'; }
 
 # --- persistent by default: curl given two URLs reuses one connection
 CONNECTS=$(curl -sS -o /dev/null -o /dev/null -w '%{num_connects}\n' "$BASE/healthz" "$BASE/healthz" | connects)

@@ -108,6 +108,7 @@ echo "fourth run: unsent outbox rows at SIGTERM, broker slow: $(unsent "$DB4"), 
 stop_service "$PID"
 check "SIGTERM with the broker slow: exit status 0 (got $RC)" eq "$RC" 0
 kill -HUP "$KAFKA_PID"
-grep -a -iE "segmentation|sanitizer|terminate called" "$E2E_TMP"/service-*.log >&2 || true
+no_crash_lines() { ! grep -a -iE "segmentation|sanitizer|terminate called" "$E2E_TMP"/service-*.log >&2; }
+check "no crash in the services' logs" no_crash_lines
 
 finish

@@ -163,6 +163,7 @@ check "one ORDER_CANCELLED per cancelled order" eq "$(sql "$DB" "SELECT count(*)
   FROM outbox_events WHERE event_type = 'ORDER_CANCELLED'")" "$((N / 2))/$((N / 2))"
 check "no other transition emitted" eq "$(sql "$DB" "SELECT count(*) FROM outbox_events
   WHERE event_type NOT IN ('ORDER_CREATED', 'ORDER_CANCELLED')")" 0
+check "the DLQ topic is readable" kcat -L -b "$KAFKA_BROKERS" -t order.v1.dlq
 check "nothing to the DLQ" eq "$(kcat -C -q -b "$KAFKA_BROKERS" -t order.v1.dlq -o beginning -e 2>/dev/null | grep -c .)" 0
 REBALANCES=$(($(metric saga_consumer_rebalances_total) - REBALANCES_BEFORE))
 check "node A saw B join and leave ($REBALANCES rebalances)" test "$REBALANCES" -ge 2
