@@ -101,13 +101,18 @@ std::string bigint_array(const std::vector<std::int64_t>& values) {
   return out + "}";
 }
 
+constexpr const char* claim_name = "fs_outbox_claim";
+constexpr const char* mark_sent_name = "fs_outbox_mark_sent";
+constexpr const char* mark_sent_sql =
+  "UPDATE outbox_events SET status = 'SENT', sent_at = clock_timestamp(), "
+  "claimed_until = NULL, claim_id = NULL "
+  "WHERE seq = ANY($1::bigint[]) AND status = 'PENDING'";
+
 void mark_sent(pqxx::transaction_base& tx, const std::vector<std::int64_t>& sent) {
   if (sent.empty())
     return;
-  tx.exec_params("UPDATE outbox_events SET status = 'SENT', sent_at = clock_timestamp(), "
-                 "claimed_until = NULL, claim_id = NULL "
-                 "WHERE seq = ANY($1::bigint[]) AND status = 'PENDING'",
-                 bigint_array(sent));
+  tx.conn().prepare(mark_sent_name, mark_sent_sql); // no-op once registered
+  tx.exec_prepared(mark_sent_name, bigint_array(sent));
 }
 
 void mark_failed(pqxx::transaction_base& tx, std::int64_t claim_id,
@@ -142,11 +147,14 @@ void release(pqxx::transaction_base& tx, const outbox_claim& claim) {
 
 outbox_claim claim_outbox(pqxx::connection_base& conn, std::size_t max_orders,
                           std::size_t max_rows, std::chrono::milliseconds lease, bool runs) {
-  pqxx::work tx{conn, "outbox_claim"};
-  auto result = tx.exec_params(claim_sql, static_cast<long>(max_orders),
-                               static_cast<long>(max_rows), runs,
-                               static_cast<long>(lease.count()));
-  tx.commit();
+  // One statement, so one round trip in autocommit: its locks (SKIP LOCKED) and its
+  // leases commit together at its end. Prepared once per session: planning this
+  // statement cost as much as running it.
+  conn.prepare(claim_name, claim_sql); // no-op once registered
+  pqxx::nontransaction tx{conn, "outbox_claim"};
+  auto result = tx.exec_prepared(claim_name, static_cast<long>(max_orders),
+                                 static_cast<long>(max_rows), runs,
+                                 static_cast<long>(lease.count()));
   outbox_claim claim;
   claim.rows.reserve(result.size());
   std::unordered_set<std::string> orders;
@@ -173,6 +181,12 @@ outbox_claim claim_outbox(pqxx::connection_base& conn, std::size_t max_orders,
 void complete_outbox_claim(pqxx::connection_base& conn, const outbox_claim& claim,
                            const std::vector<std::int64_t>& sent,
                            const std::vector<outbox_failure>& failed) {
+  if (failed.empty() && sent.size() == claim.rows.size()) {
+    // The usual batch, every row delivered: one statement, one round trip.
+    pqxx::nontransaction tx{conn, "outbox_complete"};
+    mark_sent(tx, sent);
+    return;
+  }
   pqxx::work tx{conn, "outbox_complete"};
   mark_sent(tx, sent);
   mark_failed(tx, claim.claim_id, failed);
