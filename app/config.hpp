@@ -44,6 +44,7 @@ struct config {
   long http_max_connections = 10000;             // HTTP_MAX_CONNECTIONS: open connections
   std::chrono::milliseconds http_header_timeout{10000}; // HTTP_HEADER_TIMEOUT_MS: request head read
   std::chrono::milliseconds http_body_timeout{10000};   // HTTP_BODY_TIMEOUT_MS: request body read
+  std::chrono::milliseconds http_write_timeout{10000};  // HTTP_WRITE_TIMEOUT_MS: an answer's write
   int http_max_in_flight = 256;                  // HTTP_MAX_IN_FLIGHT: order requests in flight
   std::chrono::seconds passivate_after{30};      // ORDER_PASSIVATE_S
 

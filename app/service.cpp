@@ -201,6 +201,7 @@ int serve(const config& given) {
     hs.connections.max_connections = static_cast<std::size_t>(cfg.http_max_connections);
     hs.connections.header_timeout = cfg.http_header_timeout;
     hs.connections.body_timeout = cfg.http_body_timeout;
+    hs.connections.write_timeout = cfg.http_write_timeout;
     hs.max_in_flight = cfg.http_max_in_flight;
     api = std::make_unique<http::server>(hs, bridge, metrics, health);
     try {

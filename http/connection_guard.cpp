@@ -2,6 +2,7 @@
 
 #include "messages/api_error.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -37,15 +38,16 @@ std::string raw_error(int status, const char* reason, const api_error& e, bool r
 
 } // namespace
 
+conn_state::conn_state() : state_(pack(conn_phase::cut, clock::now())), fd_(-1) {}
+
 conn_state::conn_state(int fd, std::shared_ptr<std::atomic<long>> open)
-  : state_(pack(conn_phase::idle, clock::now())), fd_(::dup(fd)), open_(std::move(open)) {
-  ++*open_;
-}
+  : state_(pack(conn_phase::idle, clock::now())), fd_(fd), open_(std::move(open)) {}
 
 conn_state::~conn_state() {
   if (fd_ >= 0)
     ::close(fd_);
-  --*open_;
+  if (open_)
+    --*open_;
 }
 
 conn_state::snapshot conn_state::look() const {
@@ -63,8 +65,9 @@ bool conn_state::move(conn_phase from, conn_phase to) {
 }
 
 void conn_state::request_started() {
-  if (!move(conn_phase::idle, conn_phase::head))
-    move(conn_phase::busy, conn_phase::head);
+  for (auto from : {conn_phase::idle, conn_phase::busy, conn_phase::write})
+    if (move(from, conn_phase::head))
+      return;
 }
 
 void conn_state::head_done() {
@@ -76,18 +79,32 @@ void conn_state::request_done() {
     move(conn_phase::head, conn_phase::busy);
 }
 
-void conn_state::answered() {
-  move(conn_phase::busy, conn_phase::idle);
+void conn_state::writing() {
+  move(conn_phase::busy, conn_phase::write);
 }
 
-bool conn_state::cut_with(std::string_view response, conn_phase from) {
-  for (auto seen = look(); seen.phase == from; seen = look())
-    if (cut_if(response, seen))
+void conn_state::answered() {
+  move(conn_phase::write, conn_phase::idle);
+}
+
+void conn_state::finish() const {
+  if (fd_ >= 0)
+    ::shutdown(fd_, SHUT_WR);
+}
+
+bool conn_state::abort() {
+  for (auto seen = look(); seen.phase != conn_phase::cut; seen = look())
+    if (cut_from({}, seen, true))
       return true;
   return false;
 }
 
 bool conn_state::cut_if(std::string_view response, const snapshot& seen) {
+  // Cut while its answer is written: the rest of the answer would never be read.
+  return cut_from(response, seen, seen.phase == conn_phase::write);
+}
+
+bool conn_state::cut_from(std::string_view response, const snapshot& seen, bool reset) {
   auto expected = seen.word;
   if (!state_.compare_exchange_strong(expected, pack(conn_phase::cut, clock::now())))
     return false;
@@ -95,8 +112,19 @@ bool conn_state::cut_if(std::string_view response, const snapshot& seen) {
     return true;
   if (!response.empty())
     (void)::send(fd_, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (reset) { // the last close resets the connection and drops what is still unsent
+    linger abort_on_close{1, 0};
+    (void)::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+  }
   ::shutdown(fd_, SHUT_RDWR);
   return true;
+}
+
+counter& write_failures(metrics_registry& metrics, const char* reason) {
+  return metrics.get_counter("http_write_failures_total",
+                             "answers not written, their connections reset: the client went "
+                             "away (error) or stopped reading past HTTP_WRITE_TIMEOUT_MS (timeout)",
+                             {{"reason", reason}});
 }
 
 connection_watch::connection_watch(connection_settings settings, metrics_registry& metrics)
@@ -122,19 +150,34 @@ std::string connection_watch::refusal_response() {
 }
 
 std::shared_ptr<conn_state> connection_watch::open(int fd) {
-  auto conn = std::make_shared<conn_state>(fd, open_);
-  if (static_cast<std::size_t>(open_->load()) > settings_.max_connections) {
-    static const std::string refusal = refusal_response();
-    conn->cut_with(refusal, conn_phase::idle);
-    metrics_
-      .get_counter("http_connections_refused_total",
-                   "connections refused at accept, over HTTP_MAX_CONNECTIONS", {})
-      .inc();
-    return conn;
+  if (static_cast<std::size_t>(open_->fetch_add(1)) >= settings_.max_connections) {
+    --*open_;
+    return refuse(fd, "max_connections");
   }
+  int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (own < 0) { // EMFILE, ENFILE: without a duplicate the watchdog could never cut it
+    --*open_;
+    return refuse(fd, "fd_limit");
+  }
+  auto conn = std::make_shared<conn_state>(own, open_);
   std::lock_guard<std::mutex> guard{mutex_};
   conns_.push_back(conn);
   return conn;
+}
+
+// On Pistache's own descriptor, valid while it tells us of the connection: Pistache sees
+// the end of the stream and closes it; a refused connection costs no descriptor of ours.
+std::shared_ptr<conn_state> connection_watch::refuse(int fd, const char* reason) {
+  static const std::string refusal = refusal_response();
+  (void)::send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  ::shutdown(fd, SHUT_RDWR);
+  metrics_
+    .get_counter("http_connections_refused_total",
+                 "connections answered 503 and closed at accept: over HTTP_MAX_CONNECTIONS, "
+                 "or no descriptor left (ulimit -n)",
+                 {{"reason", reason}})
+    .inc();
+  return std::make_shared<conn_state>();
 }
 
 void connection_watch::run() {
@@ -181,6 +224,10 @@ void connection_watch::sweep() {
           if (took > settings_.body_timeout)
             over.push_back({std::move(conn), seen});
           break;
+        case conn_phase::write:
+          if (took > settings_.write_timeout)
+            over.push_back({std::move(conn), seen});
+          break;
         case conn_phase::busy:
         case conn_phase::cut:
           break;
@@ -189,14 +236,18 @@ void connection_watch::sweep() {
   }
   static const std::string timeout = timeout_response();
   for (auto& [conn, seen] : over) {
-    // A connection between requests is closed silently; one mid-request hears why.
-    bool answer = seen.phase != conn_phase::idle;
-    if (!conn->cut_if(answer ? timeout : std::string{}, seen) || !answer)
+    // A connection between requests is closed silently, one whose answer is half written
+    // is reset; one mid-request hears why.
+    bool reading = seen.phase == conn_phase::head || seen.phase == conn_phase::body;
+    if (!conn->cut_if(reading ? timeout : std::string{}, seen))
       continue;
-    metrics_
-      .get_counter("http_request_timeouts_total",
-                   "requests cut for a head or body not received within its timeout", {})
-      .inc();
+    if (reading)
+      metrics_
+        .get_counter("http_request_timeouts_total",
+                     "requests cut for a head or body not received within its timeout", {})
+        .inc();
+    else if (seen.phase == conn_phase::write)
+      write_failures(metrics_, "timeout").inc();
   }
 }
 

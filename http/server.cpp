@@ -23,14 +23,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <thread>
 #include <utility>
+#include <variant>
 
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 namespace flashsale::http {
 
@@ -70,26 +70,48 @@ private:
   std::string value_;
 };
 
-/// A duplicate of a connection's socket descriptor, ours to shut down from any thread:
-/// Pistache's own descriptor may be closed and its number reused meanwhile.
-class socket_handle {
+/// What became of one answer handed to Pistache: written, failed, or forgotten. Pistache
+/// 0.0.5 neither resolves nor rejects the promise of a write that meets EPIPE, ECONNRESET
+/// or EBADF, nor of one still queued when it drops the connection (the client reset it):
+/// its callbacks are destroyed uncalled, and this object with them, unsettled. Either way
+/// the request stops counting as in flight; an answer not written ends its connection and
+/// so frees its place under HTTP_MAX_CONNECTIONS.
+class answer_outcome {
 public:
-  explicit socket_handle(int fd) : fd_(::dup(fd)) {}
-  ~socket_handle() {
-    if (fd_ >= 0)
-      ::close(fd_);
+  answer_outcome(std::shared_ptr<std::atomic<int>> in_flight, std::shared_ptr<conn_state> conn,
+                 bool close_after, metrics_registry& metrics)
+    : in_flight_(std::move(in_flight)), conn_(std::move(conn)), close_after_(close_after),
+      metrics_(metrics) {}
+  ~answer_outcome() { failed(); }
+  answer_outcome(const answer_outcome&) = delete;
+  answer_outcome& operator=(const answer_outcome&) = delete;
+
+  void written() {
+    if (!settle() || !conn_)
+      return;
+    conn_->answered();
+    if (close_after_) // RFC 9112 §9.6: the connection does not persist
+      conn_->finish();
   }
-  socket_handle(const socket_handle&) = delete;
-  socket_handle& operator=(const socket_handle&) = delete;
-  /// Ends our side: the client reads the answer, then end of stream. Pistache sees the
-  /// client close in turn and forgets the connection.
-  void finish() const {
-    if (fd_ >= 0)
-      ::shutdown(fd_, SHUT_WR);
+
+  void failed() {
+    if (settle() && conn_ && conn_->abort())
+      write_failures(metrics_, "error").inc();
   }
 
 private:
-  int fd_;
+  bool settle() {
+    if (std::exchange(settled_, true))
+      return false;
+    --*in_flight_;
+    return true;
+  }
+
+  std::shared_ptr<std::atomic<int>> in_flight_;
+  std::shared_ptr<conn_state> conn_;
+  bool close_after_;
+  metrics_registry& metrics_;
+  bool settled_ = false;
 };
 
 /// Sends one answer through Pistache and records the route's metrics. When the
@@ -97,11 +119,11 @@ private:
 class pistache_sink final : public reply_sink {
 public:
   pistache_sink(Ph::ResponseWriter writer, metrics_registry& metrics, const char* route,
-                std::string method, std::shared_ptr<std::atomic<int>> in_flight,
-                std::shared_ptr<socket_handle> close_after, std::shared_ptr<conn_state> conn)
-    : writer_(std::move(writer)), metrics_(metrics), route_(route),
-      method_(std::move(method)), started_(clock::now()), in_flight_(std::move(in_flight)),
-      close_after_(std::move(close_after)), conn_(std::move(conn)) {
+                std::string method, std::shared_ptr<std::atomic<int>> in_flight, bool close_after,
+                std::shared_ptr<conn_state> conn)
+    : writer_(std::move(writer)), metrics_(metrics), route_(route), method_(std::move(method)),
+      started_(clock::now()), in_flight_(std::move(in_flight)), close_after_(close_after),
+      conn_(std::move(conn)) {
     ++*in_flight_;
   }
 
@@ -121,17 +143,12 @@ public:
       writer_.headers().add(std::make_shared<text_header>(name, value));
     bool json = r.body.empty() || r.body.front() == '{';
     auto mime = json ? MIME(Application, Json) : MIME(Text, Plain);
-    auto count = in_flight_;
+    if (conn_)
+      conn_->writing();
+    auto outcome = std::make_shared<answer_outcome>(in_flight_, conn_, close_after_, metrics_);
     auto sent = writer_.send(static_cast<Ph::Code>(r.status), r.body, mime);
-    sent.then(
-      [count, handle = close_after_, conn = conn_](ssize_t) {
-        --*count;
-        if (conn)
-          conn->answered();
-        if (handle)
-          handle->finish();
-      },
-      [count](std::exception_ptr) { --*count; });
+    sent.then([outcome](ssize_t) { outcome->written(); },
+              [outcome](std::exception_ptr) { outcome->failed(); });
     record(r.status);
   }
 
@@ -154,7 +171,7 @@ private:
   std::string method_;
   clock::time_point started_;
   std::shared_ptr<std::atomic<int>> in_flight_;
-  std::shared_ptr<socket_handle> close_after_;
+  bool close_after_;
   std::shared_ptr<conn_state> conn_;
   std::shared_ptr<admission> admitted_;
 };
@@ -179,22 +196,36 @@ http_version version_of(const Ph::Request& req) {
 }
 
 /// Replaces the Connection header Pistache put on the answer ("Close" whenever the
-/// request had none) with ours. Returns the socket to close after the answer, if any.
-std::shared_ptr<socket_handle> settle_connection(const Ph::Request& req,
-                                                 Ph::ResponseWriter& response,
-                                                 const Pistache::Tcp::Peer& peer, bool keep) {
+/// request had none) with ours.
+void settle_connection(const Ph::Request& req, Ph::ResponseWriter& response, bool keep) {
   response.headers().remove<Ph::Header::Connection>();
-  if (!keep) {
+  if (!keep)
     response.headers().add<Ph::Header::Connection>(Ph::ConnectionControl::Close);
-    return std::make_shared<socket_handle>(peer.fd());
-  }
-  if (version_of(req) == http_version::http_1_0)
+  else if (version_of(req) == http_version::http_1_0)
     response.headers().add<Ph::Header::Connection>(Ph::ConnectionControl::KeepAlive);
-  return nullptr;
+}
+
+http_reply error_reply(const api_error& e) {
+  return {http_status(e.code), error_body_json(e), {}};
 }
 
 http_reply error_reply(error_code code, std::string message) {
-  return {http_status(code), error_body_json({code, std::move(message)}), {}};
+  return error_reply({code, std::move(message)});
+}
+
+/// Answers the error `parsed` holds, if any; true when it did.
+template <class T>
+bool answered_error(const std::variant<T, api_error>& parsed, const reply_sink_ptr& sink) {
+  const auto* err = std::get_if<api_error>(&parsed);
+  if (err)
+    sink->send(error_reply(*err));
+  return err != nullptr;
+}
+
+bool answered_error(const std::optional<api_error>& err, const reply_sink_ptr& sink) {
+  if (err)
+    sink->send(error_reply(*err));
+  return err.has_value();
 }
 
 http_reply method_not_allowed(const route_match& route) {
@@ -250,14 +281,13 @@ public:
       conn->request_done();
     const auto& failure = parser->failure();
     bool keep = !failure.status && keeps_connection(version_of(req), connection_of(req));
-    auto close_after = settle_connection(req, response, *peer, keep);
+    settle_connection(req, response, keep);
     std::string method = failure.status ? "-" : Ph::methodString(req.method());
     auto route = failure.status == 405 ? match_route(failure.method, failure.target)
                  : failure.status      ? route_match{}
                                        : match_route(method, req.resource());
-    auto sink = std::make_shared<pistache_sink>(std::move(response), *metrics_, route.label,
-                                                method, in_flight_, std::move(close_after),
-                                                parser->connection());
+    auto sink = std::make_shared<pistache_sink>(std::move(response), *metrics_, route.label, method,
+                                                in_flight_, !keep, parser->connection());
     if (failure.status) {
       // Pistache has not parsed the rest of this request: the connection ends after it.
       parser->start_draining();
@@ -322,10 +352,8 @@ private:
     answer->hold(places_);
     reply_sink_ptr sink = answer; // what the bridge's messages carry
     auto caller = parse_caller(header(req, "X-User-Id"));
-    if (auto* err = std::get_if<api_error>(&caller)) {
-      sink->send({http_status(err->code), error_body_json(*err), {}});
+    if (answered_error(caller, sink))
       return;
-    }
     auto& user = std::get<std::string>(caller);
     switch (route.id) {
       case route_id::create_order:
@@ -349,15 +377,10 @@ private:
       return;
     }
     auto parsed = parse_create_order(req.body());
-    if (auto* err = std::get_if<api_error>(&parsed)) {
-      sink->send({http_status(err->code), error_body_json(*err), {}});
+    if (answered_error(parsed, sink)
+        || answered_error(ownership_error(caller, std::get<create_order_request>(parsed).user_id),
+                          sink))
       return;
-    }
-    auto owner = ownership_error(caller, std::get<create_order_request>(parsed).user_id);
-    if (owner) {
-      sink->send({http_status(owner->code), error_body_json(*owner), {}});
-      return;
-    }
     auto cmd = make_create_command(std::get<create_order_request>(std::move(parsed)),
                                    std::move(*key), now_ms(), settings_.ttl_created);
     caf::anon_send(bridge_, create_atom::value, std::move(cmd), sink);
@@ -366,10 +389,8 @@ private:
   void cancel(const route_match& route, const Ph::Request& req, std::string user_id,
               const reply_sink_ptr& sink) {
     auto reason = parse_cancel_reason(req.body());
-    if (auto* err = std::get_if<api_error>(&reason)) {
-      sink->send({http_status(err->code), error_body_json(*err), {}});
+    if (answered_error(reason, sink))
       return;
-    }
     with_order_id(route, sink, [&](std::string id) {
       caf::anon_send(bridge_, cancel_atom::value, std::move(id),
                      std::get<std::string>(std::move(reason)), std::move(user_id), sink);
@@ -379,14 +400,9 @@ private:
   void list(const Ph::Request& req, const std::string& caller, const reply_sink_ptr& sink) {
     const auto& q = req.query();
     auto parsed = parse_list_query(q.get("user_id"), q.get("limit"), q.get("offset"));
-    if (auto* err = std::get_if<api_error>(&parsed)) {
-      sink->send({http_status(err->code), error_body_json(*err), {}});
+    if (answered_error(parsed, sink)
+        || answered_error(ownership_error(caller, std::get<list_query>(parsed).user_id), sink))
       return;
-    }
-    if (auto owner = ownership_error(caller, std::get<list_query>(parsed).user_id)) {
-      sink->send({http_status(owner->code), error_body_json(*owner), {}});
-      return;
-    }
     caf::anon_send(bridge_, list_atom::value, std::get<list_query>(std::move(parsed)), sink);
   }
 
@@ -494,7 +510,7 @@ void server::start() {
   conns.max_connections = connection_cap(conns.max_connections);
   // Pistache's own timeouts only back ours up: every one of them later than all of ours.
   auto backstop = conns.idle_timeout + conns.header_timeout + conns.body_timeout
-                  + std::chrono::seconds{5};
+                  + conns.write_timeout + std::chrono::seconds{5};
   auto opts = Ph::Endpoint::options()
                 .threads(settings_.threads)
                 .maxRequestSize(request_parser::buffer_size(settings_.limits))

@@ -28,7 +28,7 @@ struct server_settings {
   int threads = 2;                      // Pistache I/O threads
   std::chrono::seconds ttl_created{300}; // ORDER_TTL_CREATED_S
   std::chrono::seconds keepalive_timeout{75}; // HTTP_KEEPALIVE_TIMEOUT_S: idle connections
-  connection_settings connections;      // HTTP_MAX_CONNECTIONS, HTTP_HEADER/BODY_TIMEOUT_MS
+  connection_settings connections;      // HTTP_MAX_CONNECTIONS, HTTP_HEADER/BODY/WRITE_TIMEOUT_MS
   int max_in_flight = 256;              // HTTP_MAX_IN_FLIGHT: order requests in flight
   parser_limits limits;
 };

@@ -66,6 +66,37 @@ wait_for() {
 
 ready() { curl -fsS -o /dev/null "$BASE/readyz"; }
 
+HOSTILE="$(dirname "${BASH_SOURCE[0]}")/hostile_clients.py"
+
+# hold_idle PORT COUNT [EXPECT_CLOSED]: opens COUNT silent connections held until
+# release_idle, which sets CLOSED (how many the server closed meanwhile; when
+# EXPECT_CLOSED is given, after waiting up to 10 s for that many) and FIRST_ANSWER.
+hold_idle() {
+  rm -f "$E2E_TMP/ready" "$E2E_TMP/hold"
+  mkfifo "$E2E_TMP/hold"
+  python3 "$HOSTILE" idle "$1" "$2" "$E2E_TMP/ready" ${3:+"$3"} <"$E2E_TMP/hold" >"$E2E_TMP/idle-out" 2>&1 &
+  IDLE_PID=$!
+  exec 7>"$E2E_TMP/hold"
+  wait_for 120 "$2 idle connections open" test -s "$E2E_TMP/ready"
+  OPENED=$(cat "$E2E_TMP/ready")
+}
+release_idle() {
+  exec 7>&-
+  wait "$IDLE_PID" || true
+  read -r CLOSED FIRST_ANSWER <"$E2E_TMP/idle-out"
+}
+
+# one_item_order USER: a create's body, one item of 2 × 1 EUR, for USER.
+one_item_order() {
+  echo '{"user_id":"'"$1"'","currency":"EUR","total_amount":2,"items":[{"sku_id":"sku-1","quantity":2,"price":1}]}'
+}
+
+# fd_count PID: how many descriptors the process holds.
+fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l; }
+
+# no_crash: the service logs show no crash.
+no_crash() { ! grep -a -qiE "terminate called|segmentation|sanitizer|abort" "$E2E_TMP"/service-*.log; }
+
 # req METHOD PATH [BODY] [curl args...]: sets STATUS, BODY and HEADERS.
 req() {
   local method=$1 path=$2 body=${3-}

@@ -9,10 +9,9 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/fault_lib.sh"
 
 ulimit -n "$(ulimit -Hn)" # 5 000 client sockets here, twice that in the service
-HOSTILE="$(dirname "$0")/hostile_clients.py"
 STAMPEDE="$FLASHSALE_SOURCE_DIR/tools/stampede.py"
 USER_ID=$(cat /proc/sys/kernel/random/uuid)
-order_body() { echo '{"user_id":"'"$USER_ID"'","currency":"EUR","total_amount":2,"items":[{"sku_id":"sku-1","quantity":2,"price":1}]}'; }
+order_body() { one_item_order "$USER_ID"; }
 
 STATUS="" BODY=""
 DB=$(fresh_database)
@@ -47,22 +46,6 @@ for mode in head body keepalive; do
 done
 check "a normal client meanwhile: every create and get answered ($ANSWERED of $N)" eq "$UNANSWERED" 0
 check "... and it made more than one ($ANSWERED)" test "$ANSWERED" -gt 1
-
-# hold_idle PORT COUNT: opens COUNT silent connections held until release_idle.
-hold_idle() {
-  rm -f "$E2E_TMP/ready" "$E2E_TMP/hold"
-  mkfifo "$E2E_TMP/hold"
-  python3 "$HOSTILE" idle "$1" "$2" "$E2E_TMP/ready" <"$E2E_TMP/hold" >"$E2E_TMP/idle-out" 2>&1 &
-  IDLE_PID=$!
-  exec 7>"$E2E_TMP/hold"
-  wait_for 120 "$2 idle connections open" test -s "$E2E_TMP/ready"
-  OPENED=$(cat "$E2E_TMP/ready")
-}
-release_idle() {
-  exec 7>&-
-  wait "$IDLE_PID" || true
-  read -r CLOSED FIRST_ANSWER <"$E2E_TMP/idle-out"
-}
 
 # --- 5 000 idle connections: a create and a get are answered as ever
 hold_idle "$PORT" 5000

@@ -169,19 +169,23 @@ BOOST_AUTO_TEST_CASE(http_bounds) {
   BOOST_TEST(d.http_max_connections == 10000);
   BOOST_TEST(d.http_header_timeout.count() == 10000);
   BOOST_TEST(d.http_body_timeout.count() == 10000);
+  BOOST_TEST(d.http_write_timeout.count() == 10000);
   BOOST_TEST(d.http_max_in_flight == 256);
   auto cfg = config_ok(with({{"HTTP_MAX_CONNECTIONS", "50"},
                              {"HTTP_HEADER_TIMEOUT_MS", "2000"},
                              {"HTTP_BODY_TIMEOUT_MS", "3000"},
+                             {"HTTP_WRITE_TIMEOUT_MS", "4000"},
                              {"HTTP_MAX_IN_FLIGHT", "2"}}));
   BOOST_TEST(cfg.http_max_connections == 50);
   BOOST_TEST(cfg.http_header_timeout.count() == 2000);
   BOOST_TEST(cfg.http_body_timeout.count() == 3000);
+  BOOST_TEST(cfg.http_write_timeout.count() == 4000);
   BOOST_TEST(cfg.http_max_in_flight == 2);
   for (const char* name : {"HTTP_MAX_CONNECTIONS", "HTTP_MAX_IN_FLIGHT"})
     for (const std::string bad : {"0", "-1", "abc", "1000001"})
       config_error(with({{name, bad}}), name);
-  for (const char* name : {"HTTP_HEADER_TIMEOUT_MS", "HTTP_BODY_TIMEOUT_MS"})
+  for (const char* name :
+       {"HTTP_HEADER_TIMEOUT_MS", "HTTP_BODY_TIMEOUT_MS", "HTTP_WRITE_TIMEOUT_MS"})
     for (const std::string bad : {"99", "abc", "3600001"})
       config_error(with({{name, bad}}), name);
 }
