@@ -17,10 +17,11 @@
 # Kafka acknowledgement lag; then the lag at about half that load; the http-only role
 # as a second line; and a stampede of BENCH_STAMPEDE_CONNS (2 000) connections.
 #
-# The stampede (issue 12): tools/stampede.py, whose connections each send creates one
-# after the other and wait for every answer (a request started before the end of the run
-# is awaited, so that "committed without a 201" counts real losses, not requests a load
-# generator abandoned): first 64 connections (the reference goodput), then
+# The stampede (issue 12): flashsale-stampede (tools/stampede.cpp: epoll, two threads, a
+# small cost per request beside the service it measures), whose connections each send
+# creates one after the other and wait for every answer (a request started before the end
+# of the run is awaited, so that "committed without a 201" counts real losses, not
+# requests a load generator abandoned): first 64 connections (the reference goodput), then
 # BENCH_STAMPEDE_CONNS with HTTP_MAX_IN_FLIGHT unbounded and with each bound of
 # BENCH_STAMPEDE_BOUNDS. BENCH_ONLY=stampede runs only this part.
 set -euo pipefail
@@ -28,12 +29,14 @@ cd "$(dirname "$0")/.."
 
 BUILD=${FLASHSALE_BUILD_DIR:-build}
 BIN=$BUILD/flashsale-order
+STAMPEDE=$BUILD/tools/flashsale-stampede
 DURATION=${BENCH_DURATION:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
 STAMPEDE_CONNS=${BENCH_STAMPEDE_CONNS:-2000}
 STAMPEDE_BOUNDS=${BENCH_STAMPEDE_BOUNDS:-64 256 512 1024}
 ONLY=${BENCH_ONLY:-}
 : "${DATABASE_URL:?run through ./dev.sh bench}" "${KAFKA_BROKERS:?run through ./dev.sh bench}"
+[[ -x $STAMPEDE ]] || { echo "bench: $STAMPEDE is missing (build flashsale-stampede)" >&2; exit 1; }
 
 TMP=$(mktemp -d)
 PIDS=()
@@ -111,17 +114,17 @@ stop_service() {
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 # run_stampede CONNS BOUND: the default roles with HTTP_MAX_IN_FLIGHT=BOUND, CONNS
-# connections of tools/stampede.py for DURATION s. Prints a row of the stampede table.
+# connections of flashsale-stampede for DURATION s. Prints a row of the stampede table.
 run_stampede() {
   local conns=$1 bound=$2 prefix="st$$-$1-$2"
   HTTP_MAX_IN_FLIGHT=$bound start_service http,relay,consumer,expiry
   local user
   user=$(cat /proc/sys/kernel/random/uuid)
-  python3 tools/stampede.py --port "$PORT" --conns "$conns" --duration "$DURATION" \
+  "$STAMPEDE" --port "$PORT" --conns "$conns" --duration "$DURATION" \
     --prefix "$prefix" --user "$user" --out "$TMP/st.txt" >"$TMP/st.json" &
   local stampede=$! n=0
   # A probe beside the stampede, its own process (curl): the time a refusal takes
-  # without the stampede client's own event-loop lag.
+  # without the stampede client's own loop, to compare the client's refusal times with.
   : >"$TMP/st.probe"
   while kill -0 "$stampede" 2>/dev/null; do
     n=$((n + 1))
@@ -158,7 +161,7 @@ run_stampede() {
 stampede_section() {
   ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
   {
-    printf '\n### Stampede [%s]: tools/stampede.py, %s s per row, default roles\n\n' "$BENCH_BROKER" "$DURATION"
+    printf '\n### Stampede [%s]: flashsale-stampede, %s s per row, default roles\n\n' "$BENCH_BROKER" "$DURATION"
     printf '| conns | HTTP_MAX_IN_FLIGHT | goodput (201/s) | p50 of 201 | p99 of 201 | refused 503 | refusal p50 | refusal p99 | refusal, curl probe (median) | no answer | committed without a 201 | 201 without an order |\n'
     printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
     run_stampede 64 1000000

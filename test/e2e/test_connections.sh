@@ -7,9 +7,10 @@
 # Retry-After, leaves no order, and its retry with the same key makes exactly one.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/fault_lib.sh"
+: "${FLASHSALE_TOOLS_DIR:?FLASHSALE_TOOLS_DIR must name the folder of flashsale-stampede}"
 
 ulimit -n "$(ulimit -Hn)" # 5 000 client sockets here, twice that in the service
-STAMPEDE="$FLASHSALE_SOURCE_DIR/tools/stampede.py"
+STAMPEDE="$FLASHSALE_TOOLS_DIR/flashsale-stampede"
 USER_ID=$(cat /proc/sys/kernel/random/uuid)
 order_body() { one_item_order "$USER_ID"; }
 
@@ -86,7 +87,7 @@ start_service "$(proxied_url "$DB" pg)" "$ADM_PORT" ORDER_ROLES=http HTTP_MAX_IN
 BASE="http://127.0.0.1:$ADM_PORT"
 wait_for 30 "readyz 200 (admission service)" ready
 fault pg delay 100
-python3 "$STAMPEDE" --port "$ADM_PORT" --conns 40 --requests-per-conn 1 --prefix adm \
+"$STAMPEDE" --port "$ADM_PORT" --conns 40 --requests-per-conn 1 --prefix adm \
   --user "$USER_ID" --out "$E2E_TMP/adm" >"$E2E_TMP/adm-summary" &
 STAMPEDE_PID=$!
 HEALTH_BAD=0
