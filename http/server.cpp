@@ -43,6 +43,9 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
+/// The listen queue asked of the kernel (see widen_listen_queue).
+constexpr int listen_backlog = 4096;
+
 /// /readyz's view of the outbox backlog (docs/API.md): rows not yet on Kafka, those of
 /// them whose last attempt failed and that wait for a retry, and the oldest one's age.
 std::string outbox_json(const outbox_gauges& g) {
@@ -435,10 +438,10 @@ private:
   std::shared_ptr<connection_watch> watch_;
 };
 
-/// Pistache 0.0.5 cannot stop accepting without tearing every connection down: find
-/// its listening socket and put an unbound socket in its place (dup2 closes the
-/// listener atomically; the descriptor stays valid for Pistache to close later).
-void close_listener(std::uint16_t port) {
+/// Calls `fn(fd, family)` for each of this process's listening sockets bound to `port`
+/// (Pistache 0.0.5 does not let us reach its listener).
+template <class F>
+void for_each_listener(std::uint16_t port, F fn) {
   DIR* dir = opendir("/proc/self/fd");
   if (!dir)
     return;
@@ -461,15 +464,31 @@ void close_listener(std::uint16_t port) {
       bound = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
     else if (addr.ss_family == AF_INET6)
       bound = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
-    if (bound != port)
-      continue;
-    int placeholder = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (placeholder >= 0) {
-      dup2(placeholder, static_cast<int>(fd));
-      close(placeholder);
-    }
+    if (bound == port)
+      fn(static_cast<int>(fd), addr.ss_family);
   }
   closedir(dir);
+}
+
+/// Pistache 0.0.5 cannot stop accepting without tearing every connection down: put an
+/// unbound socket in its listener's place (dup2 closes the listener atomically; the
+/// descriptor stays valid for Pistache to close later).
+void close_listener(std::uint16_t port) {
+  for_each_listener(port, [](int fd, int family) {
+    int placeholder = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (placeholder >= 0) {
+      dup2(placeholder, fd);
+      close(placeholder);
+    }
+  });
+}
+
+/// A stampede connects all at once: Pistache 0.0.5 listens with a queue of 128 whatever
+/// Options::backlog says, the queue overflows and the kernel makes the rest retry their
+/// SYN a second later. listen() again on a listening socket sets its queue (Linux
+/// clamps it to net.core.somaxconn).
+void widen_listen_queue(std::uint16_t port) {
+  for_each_listener(port, [](int fd, int) { ::listen(fd, listen_backlog); });
 }
 
 /// The cap on connections as far as descriptors allow: each connection takes two (ours is
@@ -524,6 +543,7 @@ void server::start() {
   endpoint_->setHandler(Ph::make_handler<handler>(settings_, bridge_, &metrics_, health_,
                                                   in_flight_, admission_, watch_));
   endpoint_->serveThreaded();
+  widen_listen_queue(port());
 }
 
 int server::drain(std::chrono::milliseconds deadline) {

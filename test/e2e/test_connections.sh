@@ -22,6 +22,13 @@ start_service "$DB" "$PORT" ORDER_ROLES=http HTTP_HEADER_TIMEOUT_MS=2000 \
   HTTP_BODY_TIMEOUT_MS=2000 HTTP_KEEPALIVE_TIMEOUT_S=60
 wait_for 30 "readyz 200" ready
 
+# --- the listen queue: a stampede's connects arrive together; a queue of Pistache's
+# default 128 overflows and the kernel makes the rest retry their SYN a second later.
+# `ss -lnt` shows a listening socket's queue limit as its Send-Q.
+BACKLOG=$(ss -Hlnt "sport = :$PORT" | awk '{print $3}')
+check "the listen queue holds a stampede's connects (${BACKLOG:-none} >= 1024, or net.core.somaxconn)" \
+  test "${BACKLOG:-0}" -ge "$(($(cat /proc/sys/net/core/somaxconn) < 1024 ? $(cat /proc/sys/net/core/somaxconn) : 1024))"
+
 # --- slowloris: a byte every 250 ms of a head, of a body, of a second request's head
 SLOW_PIDS=()
 for mode in head body keepalive; do
