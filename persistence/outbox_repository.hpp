@@ -47,6 +47,9 @@ struct outbox_claim {
 /// most `max_rows` rows in all, skipping rows other relays hold, and leases them for
 /// `lease`. See outbox_repository.cpp for why this keeps every order's events in
 /// commit order. Throws on database errors.
+/// The name claim_outbox prepares its statement under in a session (for EXPLAIN).
+inline constexpr const char* outbox_claim_statement = "fs_outbox_claim";
+
 outbox_claim claim_outbox(pqxx::connection_base& conn, std::size_t max_orders,
                           std::size_t max_rows, std::chrono::milliseconds lease,
                           bool runs = true);
@@ -66,9 +69,10 @@ bool outbox_has_due_rows(pqxx::connection_base& conn);
 /// LISTEN on the channel raised when new outbox rows commit.
 void listen_for_outbox(pqxx::connection_base& conn);
 
-/// Makes `conn` a relay's own session: LISTEN (above), and synchronous_commit off for
-/// every transaction on it (a lost lease or SENT mark only re-sends). Never call it on
-/// a connection that commits orders.
+/// Makes `conn` a relay's own session: LISTEN (above), synchronous_commit off for
+/// every transaction on it (a lost lease or SENT mark only re-sends), and index scans
+/// only, so that the claim costs the rows it takes, not the backlog (see the .cpp).
+/// Never call it on a connection that commits orders.
 void prepare_relay_session(pqxx::connection_base& conn);
 
 /// Serves the notifications that arrived, waiting at most `timeout` for one when none
