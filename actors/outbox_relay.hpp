@@ -30,7 +30,7 @@ struct relay_settings {
   std::string kafka_brokers;
   std::string topic = topics::order_events;
   std::size_t relays = 4;                         // OUTBOX_RELAYS
-  std::size_t batch = 256;                        // OUTBOX_BATCH: rows per claim
+  std::size_t batch = 1024;                       // OUTBOX_BATCH: rows per claim
   std::chrono::milliseconds poll_interval{1000};  // OUTBOX_POLL_MS: fallback without NOTIFY
   /// After a NOTIFY (or a batch that was not full) a relay waits this long before it
   /// claims, so a stampede of commits becomes a few full claims, not thousands of tiny

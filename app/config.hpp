@@ -26,7 +26,7 @@ struct config {
   std::uint16_t http_port = 8080;                // HTTP_ADDR port part
   roles enabled;                                 // ORDER_ROLES
   int outbox_relays = 4;                         // OUTBOX_RELAYS
-  int outbox_batch = 256;                        // OUTBOX_BATCH
+  int outbox_batch = 1024;                       // OUTBOX_BATCH
   std::chrono::seconds outbox_retention{3600};   // OUTBOX_RETENTION_S: keep SENT rows
   std::chrono::milliseconds outbox_poll{1000};   // OUTBOX_POLL_MS: fallback poll without NOTIFY
   std::chrono::seconds ttl_created{300};         // ORDER_TTL_CREATED_S

@@ -85,7 +85,7 @@ BOOST_AUTO_TEST_CASE(defaults_of_the_contract) {
   BOOST_TEST(cfg.enabled.consumer);
   BOOST_TEST(cfg.enabled.expiry);
   BOOST_TEST(cfg.outbox_relays == 4);
-  BOOST_TEST(cfg.outbox_batch == 256);
+  BOOST_TEST(cfg.outbox_batch == 1024);
   BOOST_TEST(cfg.ttl_created.count() == 300);
   BOOST_TEST(cfg.ttl_reserved.count() == 120);
   BOOST_TEST(cfg.ttl_payment_pending.count() == 600);
