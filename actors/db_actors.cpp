@@ -2,6 +2,7 @@
 
 #include "actors/log.hpp"
 #include "actors/protocol.hpp"
+#include "messages/clock.hpp"
 #include "persistence/order_repository.hpp"
 #include "persistence/pg_session.hpp"
 
@@ -86,11 +87,6 @@ struct writer_state {
 };
 
 using writer_actor = caf::stateful_actor<writer_state>;
-
-std::int64_t unix_now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 /// Answers, uncommitted, the creates whose deadline has passed: their clients have had
 /// a 503 and must find no order; a retry with the same key then creates it once.

@@ -2,6 +2,7 @@
 
 #include "actors/protocol.hpp"
 #include "actors/reply_sink.hpp"
+#include "messages/clock.hpp"
 
 #include <caf/actor_pool.hpp>
 #include <caf/actor_system.hpp>
@@ -11,11 +12,6 @@
 namespace flashsale {
 
 namespace {
-
-std::int64_t unix_now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 http_reply error_reply(const api_error& e) {
   http_reply r{http_status(e.code), error_body_json(e), {}};

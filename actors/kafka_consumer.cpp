@@ -4,10 +4,12 @@
 #include "actors/protocol.hpp"
 #include "kafka/consumer_client.hpp"
 #include "kafka/dlq_writer.hpp"
+#include "messages/flow_gate.hpp"
 #include "messages/metrics.hpp"
 #include "messages/offset_tracker.hpp"
 #include "messages/order_chains.hpp"
 
+#include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
 #include <caf/event_based_actor.hpp>
@@ -53,6 +55,8 @@ struct consumer_metrics {
   counter* dlq_lost = nullptr;
   counter* retries = nullptr;
   counter* rebalances = nullptr;
+  counter* pauses = nullptr;
+  std::map<std::string, counter*> client_errors; // by librdkafka call
   histogram* handle_seconds = nullptr;
   std::shared_ptr<consumer_gauges> gauges = std::make_shared<consumer_gauges>();
 
@@ -94,6 +98,12 @@ consumer_metrics register_metrics(metrics_registry& reg) {
                                "Saga events delivered to their order again after a failure");
   m.rebalances = &reg.get_counter("saga_consumer_rebalances_total",
                                   "Partition assignments and revocations seen");
+  m.pauses = &reg.get_counter("saga_consumer_pauses_total",
+                              "Times consumption paused: too many saga events in flight");
+  for (const char* op : {"assign", "unassign", "pause", "resume", "close"})
+    m.client_errors[op] =
+      &reg.get_counter("saga_consumer_client_errors_total",
+                       "librdkafka calls of the saga consumer that failed, by call", {{"op", op}});
   m.handle_seconds =
     &reg.get_histogram("saga_event_handle_seconds", "Saga event consumed to handled (durable)");
   auto g = m.gauges;
@@ -123,10 +133,11 @@ struct consumer_state {
   std::unique_ptr<kafka::dlq_writer> dlq_writer;
 
   offset_tracker offsets;
-  bool paused = false;
+  flow_gate flow;         // pauses at cfg.max_in_flight
   std::uint64_t tick = 0; // the one consume_tick that counts; older ones are ignored
   steady::time_point next_commit{};
   steady::time_point quiet_until{}; // no consume error is logged before this
+  steady::time_point client_quiet_until{}; // no refused call is logged before this
 
   /// Per order: its events in consumption order; the front one is at the registry
   /// (or waiting to be retried), the others wait for it.
@@ -134,6 +145,8 @@ struct consumer_state {
   dispatch_slots slots; // requests at the registry
   /// DLQ copies in flight, by the writer's token.
   std::unordered_map<std::uint64_t, std::pair<offset_ref, steady::time_point>> dlq;
+  /// DLQ copies of held events (dlq_atom) in flight, by token: answered when acknowledged.
+  std::unordered_map<std::uint64_t, caf::response_promise> held_dlq;
 
   static inline const char* name = "kafka_consumer";
 };
@@ -191,7 +204,7 @@ bool on_assign(consumer_state& st, const std::vector<kafka::topic_partition>& pa
     st.offsets.assign({tp.topic, tp.partition});
   log::info("saga consumer: partitions assigned",
             {{"partitions", std::to_string(partitions.size())}});
-  return st.paused;
+  return st.flow.paused();
 }
 
 /// Commits what is done in the revoked partitions and forgets the rest: the next
@@ -222,6 +235,23 @@ void on_revoke(consumer_state& st, const std::vector<kafka::topic_partition>& pa
 
 // -- the clients --------------------------------------------------------------------
 
+/// A refused assign, unassign, pause, resume or close: counted and logged. A pause or
+/// resume is tried again by the next flow_control(); a refused assign makes a new
+/// client (see restart_if_unassigned()).
+void on_client_failed(consumer_state& st, const std::string& op, const std::string& error,
+                      const std::string& partitions) {
+  if (auto i = st.metrics.client_errors.find(op); i != st.metrics.client_errors.end())
+    i->second->inc();
+  if (op == "pause" || op == "resume")
+    st.flow.refused(); // retried on every step: logged once per restart_pause
+  auto now = steady::now();
+  if (now < st.client_quiet_until)
+    return;
+  st.client_quiet_until = now + st.cfg.restart_pause;
+  log::error("saga consumer: librdkafka refused a call",
+             {{"op", op}, {"error", error}, {"partitions", partitions}});
+}
+
 std::unique_ptr<kafka::consumer_client> make_consumer(consumer_state& st, std::string& error) {
   kafka::consumer_client_settings s;
   s.brokers = st.cfg.kafka_brokers;
@@ -235,10 +265,29 @@ std::unique_ptr<kafka::consumer_client> make_consumer(consumer_state& st, std::s
   h.log = [](kafka::log_severity, const std::string& what, const std::string& detail) {
     log::warn("kafka consumer", {{"error", what}, {"detail", detail}});
   };
+  h.failed = [&st](const std::string& op, const std::string& error, const std::string& partitions) {
+    on_client_failed(st, op, error, partitions);
+  };
   return kafka::consumer_client::create(s, std::move(h), error);
 }
 
+/// Answers the order actor waiting for a held event's copy; false when it is not one.
+bool answer_held(consumer_state& st, std::uint64_t token, bool delivered) {
+  auto i = st.held_dlq.find(token);
+  if (i == st.held_dlq.end())
+    return false;
+  i->second.deliver(delivered);
+  st.held_dlq.erase(i);
+  return true;
+}
+
 void on_dlq_delivered(consumer_state& st, std::uint64_t token, bool truncated) {
+  if (answer_held(st, token, true)) {
+    st.metrics.dlq->inc();
+    if (truncated)
+      st.metrics.dlq_truncated->inc();
+    return;
+  }
   auto i = st.dlq.find(token);
   if (i == st.dlq.end())
     return;
@@ -252,6 +301,11 @@ void on_dlq_delivered(consumer_state& st, std::uint64_t token, bool truncated) {
 /// The DLQ will never take this copy: the message is skipped with an error line that
 /// says where it is, so that the partition goes on.
 void on_dlq_lost(consumer_state& st, std::uint64_t token, const std::string& error) {
+  if (answer_held(st, token, false)) {
+    log::error("held saga event not copied to the DLQ", {{"error", error}});
+    st.metrics.dlq_lost->inc();
+    return;
+  }
   auto i = st.dlq.find(token);
   if (i == st.dlq.end())
     return;
@@ -304,6 +358,31 @@ void send_to_dlq(consumer_state& st, const kafka::consumed_message& m, offset_re
                                     {"reason", reason}});
   // No handler runs inside write(): reports come through poll() and pump().
   st.dlq.emplace(st.dlq_writer->write(m, reason), std::make_pair(std::move(ref), consumed_at));
+}
+
+/// A held event (early_events) whose write the database rejected at replay: its Kafka
+/// message is long committed, so the copy is made from the held body, with the topic its
+/// type comes on and no partition or offset (-1), plus header `held_in=early_events`.
+/// The promise is answered once the DLQ acknowledges it (or refuses it for good).
+void copy_held_to_dlq(consumer_actor* self, const std::string& order_id,
+                      const std::string& event_id, const std::string& event_type,
+                      const std::string& body) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise();
+  if (!ensure_clients(st)) {
+    rp.deliver(false);
+    return;
+  }
+  kafka::consumed_message m;
+  m.topic =
+    event_type.rfind("PAYMENT_", 0) == 0 ? topics::payment_events : topics::inventory_events;
+  m.key = order_id;
+  m.value = body;
+  m.headers = {{"event_type", event_type}, {"held_in", "early_events"}};
+  log::warn("held saga event to DLQ",
+            {{"order_id", order_id}, {"event_id", event_id}, {"reason", rejected_dlq_reason}});
+  st.metrics.handled[event_status::rejected]->inc();
+  st.held_dlq.emplace(st.dlq_writer->write(m, rejected_dlq_reason), std::move(rp));
 }
 
 // -- events -------------------------------------------------------------------------
@@ -376,9 +455,9 @@ void dispatch(consumer_actor* self, const std::string& order_id) {
     st.slots.release();
     on_handled(self, order_id, r);
     pump_waiting(self);
-    if (st.paused && st.consumer) { // enough answers in: consume again right away
+    if (st.flow.paused() && st.consumer) { // enough answers in: consume again right away
       flow_control(st);
-      if (!st.paused)
+      if (!st.flow.paused())
         schedule_tick(self, std::chrono::milliseconds{0});
     }
   };
@@ -433,41 +512,92 @@ void log_consume_error(consumer_state& st, const std::string& error) {
   log::warn("saga consumer: consume error", {{"error", error}});
 }
 
-/// Pauses all partitions above the in-flight bound, resumes below half of it.
+/// Pauses all partitions at the in-flight bound, resumes at half of it; a pause or
+/// resume librdkafka refused is asked for again on every call (flow_gate).
 void flow_control(consumer_state& st) {
-  bool over = st.offsets.in_flight() >= st.cfg.max_in_flight;
-  bool under = st.offsets.in_flight() <= st.cfg.max_in_flight / 2;
-  if (st.paused == over || (st.paused && !under))
+  auto a = st.flow.next(st.offsets.in_flight());
+  if (a == flow_gate::action::none)
     return;
-  if (over)
-    st.consumer->pause_all();
-  else
-    st.consumer->resume_all();
-  st.paused = over;
+  if (a == flow_gate::action::pause && !st.flow.paused())
+    st.metrics.pauses->inc();
+  bool ok = a == flow_gate::action::pause ? st.consumer->pause_all() : st.consumer->resume_all();
+  st.flow.done(a, ok);
+}
+
+/// Handles what one consume() gave; false when the step should stop consuming.
+bool take(consumer_actor* self, const kafka::consume_result& r) {
+  switch (r.what) {
+    case kafka::consume_result::message:
+      handle_message(self, r.msg);
+      return true;
+    case kafka::consume_result::partition_eof:
+      return true;
+    case kafka::consume_result::failed:
+      log_consume_error(self->state, r.error);
+      return false;
+    case kafka::consume_result::nothing:
+      break;
+  }
+  return false;
 }
 
 void poll_messages(consumer_actor* self) {
   auto& st = self->state;
   // Block only while no answer waits in the mailbox: answers free in-flight slots.
   auto wait = self->mailbox().empty() ? st.cfg.poll_wait : std::chrono::milliseconds{0};
-  for (std::size_t n = 0; n < st.cfg.poll_batch && !st.paused; ++n) {
-    auto r = st.consumer->consume(n == 0 ? wait : std::chrono::milliseconds{0});
-    if (r.what == kafka::consume_result::nothing)
+  for (std::size_t n = 0; n < st.cfg.poll_batch && !st.flow.paused(); ++n) {
+    if (!take(self, st.consumer->consume(n == 0 ? wait : std::chrono::milliseconds{0})))
       break;
-    if (r.what == kafka::consume_result::partition_eof)
-      continue;
-    if (r.what == kafka::consume_result::failed) {
-      log_consume_error(st, r.error);
-      break;
-    }
-    handle_message(self, r.msg);
     flow_control(st);
   }
   // Paused: serve rebalances without blocking, so that answers, which free in-flight
   // slots, are taken as they come (the next step is a timer, or an answer resumes).
-  if (st.paused)
-    st.consumer->consume(std::chrono::milliseconds{0});
+  // librdkafka 2.0 returns nothing of a paused partition (pause() raises its version
+  // barrier and older fetched messages are dropped), but one whose pause it refused
+  // still delivers, and consume() has moved past that message: it is handled like any
+  // other, not dropped (the bound is exceeded by a message, not lost).
+  if (st.flow.paused())
+    take(self, st.consumer->consume(std::chrono::milliseconds{0}));
   flow_control(st);
+}
+
+/// Commits what is done and leaves the group; unfinished messages are read again by
+/// whoever owns their partitions next.
+void close_consumer(consumer_state& st) {
+  if (st.consumer) {
+    commit_all(st);
+    st.consumer->close();
+    st.consumer.reset();
+  }
+  st.chains.clear();
+  st.slots.clear_waiting();
+  st.offsets.clear();
+  st.dlq.clear();
+  st.flow.reset();
+  update_gauges(st);
+}
+
+/// librdkafka refused the last assign: the group counts those partitions as ours while
+/// nothing fetches them, so this client leaves and the next step makes a new one, which
+/// joins again (its partitions are read from their committed offsets).
+void restart_if_unassigned(consumer_state& st) {
+  if (!st.consumer || st.consumer->assignment_ok())
+    return;
+  log::error("saga consumer: partitions not assigned, making a new client", {});
+  if (st.dlq_writer)
+    st.dlq_writer->forget_unsent([](const std::string&, std::int32_t) { return true; });
+  close_consumer(st);
+}
+
+void shut_down(consumer_state& st) {
+  if (st.dlq_writer) {
+    st.dlq_writer->flush(st.cfg.shutdown_grace);
+    st.dlq_writer.reset();
+  }
+  for (auto& [token, rp] : st.held_dlq)
+    rp.deliver(false); // the copy may still arrive: the next replay makes another
+  st.held_dlq.clear();
+  close_consumer(st);
 }
 
 void consume_step(consumer_actor* self) {
@@ -479,30 +609,17 @@ void consume_step(consumer_actor* self) {
   st.dlq_writer->poll();
   st.dlq_writer->pump();
   poll_messages(self);
+  restart_if_unassigned(st);
+  if (!st.consumer) {
+    schedule_tick(self, st.cfg.restart_pause);
+    return;
+  }
   if (steady::now() >= st.next_commit) {
     commit_all(st);
     update_gauges(st);
     st.next_commit = steady::now() + st.cfg.commit_interval;
   }
-  schedule_tick(self, st.paused ? st.cfg.poll_wait : std::chrono::milliseconds{0});
-}
-
-/// Commits what is done and leaves the group; unfinished messages are read again by
-/// whoever owns their partitions next.
-void shut_down(consumer_state& st) {
-  if (st.dlq_writer) {
-    st.dlq_writer->flush(st.cfg.shutdown_grace);
-    st.dlq_writer.reset();
-  }
-  if (st.consumer) {
-    commit_all(st);
-    st.consumer->close();
-    st.consumer.reset();
-  }
-  st.chains.clear();
-  st.slots.clear_waiting();
-  st.offsets.clear();
-  update_gauges(st);
+  schedule_tick(self, st.flow.paused() ? st.cfg.poll_wait : std::chrono::milliseconds{0});
 }
 
 caf::behavior kafka_consumer(consumer_actor* self, consumer_settings cfg, caf::actor registry,
@@ -512,7 +629,10 @@ caf::behavior kafka_consumer(consumer_actor* self, consumer_settings cfg, caf::a
   st.registry = std::move(registry);
   st.metrics = std::move(metrics);
   st.slots.set_limit(st.cfg.max_dispatched);
+  st.flow = flow_gate{st.cfg.max_in_flight};
+  self->system().registry().put(dlq_atom::value, caf::actor_cast<caf::strong_actor_ptr>(self));
   self->set_exit_handler([self](caf::exit_msg& msg) {
+    self->system().registry().erase(dlq_atom::value);
     shut_down(self->state);
     self->quit(msg.reason);
   });
@@ -523,6 +643,10 @@ caf::behavior kafka_consumer(consumer_actor* self, consumer_settings cfg, caf::a
         consume_step(self);
     },
     [self](retry_event_atom, const std::string& order_id) { dispatch(self, order_id); },
+    [self](dlq_atom, const std::string& order_id, const std::string& event_id,
+           const std::string& event_type, const std::string& body) {
+      copy_held_to_dlq(self, order_id, event_id, event_type, body);
+    },
   };
 }
 

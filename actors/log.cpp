@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <mutex>
 
+#include "messages/clock.hpp"
 #include "messages/events.hpp"
 
 namespace flashsale::log {
@@ -44,11 +45,6 @@ void append_json_string(std::string& out, const std::string& s) {
   out += '"';
 }
 
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 } // namespace
 
 void configure(const std::string& level_name, const std::string& format) {
@@ -63,8 +59,8 @@ void write(level lvl, const std::string& message, const fields& f) {
     return;
   std::string line;
   if (as_json) {
-    line = "{\"ts\":\"" + rfc3339_ms(now_ms()) + "\",\"level\":\"" + name_of(lvl)
-           + "\",\"msg\":";
+    line =
+      "{\"ts\":\"" + rfc3339_ms(unix_now_ms()) + "\",\"level\":\"" + name_of(lvl) + "\",\"msg\":";
     append_json_string(line, message);
     for (const auto& [k, v] : f) {
       line += ',';
@@ -74,7 +70,7 @@ void write(level lvl, const std::string& message, const fields& f) {
     }
     line += "}\n";
   } else {
-    line = rfc3339_ms(now_ms()) + " " + name_of(lvl) + " " + message;
+    line = rfc3339_ms(unix_now_ms()) + " " + name_of(lvl) + " " + message;
     for (const auto& [k, v] : f)
       line += " " + k + "=" + v;
     line += "\n";

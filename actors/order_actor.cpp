@@ -2,8 +2,11 @@
 
 #include "actors/log.hpp"
 #include "actors/protocol.hpp"
+#include "messages/clock.hpp"
 #include "messages/saga_step.hpp"
 
+#include <caf/actor_registry.hpp>
+#include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/local_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -35,11 +38,6 @@ struct order_state {
 };
 
 using order_self = caf::stateful_actor<order_state>;
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 std::optional<std::int64_t> deadline_for(order_status s, const order_settings& cfg,
                                          std::int64_t now_s) {
@@ -74,7 +72,7 @@ write_command make_write(const order& o, const transition& t, const order_settin
   cmd.expected = o.status;
   cmd.next = t.to;
   cmd.reason = t.reason;
-  cmd.now_ms = now_ms();
+  cmd.now_ms = unix_now_ms();
   cmd.deadline = deadline_for(t.to, cfg, cmd.now_ms / 1000);
   cmd.event = event_for(o, t, cmd.now_ms);
   return cmd;
@@ -298,7 +296,7 @@ write_command unchanged_write(const order& o) {
   cmd.next = o.status;
   cmd.reason = o.reason;
   cmd.deadline = o.expired_at;
-  cmd.now_ms = now_ms();
+  cmd.now_ms = unix_now_ms();
   return cmd;
 }
 
@@ -448,6 +446,60 @@ void replay_early(order_self* self) {
       });
 }
 
+/// Releases the held event's row without effect (the UPDATE to itself), then goes on
+/// with the rest; if that fails, the row stays and is replayed again later.
+void release_held(order_self* self, std::string event_id, held_list rest, int attempt) {
+  auto& st = self->state;
+  if (!st.current) {
+    end_replay(self, true);
+    return;
+  }
+  auto cmd = unchanged_write(*st.current);
+  cmd.release_event_id = event_id;
+  auto retry = [=](int next) { release_held(self, event_id, rest, next); };
+  commit(self, std::move(cmd), attempt, retry, [=](commit_end end, api_error) {
+    if (end == commit_end::failed || end == commit_end::rejected) {
+      log::warn("held saga event copied to the DLQ but not released, replayed later",
+                {{"order_id", self->state.id}, {"event_id", event_id}});
+      end_replay(self, true);
+      return;
+    }
+    replay_next(self, rest, 0);
+  });
+}
+
+/// A held event whose write the database rejects at replay goes to order.v1.dlq like
+/// a rejected event straight from Kafka (CONTRACT §5, dlq_reason rejected_by_database),
+/// through the saga consumer of this process, and only once the copy is acknowledged
+/// its row is released: a crash in between copies it again, it is never dropped
+/// uncopied. Without a consumer here, or if the copy fails, the row stays for a later
+/// replay.
+void dead_letter_held(order_self* self, incoming_event ev, held_list rest) {
+  auto& st = self->state;
+  auto keep = [=](const char* why) {
+    log::warn("held saga event rejected by the database, not copied to the DLQ yet",
+              {{"order_id", ev.order_id}, {"event_id", ev.event_id}, {"why", why}});
+    end_replay(self, true);
+  };
+  auto sink = caf::actor_cast<caf::actor>(self->home_system().registry().get(dlq_atom::value));
+  if (!sink) {
+    keep("no saga consumer in this process");
+    return;
+  }
+  self
+    ->request(sink, st.settings.dlq_timeout, dlq_atom::value, ev.order_id, ev.event_id,
+              ev.event_type, encode_incoming(ev))
+    .await(
+      [=](bool copied) {
+        if (!copied) {
+          keep("the DLQ did not take the copy");
+          return;
+        }
+        release_held(self, ev.event_id, rest, 0);
+      },
+      [=](caf::error&) { keep("the saga consumer did not answer"); });
+}
+
 void replay_next(order_self* self, held_list held, int attempt) {
   auto& st = self->state;
   if (!st.current) {
@@ -471,6 +523,10 @@ void replay_next(order_self* self, held_list held, int attempt) {
         end_replay(self, true);
         return;
       }
+      if (end == commit_end::rejected) {
+        dead_letter_held(self, ev, rest);
+        return;
+      }
       log::info("held saga event replayed",
                 {{"order_id", ev.order_id}, {"event_id", ev.event_id},
                  {"event_type", ev.event_type},
@@ -491,7 +547,7 @@ void decide_deadline(order_self* self, event_done done, int attempt) {
   }
   const order& o = *st.current;
   auto t = next_transition(o.status, order_trigger::deadline);
-  if (!t || !o.expired_at || *o.expired_at * 1000 > now_ms()) {
+  if (!t || !o.expired_at || *o.expired_at * 1000 > unix_now_ms()) {
     done(answer(self, event_status::ignored));
     replay_early(self); // the sweeper also expires orders whose held events wait (000008)
     return;
@@ -507,7 +563,7 @@ void arm_deadline(order_self* self) {
   auto& cur = self->state.current;
   if (!cur || !cur->expired_at || is_terminal(cur->status))
     return;
-  auto delay = std::max<std::int64_t>(0, *cur->expired_at * 1000 - now_ms());
+  auto delay = std::max<std::int64_t>(0, *cur->expired_at * 1000 - unix_now_ms());
   self->delayed_send(self, std::chrono::milliseconds{delay}, deadline_atom::value, cur->status);
 }
 

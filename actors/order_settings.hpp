@@ -11,6 +11,7 @@ struct order_settings {
   std::chrono::seconds ttl_payment_pending{600}; // ORDER_TTL_PAYMENT_PENDING_S
   std::chrono::seconds passivate_after{30};      // idle order actors leave memory
   std::chrono::milliseconds db_timeout{5000};    // an answer from persistence, at most
+  std::chrono::milliseconds dlq_timeout{5000};   // a held event's DLQ copy acknowledged
 };
 
 } // namespace flashsale

@@ -37,6 +37,10 @@ using hello_atom = caf::atom_constant<caf::atom("fs_hello")>;
 /// Local: (member, actor) tells the gate where hellos go.
 using member_atom = caf::atom_constant<caf::atom("fs_member")>;
 using early_atom = caf::atom_constant<caf::atom("fs_early")>;
+/// (dlq_atom, order_id, event_id, event_type, body) -> bool: a held event the database
+/// rejected at replay, to be copied to order.v1.dlq; true once the copy is acknowledged.
+/// The saga consumer answers it and is registered under this atom in its actor system.
+using dlq_atom = caf::atom_constant<caf::atom("fs_dlq")>;
 
 /// The answer to a command about one order.
 struct order_reply {

@@ -254,6 +254,7 @@ std::variant<config, std::string> load_config(const env_lookup& env) {
     read_millis(env, "HTTP_BODY_TIMEOUT_MS", 100, 3600000, cfg.http_body_timeout);
     read_millis(env, "HTTP_WRITE_TIMEOUT_MS", 100, 3600000, cfg.http_write_timeout);
     read_int(env, "HTTP_MAX_IN_FLIGHT", 1, 1000000, cfg.http_max_in_flight);
+    read_int(env, "CONSUMER_MAX_IN_FLIGHT", 1, 1000000, cfg.consumer_max_in_flight);
     read_seconds(env, "ORDER_PASSIVATE_S", cfg.passivate_after);
     read_database_bounds(env, cfg);
     read_cluster(env, cfg);

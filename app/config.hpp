@@ -3,6 +3,7 @@
 // here, next to the variable names.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -46,6 +47,7 @@ struct config {
   std::chrono::milliseconds http_body_timeout{10000};   // HTTP_BODY_TIMEOUT_MS: request body read
   std::chrono::milliseconds http_write_timeout{10000};  // HTTP_WRITE_TIMEOUT_MS: an answer's write
   int http_max_in_flight = 256;                  // HTTP_MAX_IN_FLIGHT: order requests in flight
+  std::size_t consumer_max_in_flight = 5000;     // CONSUMER_MAX_IN_FLIGHT: saga events unhandled
   std::chrono::seconds passivate_after{30};      // ORDER_PASSIVATE_S
 
   // Bounds on every PostgreSQL connection (docs/OPERATIONS.md "Database blackholed"):

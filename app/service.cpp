@@ -47,6 +47,7 @@ consumer_settings consumer_settings_from(const config& cfg) {
   consumer_settings s;
   s.kafka_brokers = cfg.kafka_brokers;
   s.group_id = cfg.kafka_group_id;
+  s.max_in_flight = cfg.consumer_max_in_flight;
   s.request_timeout = budgets_of(cfg).event_request;
   return s;
 }

@@ -7,6 +7,7 @@
 #include "http/request_parser.hpp"
 #include "http/requests.hpp"
 #include "http/routes.hpp"
+#include "messages/clock.hpp"
 #include "messages/uuid.hpp"
 
 #include <caf/send.hpp>
@@ -248,11 +249,6 @@ std::optional<std::string> header(const Ph::Request& req, const char* name) {
   return field_value(raw->value());
 }
 
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 class handler final : public Ph::Handler {
 public:
   HTTP_PROTOTYPE(handler)
@@ -385,7 +381,7 @@ private:
                           sink))
       return;
     auto cmd = make_create_command(std::get<create_order_request>(std::move(parsed)),
-                                   std::move(*key), now_ms(), settings_.ttl_created);
+                                   std::move(*key), unix_now_ms(), settings_.ttl_created);
     caf::anon_send(bridge_, create_atom::value, std::move(cmd), sink);
   }
 

@@ -18,24 +18,79 @@ std::vector<topic_partition> to_plain(const std::vector<RdKafka::TopicPartition*
 
 using partition_list = std::vector<RdKafka::TopicPartition*>;
 
+/// "topic[partition],…" of the partitions: all of them, or with `only_failed` those
+/// whose own error is set (pause and resume report per partition).
+std::string describe(const partition_list& parts, bool only_failed = false) {
+  std::string out;
+  for (const auto* tp : parts)
+    if (!only_failed || tp->err() != RdKafka::ERR_NO_ERROR)
+      out += (out.empty() ? "" : ",") + tp->topic() + "[" + std::to_string(tp->partition()) + "]";
+  return out;
+}
+
+/// The first per-partition error of `parts`, or ERR_NO_ERROR.
+RdKafka::ErrorCode first_partition_error(const partition_list& parts) {
+  for (const auto* tp : parts)
+    if (tp->err() != RdKafka::ERR_NO_ERROR)
+      return tp->err();
+  return RdKafka::ERR_NO_ERROR;
+}
+
 } // namespace
 
 struct consumer_client::impl : RdKafka::RebalanceCb, RdKafka::EventCb {
   handlers h;
   std::unique_ptr<RdKafka::KafkaConsumer> handle;
+  bool assignment_ok = true;
+
+  void report(const char* op, RdKafka::ErrorCode err, const std::string& partitions) {
+    if (h.failed)
+      h.failed(op, RdKafka::err2str(err), partitions);
+  }
+
+  /// Pauses or resumes `parts`; reports the call's error or the partitions' own ones.
+  bool pause_resume(bool pause, partition_list& parts) {
+    auto err = pause ? handle->pause(parts) : handle->resume(parts);
+    bool whole = err != RdKafka::ERR_NO_ERROR;
+    if (!whole)
+      err = first_partition_error(parts);
+    if (err == RdKafka::ERR_NO_ERROR)
+      return true;
+    report(pause ? "pause" : "resume", err, describe(parts, !whole));
+    return false;
+  }
+
+  bool pause_resume_all(bool pause) {
+    partition_list assigned;
+    if (auto err = handle->assignment(assigned); err != RdKafka::ERR_NO_ERROR) {
+      report(pause ? "pause" : "resume", err, "(assignment unknown)");
+      return false;
+    }
+    bool ok = pause_resume(pause, assigned);
+    RdKafka::TopicPartition::destroy(assigned);
+    return ok;
+  }
 
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     partition_list& partitions) override {
     auto plain = to_plain(partitions);
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       bool paused = h.assigned ? h.assigned(plain) : false;
-      consumer->assign(partitions);
+      auto e = consumer->assign(partitions);
+      assignment_ok = e == RdKafka::ERR_NO_ERROR;
+      if (!assignment_ok) {
+        report("assign", e, describe(partitions));
+        return;
+      }
       if (paused)
-        consumer->pause(partitions);
+        pause_resume(true, partitions); // a failure: the owner's next pause_all() retries
     } else {
       if (h.revoked)
         h.revoked(plain, consumer->assignment_lost());
-      consumer->unassign();
+      // Refused: librdkafka may go on fetching partitions the owner no longer tracks; it
+      // skips their messages and the group's next owner reads them.
+      if (auto e = consumer->unassign(); e != RdKafka::ERR_NO_ERROR)
+        report("unassign", e, describe(partitions));
     }
   }
 
@@ -138,18 +193,16 @@ std::optional<std::string> consumer_client::commit(std::vector<topic_partition>&
   return std::nullopt;
 }
 
-void consumer_client::pause_all() {
-  partition_list assigned;
-  impl_->handle->assignment(assigned);
-  impl_->handle->pause(assigned);
-  RdKafka::TopicPartition::destroy(assigned);
+bool consumer_client::pause_all() {
+  return impl_->pause_resume_all(true);
 }
 
-void consumer_client::resume_all() {
-  partition_list assigned;
-  impl_->handle->assignment(assigned);
-  impl_->handle->resume(assigned);
-  RdKafka::TopicPartition::destroy(assigned);
+bool consumer_client::resume_all() {
+  return impl_->pause_resume_all(false);
+}
+
+bool consumer_client::assignment_ok() const {
+  return impl_->assignment_ok;
 }
 
 std::optional<std::int64_t> consumer_client::high_watermark(const std::string& topic,
@@ -163,7 +216,12 @@ std::optional<std::int64_t> consumer_client::high_watermark(const std::string& t
 }
 
 void consumer_client::close() {
-  impl_->handle->close();
+  partition_list assigned;
+  impl_->handle->assignment(assigned);
+  auto partitions = describe(assigned);
+  RdKafka::TopicPartition::destroy(assigned);
+  if (auto err = impl_->handle->close(); err != RdKafka::ERR_NO_ERROR)
+    impl_->report("close", err, partitions);
 }
 
 } // namespace flashsale::kafka

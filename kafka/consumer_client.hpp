@@ -61,6 +61,11 @@ public:
     std::function<void(const std::vector<topic_partition>&, bool lost)> revoked;
     /// Errors and warnings of the client.
     std::function<void(log_severity, const std::string& what, const std::string& detail)> log;
+    /// An assign, unassign, pause, resume or close that librdkafka refused, for all of
+    /// `partitions` (e.g. "payment.v1.events[0],payment.v1.events[2]") or some of them.
+    std::function<void(const std::string& op, const std::string& error,
+                       const std::string& partitions)>
+      failed;
   };
 
   /// A consumer subscribed to the settings' topics (joining the group happens in the
@@ -78,14 +83,19 @@ public:
   /// failed as a whole; each partition's `ok` says whether it was committed.
   std::optional<std::string> commit(std::vector<topic_partition>& offsets);
 
-  /// Pauses or resumes every assigned partition.
-  void pause_all();
-  void resume_all();
+  /// Pauses or resumes every assigned partition; false (and `failed` called) when
+  /// librdkafka refused it for any of them, which the caller must try again.
+  bool pause_all();
+  bool resume_all();
+
+  /// False when the last rebalance's assign was refused: the group counts those
+  /// partitions as ours while nothing fetches them, so the owner must make a new client.
+  bool assignment_ok() const;
 
   /// The partition's high watermark as last seen, if known.
   std::optional<std::int64_t> high_watermark(const std::string& topic, std::int32_t partition);
 
-  /// Leaves the group (revoking everything first).
+  /// Leaves the group (revoking everything first); a refusal goes to `failed`.
   void close();
 
 private:

@@ -546,23 +546,35 @@ void notify_if_events(pqxx::transaction_base& tx, const std::vector<const write_
     notify_outbox(tx);
 }
 
+/// Every round of `cmds` in `tx`: its held-event releases taken first and put back
+/// where they did not apply, its commands written by `write(indexes)`.
+template <class WriteRound>
+void write_rounds(pqxx::transaction_base& tx, const std::vector<const write_command*>& cmds,
+                  std::vector<write_outcome>& out, WriteRound write) {
+  for (const auto& round : rounds_of(cmds)) {
+    auto released = take_releases(tx, cmds, round, out);
+    write(released.round);
+    restore_releases(tx, cmds, released, out);
+  }
+  notify_if_events(tx, cmds, out);
+}
+
 /// The batch again after the database rejected it for the data of some command: each
 /// round in savepoints, halved around the command at fault (see isolate()).
 std::vector<write_outcome> write_isolated(pqxx::connection_base& conn,
                                           const std::vector<const write_command*>& cmds) {
   std::vector<write_outcome> out(cmds.size());
   pqxx::work tx{conn};
-  for (const auto& round : rounds_of(cmds)) {
-    auto released = take_releases(tx, cmds, round, out);
+  write_rounds(tx, cmds, out, [&](const std::vector<std::size_t>& round) {
     isolate(
-      tx, released.round,
+      tx, round,
       [&](pqxx::transaction_base& sp, const std::vector<std::size_t>& idx) {
         write_round(sp, cmds, idx, out);
       },
-      [&](std::size_t i) { out[i] = {write_status::failed, rejected_value()}; });
-    restore_releases(tx, cmds, released, out);
-  }
-  notify_if_events(tx, cmds, out);
+      [&](std::size_t i) {
+        out[i] = {write_status::failed, rejected_value()};
+      });
+  });
   tx.commit();
   return out;
 }
@@ -575,12 +587,8 @@ std::vector<write_outcome> write_orders(pqxx::connection_base& conn,
   conn.prepare(write_batch_name, write_batch_sql); // no-op once registered
   try {
     pqxx::work tx{conn};
-    for (const auto& round : rounds_of(cmds)) {
-      auto released = take_releases(tx, cmds, round, out);
-      write_round(tx, cmds, released.round, out);
-      restore_releases(tx, cmds, released, out);
-    }
-    notify_if_events(tx, cmds, out);
+    write_rounds(tx, cmds, out,
+                 [&](const std::vector<std::size_t>& round) { write_round(tx, cmds, round, out); });
     tx.commit();
     return out;
   } catch (const pqxx::sql_error&) {

@@ -20,8 +20,9 @@
 // different topics: Kafka orders neither against the other, and an intent that overtook
 // its reservation would meet an order still CREATED.
 
-#include "messages/events.hpp"
 #include "kafka/producer.hpp"
+#include "messages/clock.hpp"
+#include "messages/events.hpp"
 #include "messages/uuid.hpp"
 
 #include <librdkafka/rdkafkacpp.h>
@@ -158,11 +159,6 @@ std::optional<sim_config> load(int argc, char** argv) {
   return ok ? std::optional<sim_config>{c} : std::nullopt;
 }
 
-std::int64_t unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 // -- the books ------------------------------------------------------------------------
 
 constexpr long unlimited = -1;
@@ -264,7 +260,7 @@ outgoing envelope(const char* topic, const char* type, const std::string& order_
   w.StartObject();
   put(w, "event_id", new_uuid());
   put(w, "event_type", type);
-  put(w, "occurred_at", rfc3339_ms(unix_ms()));
+  put(w, "occurred_at", rfc3339_ms(unix_now_ms()));
   w.Key("schema_version");
   w.Int(1);
   w.Key("payload");
@@ -459,7 +455,7 @@ private:
       return;
     }
     o.phase = order_phase::reserved;
-    auto expires = rfc3339_ms(unix_ms() + cfg_.reservation_ttl_s * 1000);
+    auto expires = rfc3339_ms(unix_now_ms() + cfg_.reservation_ttl_s * 1000);
     send(envelope(topics::inventory_events, "INVENTORY_RESERVED", id, [&](json_writer& w) {
       put_lines(w, "items", o.lines);
       put(w, "reservation_expires_at", expires);
@@ -510,7 +506,7 @@ private:
 
   void create_intent(const std::string& id, sim_order& o) {
     o.payment_intent_id = new_uuid();
-    auto expires = rfc3339_ms(unix_ms() + cfg_.payment_ttl_s * 1000);
+    auto expires = rfc3339_ms(unix_now_ms() + cfg_.payment_ttl_s * 1000);
     send(envelope(topics::payment_events, "PAYMENT_INTENT_CREATED", id, [&](json_writer& w) {
       put(w, "payment_intent_id", o.payment_intent_id);
       w.Key("amount");
@@ -535,7 +531,7 @@ private:
       send(envelope(topics::payment_events, "PAYMENT_SUCCEEDED", id, [&](json_writer& w) {
         put(w, "payment_intent_id", o.payment_intent_id);
         put(w, "gateway_event_id", new_uuid());
-        put(w, "paid_at", rfc3339_ms(unix_ms()));
+        put(w, "paid_at", rfc3339_ms(unix_now_ms()));
       }));
     }
   }

@@ -5,6 +5,7 @@
 #include "actors/order_registry.hpp"
 #include "actors/protocol.hpp"
 #include "http/requests.hpp"
+#include "messages/clock.hpp"
 #include "messages/uuid.hpp"
 #include "persistence/order_repository.hpp"
 #include "test_db.hpp"
@@ -26,11 +27,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 create_command command_for(const std::string& user, const std::string& key,
                            const std::string& sku = "sku-1") {
   create_order_request r;
@@ -38,7 +34,7 @@ create_command command_for(const std::string& user, const std::string& key,
   r.currency = "EUR";
   r.items = {{sku, 2, 500}};
   r.total_amount = 1000;
-  return http::make_create_command(r, key, now_ms(), 300s);
+  return http::make_create_command(r, key, unix_now_ms(), 300s);
 }
 
 std::int64_t count(const std::string& url, const std::string& sql) {
@@ -215,7 +211,7 @@ BOOST_AUTO_TEST_CASE(a_write_the_database_rejects_fails_alone_the_others_commit)
   persistence::create_orders(conn, ptrs);
   std::vector<write_command> writes;
   for (auto& c : creates)
-    writes.push_back(cancel_write(c.fresh.id, now_ms()));
+    writes.push_back(cancel_write(c.fresh.id, unix_now_ms()));
   writes[2].event->envelope = invalid_utf8; // its outbox row cannot be stored
   std::vector<const write_command*> wptrs;
   for (auto& w : writes)

@@ -4,6 +4,7 @@
 #include "actors/order_registry.hpp"
 #include "actors/protocol.hpp"
 #include "http/requests.hpp"
+#include "messages/clock.hpp"
 #include "messages/uuid.hpp"
 #include "persistence/expiry_repository.hpp"
 #include "persistence/order_repository.hpp"
@@ -25,11 +26,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 create_order_request sample_request(const std::string& user, minor_units price = 1250) {
   create_order_request r;
   r.user_id = user;
@@ -41,7 +37,7 @@ create_order_request sample_request(const std::string& user, minor_units price =
 
 create_command sample_command(const std::string& user, const std::string& key,
                               minor_units price = 1250) {
-  return http::make_create_command(sample_request(user, price), key, now_ms(), 300s);
+  return http::make_create_command(sample_request(user, price), key, unix_now_ms(), 300s);
 }
 
 std::int64_t count(const std::string& url, const std::string& sql) {
@@ -190,14 +186,14 @@ BOOST_FIXTURE_TEST_CASE(replay_answers_the_order_as_created_whatever_happened_si
 BOOST_FIXTURE_TEST_CASE(a_create_past_its_deadline_is_dropped_uncommitted, actor_fixture) {
   auto user = new_uuid();
   auto late = sample_command(user, "late");
-  late.commit_by_ms = now_ms() - 1;
+  late.commit_by_ms = unix_now_ms() - 1;
   auto out = create(late);
   BOOST_TEST((out.status == create_status::failed));
   BOOST_TEST(to_string(out.error.code) == "UNAVAILABLE");
   BOOST_TEST(count(url, "SELECT count(*) FROM orders") == 0);
   BOOST_TEST(count(url, "SELECT count(*) FROM outbox_events") == 0);
   auto retry = sample_command(user, "late");
-  retry.commit_by_ms = now_ms() + 10000;
+  retry.commit_by_ms = unix_now_ms() + 10000;
   BOOST_TEST((create(retry).status == create_status::created));
   BOOST_TEST(count(url, "SELECT count(*) FROM orders") == 1);
 }
@@ -450,7 +446,7 @@ BOOST_AUTO_TEST_CASE(hold_and_release_writes) {
   write_command hold;
   hold.order_id = id;
   hold.expected = hold.next = order_status::created;
-  hold.now_ms = now_ms();
+  hold.now_ms = unix_now_ms();
   hold.deadline = cmd.fresh.expired_at;
   hold.inbox_event_id = ev.event_id;
   hold.inbox_event_type = ev.event_type;
@@ -481,9 +477,9 @@ BOOST_AUTO_TEST_CASE(hold_and_release_writes) {
   release.order_id = id;
   release.expected = order_status::cancelled;
   release.next = order_status::cancelled;
-  release.now_ms = now_ms();
+  release.now_ms = unix_now_ms();
   release.release_event_id = ev.event_id;
-  release.event = make_order_payment_rejected(id, "pi-9", "ORDER_CANCELLED", now_ms());
+  release.event = make_order_payment_rejected(id, "pi-9", "ORDER_CANCELLED", unix_now_ms());
   out = persistence::write_orders(conn, {&release});
   BOOST_TEST((out[0].status == write_status::stale));
   BOOST_TEST(count(url, "SELECT count(*) FROM early_events") == 1);
@@ -498,7 +494,7 @@ BOOST_AUTO_TEST_CASE(hold_and_release_writes) {
     tx.commit();
   }
   write_command twice = release;
-  twice.event = make_order_payment_rejected(id, "pi-9", "ORDER_CANCELLED", now_ms());
+  twice.event = make_order_payment_rejected(id, "pi-9", "ORDER_CANCELLED", unix_now_ms());
   out = persistence::write_orders(conn, {&release, &twice});
   BOOST_TEST((out[0].status == write_status::applied));
   BOOST_TEST((out[1].status == write_status::duplicate));
@@ -579,7 +575,7 @@ BOOST_AUTO_TEST_CASE(actor_timer_fires_the_created_deadline) {
   settings.ttl_created = 1s;
   auto registry = spawn_order_registry(sys, writers, readers, settings);
   caf::scoped_actor self{sys};
-  auto cmd = http::make_create_command(sample_request(new_uuid()), "t", now_ms(), 1s);
+  auto cmd = http::make_create_command(sample_request(new_uuid()), "t", unix_now_ms(), 1s);
   self->request(writers, 10s, create_atom::value, cmd).receive([](create_outcome&) {},
                                                                [](caf::error&) {});
   self->request(registry, 10s, fetch_atom::value, cmd.fresh.id) // the actor arms its timer
@@ -606,7 +602,7 @@ BOOST_AUTO_TEST_CASE(guarded_write_refuses_stale_status_and_duplicate_inbox) {
   reserve.order_id = cmd.fresh.id;
   reserve.expected = order_status::created;
   reserve.next = order_status::reserved;
-  reserve.now_ms = now_ms();
+  reserve.now_ms = unix_now_ms();
   reserve.inbox_event_id = new_uuid();
   reserve.inbox_event_type = "INVENTORY_RESERVED";
   write_command stale = reserve; // expects CREATED again, with a new event id
