@@ -93,7 +93,7 @@ private:
   std::shared_ptr<std::atomic<long>> open_;
 };
 
-/// The count of answers not written, by reason: "error" or "timeout".
+/// The count of answers not written, by reason: "error", "timeout" or "forgotten".
 counter& write_failures(metrics_registry& metrics, const char* reason);
 
 /// Counts the open connections, refuses those over the cap and cuts the ones over a
