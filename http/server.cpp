@@ -91,11 +91,8 @@ public:
   answer_outcome& operator=(const answer_outcome&) = delete;
 
   void written() {
-    if (!settle() || !conn_)
-      return;
-    conn_->answered();
-    if (close_after_) // RFC 9112 §9.6: the connection does not persist
-      conn_->finish();
+    if (settle())
+      done();
   }
 
   void failed() {
@@ -103,16 +100,27 @@ public:
       write_failures(metrics_, "error").inc();
   }
 
-  /// Destroyed with neither callback called. The connection is not cut: that happens to
-  /// answers of healthy keep-alive connections too (a cut one showed as a read error in
-  /// every few wrk runs); a dead connection is closed by Pistache when it reads the
-  /// reset, or by the write timeout.
+  /// Destroyed with neither callback called. That happens to answers of healthy
+  /// keep-alive connections too (cutting them showed as a read error in every few wrk
+  /// runs), so the connection goes on as if the answer were written: a dead one is
+  /// closed by Pistache when it reads the reset, or by the idle timeout.
   void forgotten() {
-    if (settle() && conn_ && !conn_->cut())
+    if (!settle())
+      return;
+    if (conn_ && !conn_->cut())
       write_failures(metrics_, "forgotten").inc();
+    done();
   }
 
 private:
+  void done() {
+    if (!conn_)
+      return;
+    conn_->answered();
+    if (close_after_) // RFC 9112 §9.6: the connection does not persist
+      conn_->finish();
+  }
+
   bool settle() {
     if (std::exchange(settled_, true))
       return false;
