@@ -4,8 +4,9 @@
 // forwarding to another node's registry) have inspect overloads instead, here and in
 // actors/wire_format.hpp.
 
-#include "actors/wire_format.hpp"
+#include "actors/cluster/wire_format.hpp"
 #include "messages/commands.hpp"
+#include "messages/replies.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
@@ -42,13 +43,6 @@ using early_atom = caf::atom_constant<caf::atom("fs_early")>;
 /// The saga consumer answers it and is registered under this atom in its actor system.
 using dlq_atom = caf::atom_constant<caf::atom("fs_dlq")>;
 
-/// The answer to a command about one order.
-struct order_reply {
-  bool ok = false;
-  order value;
-  api_error error;
-};
-
 /// A reply from a peer: a successful one carries a valid order, a failed one a valid error.
 std::string check_peer_value(const order_reply& x);
 
@@ -56,44 +50,6 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_reply& x) {
   return f(caf::meta::type_name("fs_order_reply"), x.ok, x.value, x.error, checked_on_load(x));
 }
-
-/// The answer to a load from the database: found, missing, or failed.
-struct load_reply {
-  bool found = false;
-  order value;
-  bool failed = false;
-  api_error error;
-  bool has_early = false; // events are held for it (early_events)
-};
-
-/// The events held for an order, oldest first; failed: the database did not answer.
-struct early_reply {
-  bool failed = false;
-  std::vector<held_event> events;
-};
-
-struct list_reply {
-  bool ok = false;
-  std::vector<order> orders;
-  api_error error;
-};
-
-/// What became of an incoming saga event (or an expiry request).
-enum class event_status {
-  applied,          // the transition (and its event, and the inbox row) committed
-  duplicate,        // the event id was processed before: no effect
-  ignored,          // not allowed from the current state, or no transition: no effect
-  payment_rejected, // a payment for an order that can no longer be paid: ORDER_PAYMENT_REJECTED
-  not_found,        // no such order: no effect
-  failed,           // not durable (database unavailable): deliver again later
-  rejected,         // the database rejected a value of the event: no retry can cure it (DLQ)
-  held,             // came before its order can take it: held durably, replayed later
-};
-
-struct event_reply {
-  event_status status = event_status::failed;
-  order_status current = order_status::created; // the order's status afterwards
-};
 
 /// Both enums in range.
 std::string check_peer_value(const event_reply& x);
@@ -106,14 +62,6 @@ typename Inspector::result_type inspect(Inspector& f, event_reply& x) {
 /// Whether this node owns an order id (the cluster's routing table); the registry
 /// releases the live actors of orders it no longer owns. Local only.
 using ownership_test = std::function<bool(const std::string& order_id)>;
-
-inline order_reply reply_ok(order o) {
-  return {true, std::move(o), {}};
-}
-
-inline order_reply reply_error(error_code code, std::string message) {
-  return {false, {}, {code, std::move(message)}};
-}
 
 } // namespace flashsale
 

@@ -2,7 +2,7 @@
 // The outbox relays' settings from the configuration: shared by `serve` and the
 // stand-alone flashsale-outbox-relay tool.
 
-#include "actors/outbox_relay.hpp"
+#include "actors/outbox/outbox_relay.hpp"
 #include "app/config.hpp"
 
 namespace flashsale {

@@ -7,7 +7,7 @@
 // text and applies only the keep-alive timeout to a request trickled on a persistent
 // connection; its timeouts stay as a backstop behind ours.
 
-#include "messages/metrics.hpp"
+#include "metrics/metrics.hpp"
 
 #include <atomic>
 #include <chrono>

@@ -1,8 +1,8 @@
 #include "http/server.hpp"
 
-#include "actors/outbox_metrics.hpp"
+#include "actors/outbox/outbox_metrics.hpp"
 #include "actors/protocol.hpp"
-#include "actors/reply_sink.hpp"
+#include "http/reply_sink.hpp"
 #include "http/connection.hpp"
 #include "http/request_parser.hpp"
 #include "http/requests.hpp"

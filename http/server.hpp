@@ -6,7 +6,7 @@
 #include "http/admission.hpp"
 #include "http/connection.hpp"
 #include "http/connection_guard.hpp"
-#include "messages/metrics.hpp"
+#include "metrics/metrics.hpp"
 
 #include <caf/actor.hpp>
 

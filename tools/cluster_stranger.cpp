@@ -6,9 +6,9 @@
 //   flashsale-cluster-stranger HOST PORT fetch|cancel|event ORDER_ID [EVENT_TYPE]
 //   with CLUSTER_TLS_CA, CLUSTER_TLS_CERT, CLUSTER_TLS_KEY in the environment for TLS.
 
-#include "actors/cluster_tls.hpp"
+#include "actors/cluster/cluster_tls.hpp"
 #include "actors/protocol.hpp"
-#include "actors/wire_format.hpp"
+#include "actors/cluster/wire_format.hpp"
 #include "messages/uuid.hpp"
 
 #include <caf/actor_system.hpp>

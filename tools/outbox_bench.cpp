@@ -11,9 +11,9 @@
 // own database, flashsale_outbox_bench, and drops it at the end) and KAFKA_BROKERS.
 
 #include "actors/log.hpp"
-#include "actors/outbox_relay.hpp"
+#include "actors/outbox/outbox_relay.hpp"
 #include "actors/stop.hpp"
-#include "messages/metrics.hpp"
+#include "metrics/metrics.hpp"
 #include "messages/uuid.hpp"
 #include "persistence/migrator.hpp"
 #include "persistence/order_repository.hpp"

@@ -4,11 +4,11 @@
 // with ORDER_ROLES=relay runs the same pool inside the service.
 
 #include "actors/log.hpp"
-#include "actors/outbox_relay.hpp"
+#include "actors/outbox/outbox_relay.hpp"
 #include "actors/stop.hpp"
 #include "app/config.hpp"
 #include "app/relay_settings.hpp"
-#include "messages/metrics.hpp"
+#include "metrics/metrics.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>

@@ -1,8 +1,8 @@
 // Failure paths on a real PostgreSQL (issue 11): an order actor whose reload fails does
 // not stay broken; one command the database rejects does not fail its whole batch.
 
-#include "actors/db_actors.hpp"
-#include "actors/order_registry.hpp"
+#include "actors/order/db_actors.hpp"
+#include "actors/order/order_registry.hpp"
 #include "actors/protocol.hpp"
 #include "http/requests.hpp"
 #include "messages/clock.hpp"

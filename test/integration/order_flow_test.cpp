@@ -1,7 +1,7 @@
 // Orders through the actors and the repository, on a real PostgreSQL.
 
-#include "actors/db_actors.hpp"
-#include "actors/order_registry.hpp"
+#include "actors/order/db_actors.hpp"
+#include "actors/order/order_registry.hpp"
 #include "actors/protocol.hpp"
 #include "http/requests.hpp"
 #include "messages/clock.hpp"

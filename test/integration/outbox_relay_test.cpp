@@ -3,9 +3,9 @@
 // the offsets it had when the test began, keeping only its own orders' messages, since
 // the broker is shared.
 
-#include "actors/outbox_relay.hpp"
+#include "actors/outbox/outbox_relay.hpp"
 #include "actors/stop.hpp"
-#include "messages/metrics.hpp"
+#include "metrics/metrics.hpp"
 #include "messages/uuid.hpp"
 #include "persistence/order_repository.hpp"
 #include "test_db.hpp"

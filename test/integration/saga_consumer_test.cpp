@@ -4,11 +4,11 @@
 // The registry is a stand-in actor that answers after a short delay (the consumer
 // is what is tested here; the order actors have tests of their own).
 
-#include "actors/kafka_consumer.hpp"
+#include "actors/saga/kafka_consumer.hpp"
 #include "actors/protocol.hpp"
 #include "actors/stop.hpp"
 #include "kafka/producer.hpp"
-#include "messages/metrics.hpp"
+#include "metrics/metrics.hpp"
 #include "messages/uuid.hpp"
 #include "test_db.hpp"
 

@@ -6,7 +6,7 @@
 // No database: it lives here because the unit tests do not link CAF.
 
 #include "actors/protocol.hpp"
-#include "actors/wire_format.hpp"
+#include "actors/cluster/wire_format.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>

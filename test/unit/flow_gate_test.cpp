@@ -1,4 +1,4 @@
-#include "messages/flow_gate.hpp"
+#include "actors/saga/flow_gate.hpp"
 
 #include <boost/test/unit_test.hpp>
 

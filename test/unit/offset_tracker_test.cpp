@@ -1,4 +1,4 @@
-#include "messages/offset_tracker.hpp"
+#include "actors/saga/offset_tracker.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,4 +1,4 @@
-#include "messages/order_chains.hpp"
+#include "actors/saga/order_chains.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,4 +1,4 @@
-#include "messages/rendezvous.hpp"
+#include "actors/cluster/rendezvous.hpp"
 #include "messages/uuid.hpp"
 
 #include <boost/test/unit_test.hpp>

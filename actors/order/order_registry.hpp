@@ -3,7 +3,7 @@
 // forgets them when they passivate. Every command about an existing order goes
 // through here to the order's single writer.
 
-#include "actors/order_settings.hpp"
+#include "actors/order/order_settings.hpp"
 
 #include <caf/fwd.hpp>
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <deque>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -63,6 +64,20 @@ public:
     for (auto& [order, chain] : chains_)
       if (chain.size() > 1)
         chain.erase(std::remove_if(chain.begin() + 1, chain.end(), pred), chain.end());
+  }
+
+  /// Drops every waiting (non-front) event, and the fronts `keep` rejects; chains
+  /// left empty are forgotten.
+  template <class Keep>
+  void keep_fronts_if(Keep keep) {
+    for (auto i = chains_.begin(); i != chains_.end();) {
+      auto& chain = i->second;
+      if (chain.size() > 1)
+        chain.erase(chain.begin() + 1, chain.end());
+      if (!chain.empty() && !keep(chain.front()))
+        chain.clear();
+      i = chain.empty() ? chains_.erase(i) : std::next(i);
+    }
   }
 
   /// Events in the order's chain.

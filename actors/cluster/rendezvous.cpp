@@ -1,4 +1,4 @@
-#include "messages/rendezvous.hpp"
+#include "actors/cluster/rendezvous.hpp"
 
 namespace flashsale {
 

@@ -1,7 +1,7 @@
-#include "actors/http_bridge.hpp"
+#include "http/http_bridge.hpp"
 
 #include "actors/protocol.hpp"
-#include "actors/reply_sink.hpp"
+#include "http/reply_sink.hpp"
 #include "messages/clock.hpp"
 
 #include <caf/actor_pool.hpp>

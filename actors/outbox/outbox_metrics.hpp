@@ -1,7 +1,7 @@
 #pragma once
 // The outbox relay pool's metrics, shared by its relays and its janitor.
 
-#include "messages/metrics.hpp"
+#include "metrics/metrics.hpp"
 
 #include <atomic>
 #include <memory>

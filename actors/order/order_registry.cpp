@@ -1,6 +1,6 @@
-#include "actors/order_registry.hpp"
+#include "actors/order/order_registry.hpp"
 
-#include "actors/order_actor.hpp"
+#include "actors/order/order_actor.hpp"
 #include "actors/protocol.hpp"
 
 #include <caf/event_based_actor.hpp>

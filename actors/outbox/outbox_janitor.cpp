@@ -1,4 +1,4 @@
-#include "actors/outbox_actors.hpp"
+#include "actors/outbox/outbox_actors.hpp"
 
 #include "actors/log.hpp"
 #include "persistence/outbox_repository.hpp"

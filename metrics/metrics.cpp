@@ -1,4 +1,4 @@
-#include "messages/metrics.hpp"
+#include "metrics/metrics.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -4,7 +4,7 @@
 
 #include <caf/fwd.hpp>
 
-#include "messages/metrics.hpp"
+#include "metrics/metrics.hpp"
 #include "persistence/pg_session.hpp"
 
 #include <cstddef>

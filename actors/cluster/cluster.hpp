@@ -11,7 +11,7 @@
 // when none comes within a few heartbeats). Both dialling at once made CAF close both
 // connections as redundant, and the nodes dropped each other right after connecting.
 
-#include "actors/cluster_tls.hpp"
+#include "actors/cluster/cluster_tls.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>

@@ -1,10 +1,10 @@
-#include "actors/cluster.hpp"
+#include "actors/cluster/cluster.hpp"
 
-#include "actors/cluster_tls.hpp"
+#include "actors/cluster/cluster_tls.hpp"
 #include "actors/log.hpp"
 #include "actors/protocol.hpp"
-#include "messages/metrics.hpp"
-#include "messages/rendezvous.hpp"
+#include "metrics/metrics.hpp"
+#include "actors/cluster/rendezvous.hpp"
 #include "persistence/cluster_repository.hpp"
 #include "persistence/pg_session.hpp"
 

@@ -1,8 +1,8 @@
-#include "actors/expiry_sweeper.hpp"
+#include "actors/order/expiry_sweeper.hpp"
 
 #include "actors/log.hpp"
 #include "actors/protocol.hpp"
-#include "messages/metrics.hpp"
+#include "metrics/metrics.hpp"
 #include "persistence/expiry_repository.hpp"
 #include "persistence/pg_session.hpp"
 

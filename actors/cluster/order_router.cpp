@@ -1,9 +1,9 @@
-#include "actors/order_router.hpp"
+#include "actors/cluster/order_router.hpp"
 
-#include "actors/cluster.hpp"
+#include "actors/cluster/cluster.hpp"
 #include "actors/log.hpp"
 #include "actors/protocol.hpp"
-#include "messages/metrics.hpp"
+#include "metrics/metrics.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>

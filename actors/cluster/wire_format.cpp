@@ -1,4 +1,4 @@
-#include "actors/wire_format.hpp"
+#include "actors/cluster/wire_format.hpp"
 
 #include "actors/protocol.hpp"
 #include "messages/uuid.hpp"

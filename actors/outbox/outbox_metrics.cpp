@@ -1,4 +1,4 @@
-#include "actors/outbox_metrics.hpp"
+#include "actors/outbox/outbox_metrics.hpp"
 
 #include <vector>
 

@@ -1,4 +1,4 @@
-#include "actors/db_actors.hpp"
+#include "actors/order/db_actors.hpp"
 
 #include "actors/log.hpp"
 #include "actors/protocol.hpp"

@@ -1,4 +1,4 @@
-#include "actors/cluster_gate.hpp"
+#include "actors/cluster/cluster_gate.hpp"
 
 #include "actors/log.hpp"
 #include "actors/protocol.hpp"

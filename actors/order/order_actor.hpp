@@ -3,7 +3,7 @@
 // decides every transition with the pure table (messages/order_status.hpp), commits
 // "guarded UPDATE + outbox INSERT" through a writer, and only then replies.
 
-#include "actors/order_settings.hpp"
+#include "actors/order/order_settings.hpp"
 
 #include <caf/fwd.hpp>
 

@@ -2,8 +2,8 @@
 // The actors of the outbox relay pool (actors/outbox_relay.hpp): each relay, the
 // janitor and the supervisor that restarts them.
 
-#include "actors/outbox_metrics.hpp"
-#include "actors/outbox_relay.hpp"
+#include "actors/outbox/outbox_metrics.hpp"
+#include "actors/outbox/outbox_relay.hpp"
 
 #include <caf/fwd.hpp>
 

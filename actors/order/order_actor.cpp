@@ -1,4 +1,4 @@
-#include "actors/order_actor.hpp"
+#include "actors/order/order_actor.hpp"
 
 #include "actors/log.hpp"
 #include "actors/protocol.hpp"

@@ -1,4 +1,4 @@
-#include "actors/cluster_tls.hpp"
+#include "actors/cluster/cluster_tls.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
