@@ -69,7 +69,7 @@ caf::behavior monitor(monitor_self* self, std::string url, std::string brokers,
     log::error("kafka probe cannot be made: /readyz reports kafka down",
                {{"error", st.kafka->setup_error()}});
   st.health = health;
-  self->spawn<caf::detached + caf::linked>(db_probe, std::move(url), std::move(health));
+  self->spawn<caf::detached + caf::linked>(db_probe_actor, std::move(url), std::move(health));
   self->send(self, probe_atom::value);
   return {
     [=](probe_atom) {
