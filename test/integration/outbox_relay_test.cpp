@@ -467,7 +467,9 @@ std::int32_t partition_for(const std::string& key, std::int32_t partitions) {
   const std::uint32_t m = 0x5bd1e995;
   const auto len = static_cast<std::uint32_t>(key.size());
   std::uint32_t h = 0x9747b28c ^ len;
-  auto byte = [&](std::size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(key[i])); };
+  auto byte = [&](std::size_t i) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(key[i]));
+  };
   std::size_t i = 0;
   for (; i + 4 <= key.size(); i += 4) {
     std::uint32_t k = byte(i) | byte(i + 1) << 8 | byte(i + 2) << 16 | byte(i + 3) << 24;
@@ -531,9 +533,9 @@ class topic_limit {
 public:
   topic_limit(std::string topic, int bytes) : topic_(std::move(topic)) {
     set(bytes);
-    wait_until([&] { return kafka_tool(describe()).find("max.message.bytes=" + std::to_string(bytes))
-                            != std::string::npos; },
-               30s, "the topic's new max.message.bytes");
+    auto wanted = "max.message.bytes=" + std::to_string(bytes);
+    wait_until([&] { return kafka_tool(describe()).find(wanted) != std::string::npos; }, 30s,
+               "the topic's new max.message.bytes");
   }
   ~topic_limit() {
     try {
@@ -559,8 +561,8 @@ std::string envelope_with_items(const std::string& event_id, const std::string& 
                                 std::size_t items) {
   std::string lines;
   for (std::size_t i = 0; i < items; ++i)
-    lines += (lines.empty() ? "" : ",") + std::string{R"({"sku_id":"SKU-)"} + std::to_string(100000 + i)
-             + R"(","quantity":1,"price":12.34})";
+    lines += (lines.empty() ? "" : ",") + std::string{R"({"sku_id":"SKU-)"}
+             + std::to_string(100000 + i) + R"(","quantity":1,"price":12.34})";
   return R"({"event_id":")" + event_id + R"(","event_type":"TEST_EVENT",)"
          + R"("occurred_at":"2026-01-01T00:00:00.000Z","schema_version":1,)"
          + R"("payload":{"order_id":")" + order_id + R"(","n":0,"items":[)" + lines + "]}}";
@@ -851,7 +853,7 @@ BOOST_AUTO_TEST_CASE(a_batch_refused_as_too_large_kills_only_the_event_too_large
   auto url = test::fresh_database();
   outbox_probe db{url};
   topic_reader reader;
-  const int limit = 4096; // a small event's record is ~350 bytes, the 100-item one ~6 KB
+  const int limit = 4096; // a small event's record is ~350 bytes, the 100-item one ~5.3 KB
   auto partition = partition_for(new_uuid(), reader.partitions());
   auto ids = orders_on(partition, reader.partitions(), 201);
   auto big = ids.back();
