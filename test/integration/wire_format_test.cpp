@@ -9,6 +9,7 @@
 #include "actors/wire_format.hpp"
 #include "http/requests.hpp"
 #include "messages/create_order.hpp"
+#include "messages/validation.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -195,7 +196,9 @@ BOOST_AUTO_TEST_CASE(a_malformed_order_from_a_peer_is_refused) {
   BOOST_TEST(refused_on_load(*sys, with([](order& o) { o.items[0].sku_id = std::string(65, 's'); })));
   BOOST_TEST(refused_on_load(*sys, with([](order& o) { o.items[0].price = -1; })));
   BOOST_TEST(refused_on_load(*sys, with([](order& o) { o.reason = std::string(64 * 1024 + 1, 'r'); })));
-  BOOST_TEST(refused_on_load(*sys, with([](order& o) { o.expired_at = -5; })));
+  // Before 1970 is a time like any other (issue 22); past year 9999 none of ours.
+  BOOST_TEST(!refused_on_load(*sys, with([](order& o) { o.expired_at = -5; })));
+  BOOST_TEST(refused_on_load(*sys, with([](order& o) { o.expired_at = latest_time_ms; })));
   BOOST_TEST(!refused_on_load(*sys, with([](order&) {})));
   // An unsuccessful reply carries no order; its error must still be valid.
   BOOST_TEST(!refused_on_load(*sys, reply_error(error_code::order_not_found, "order not found")));
@@ -214,7 +217,8 @@ BOOST_AUTO_TEST_CASE(a_malformed_event_from_a_peer_is_refused) {
   BOOST_TEST(refused_on_load(*sys, with([](incoming_event& e) { e.order_id = ""; })));
   BOOST_TEST(refused_on_load(*sys, with([](incoming_event& e) { e.event_type = "PAYMENT_FORGED"; })));
   BOOST_TEST(refused_on_load(*sys, with([](incoming_event& e) { e.reason = std::string(70000, 'x'); })));
-  BOOST_TEST(refused_on_load(*sys, with([](incoming_event& e) { e.occurred_at_ms = -1; })));
+  BOOST_TEST(!refused_on_load(*sys, with([](incoming_event& e) { e.occurred_at_ms = -1; })));
+  BOOST_TEST(refused_on_load(*sys, with([](incoming_event& e) { e.occurred_at_ms = latest_time_ms + 1; })));
 }
 
 BOOST_AUTO_TEST_CASE(a_whole_message_with_a_bad_value_does_not_come_through) {
