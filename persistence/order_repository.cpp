@@ -365,7 +365,7 @@ upd AS (
     status = f.next,
     reason = CASE WHEN f.next = f.expected THEN o.reason ELSE NULLIF(f.reason, '') END,
     updated_at = CASE WHEN f.next = f.expected THEN o.updated_at
-                      ELSE to_timestamp(f.now_ms / 1000.0) END,
+                      ELSE to_timestamp(f.now_ms / 1000) END, -- whole seconds, as the actor keeps it
     expired_at = CASE WHEN f.next = f.expected THEN o.expired_at
                       ELSE to_timestamp(NULLIF(f.deadline, '')::bigint) END
   FROM fresh f
