@@ -134,7 +134,8 @@ void withdraw(writer_state& st, const char* at) {
   for (std::size_t i = 0; i < batch.commands.size(); ++i) {
     if (const char* reason = withdrawal_reason(batch.commands[i], now)) {
       create_outcome late;
-      late.error = {error_code::unavailable, "the request's deadline passed before its commit"};
+      late.error = {error_code::unavailable, "the database is too slow right now: nothing was "
+                                             "committed, retry later"};
       batch.promises[i].deliver(std::move(late));
       if (st.metrics)
         withdrawn_counter(*st.metrics, reason, at).inc();

@@ -22,9 +22,10 @@ CREATE CONSTRAINT TRIGGER e2e_slow_commit AFTER INSERT ON orders
 
 PORT=$(free_port)
 BASE="http://127.0.0.1:$PORT"
-# The defaults that matter here: the bridge's 5 s, a create's commit deadline 4 s after
-# it arrives, a database call cut after DB_STATEMENT_TIMEOUT_MS (5 s) + 1 s.
-start_service "$DB" "$PORT" ORDER_ROLES=http DB_STATEMENT_TIMEOUT_MS=5000
+# What matters here: the bridge's 5 s, a create's commit deadline 4 s after it arrives,
+# a database call cut after DB_STATEMENT_TIMEOUT_MS + 1 s = 6.5 s (a second away from
+# every delay below, so that a busy machine does not move a case into the next).
+start_service "$DB" "$PORT" ORDER_ROLES=http DB_STATEMENT_TIMEOUT_MS=5500
 wait_for 60 "service ready" ready
 
 metric() { curl -sS "$BASE/metrics" | awk -v m="$1" '$1 == m { print $2; found = 1 } END { if (!found) print 0 }'; }
@@ -93,13 +94,13 @@ check "client gone: no order" eq "$(orders_with_key client-gone)" 0
 check "client gone: no ORDER_CREATED" eq "$(events_with_key client-gone)" 0
 check "client gone: counted" test "$(metric 'db_creates_withdrawn_total{reason="client_gone",at="commit"}')" -gt "$GONE_BEFORE"
 
-# 4. COMMIT starts in time (3 s) but the deferred trigger holds it 4 s: the call is cut
-#    at 6 s during COMMIT, whose outcome is then unknown. The writer finds it out (the
+# 4. COMMIT starts in time (3 s) but the deferred trigger holds it 4.5 s: the call is cut
+#    at 6.5 s during COMMIT, whose outcome is then unknown. The writer finds it out (the
 #    backend that ran it is ended, the key looked up on a fresh connection) and answers
 #    what it found.
 DOUBT_BEFORE=$(metric 'db_creates_in_doubt_total{outcome="not_committed"}')
 DOUBT_BEFORE=$((DOUBT_BEFORE + $(metric 'db_creates_in_doubt_total{outcome="committed"}')))
-delays 3 4
+delays 3 4.5
 create commit-cut --max-time 30
 check "COMMIT cut: the answer tells the truth" truthful commit-cut
 doubt_counted() {
