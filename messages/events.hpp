@@ -2,6 +2,7 @@
 // Event envelopes and payload codecs of CONTRACT §5. Pure: no I/O.
 
 #include "messages/order.hpp"
+#include "messages/rfc3339.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -17,11 +18,6 @@ constexpr const char* inventory_events = "inventory.v1.events";
 constexpr const char* payment_events = "payment.v1.events";
 constexpr const char* order_dlq = "order.v1.dlq";
 } // namespace topics
-
-/// RFC 3339 UTC with milliseconds: "2026-01-01T00:00:00.000Z".
-std::string rfc3339_ms(std::int64_t unix_ms);
-/// Parses RFC 3339 (with "Z" or an offset, optional fraction) to Unix ms.
-std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text);
 
 /// An event the order service emits, ready for the outbox.
 struct outgoing_event {
