@@ -5,6 +5,7 @@
 #include "actors/protocol.hpp"
 #include "messages/clock.hpp"
 
+#include <caf/actor_clock.hpp>
 #include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -13,6 +14,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 
 namespace flashsale {
 
@@ -84,7 +86,7 @@ void arm_idle_check(order_self* self, caf::actor_clock::duration_type delay) {
 
 void check_idle(order_self* self) {
   auto& st = self->state;
-  auto idle = self->now() - st.last_active;
+  auto idle = self->clock().now() - st.last_active;
   if (idle >= st.settings.passivate_after) {
     request_passivation(self);
     arm_idle_check(self, st.settings.passivate_after);
@@ -94,7 +96,7 @@ void check_idle(order_self* self) {
 }
 
 void touch(order_self* self) {
-  self->state.last_active = self->now();
+  self->state.last_active = self->clock().now();
 }
 
 using commit_done = std::function<void(commit_end, api_error)>;
@@ -342,7 +344,7 @@ caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor 
   st.writers = std::move(writers);
   st.readers = std::move(readers);
   st.settings = settings;
-  st.last_active = self->now();
+  st.last_active = self->clock().now();
   // Order actors live and die with their registry, which stops them when it ends (no
   // monitor here: each would stay attached to the registry, and keep the memory of the
   // passivated actor, until the registry ends).
