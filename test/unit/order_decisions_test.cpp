@@ -376,6 +376,7 @@ BOOST_AUTO_TEST_CASE(a_write_without_a_status_change_replays_nothing) {
   BOOST_TEST((s.end == commit_end::applied));
   BOOST_TEST(!s.replay_held);
   BOOST_TEST((d.current()->status == order_status::created));
+  BOOST_TEST(d.current()->updated_at == now_s - 50); // no column changed, as in the row
 }
 
 BOOST_AUTO_TEST_CASE(a_stale_write_reloads_and_decides_again_a_few_times) {
