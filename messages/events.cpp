@@ -1,5 +1,6 @@
 #include "messages/events.hpp"
 
+#include "messages/trace_context.hpp"
 #include "messages/utf8.hpp"
 #include "messages/uuid.hpp"
 
@@ -301,6 +302,10 @@ std::variant<incoming_event, decode_error> decode_envelope(const rapidjson::Valu
   const auto* occurred = string_member(doc, "occurred_at");
   if (occurred)
     e.occurred_at_ms = parse_rfc3339_ms(text_of(*occurred)).value_or(0);
+  // Only a held body (encode_incoming) has it; the consumer sets it from the header.
+  const auto* traceparent = string_member(doc, "traceparent");
+  if (traceparent && parse_traceparent(text_of(*traceparent)))
+    e.traceparent = std::string{text_of(*traceparent)};
   return e;
 }
 
@@ -424,6 +429,8 @@ std::string encode_incoming(const incoming_event& e) {
   put(w, "event_type", e.event_type);
   if (e.occurred_at_ms != 0)
     put(w, "occurred_at", rfc3339_ms(e.occurred_at_ms));
+  if (!e.traceparent.empty())
+    put(w, "traceparent", e.traceparent);
   w.Key("schema_version");
   w.Int(schema_version);
   w.Key("payload");

@@ -1,6 +1,7 @@
 #include "actors/cluster/wire_format.hpp"
 
 #include "actors/protocol.hpp"
+#include "messages/trace_context.hpp"
 #include "messages/uuid.hpp"
 
 #include <caf/actor_system_config.hpp>
@@ -101,6 +102,8 @@ std::string check_peer_value(const incoming_event& x) {
     return "payment_intent_id or reason longer than 64 KiB";
   if (x.occurred_at_ms < 0)
     return "negative occurred_at";
+  if (!x.traceparent.empty() && !parse_traceparent(x.traceparent))
+    return "traceparent neither empty nor valid";
   return {};
 }
 
@@ -109,13 +112,15 @@ std::string check_peer_order_id(const std::string& id) {
 }
 
 std::string check_peer_cancel(const std::string& id, const std::string& reason,
-                              const std::string& user_id) {
+                              const std::string& user_id, const std::string& traceparent) {
   if (auto what = check_peer_order_id(id); !what.empty())
     return what;
   if (reason != "USER_CANCEL" && reason != "STOCK_EXHAUSTED")
     return "cancel reason not USER_CANCEL or STOCK_EXHAUSTED";
   if (!user_id.empty() && !canonical_uuid(user_id))
     return "user_id neither empty nor a UUID";
+  if (!traceparent.empty() && !parse_traceparent(traceparent))
+    return "traceparent neither empty nor valid";
   return {};
 }
 

@@ -4,6 +4,7 @@
 #include "actors/protocol.hpp"
 #include "messages/clock.hpp"
 #include "messages/saga_step.hpp"
+#include "messages/trace_context.hpp"
 
 #include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
@@ -213,8 +214,16 @@ void commit(order_self* self, write_command cmd, int attempt, retry_fn retry,
       });
 }
 
+/// `cmd` with its event (if any) in the trace of `traceparent`, our span for the cause.
+write_command traced(write_command cmd, const std::string& traceparent) {
+  if (cmd.event)
+    cmd.event->traceparent = traceparent;
+  return cmd;
+}
+
 void decide_cancel(order_self* self, std::string reason, std::string user_id,
-                   caf::typed_response_promise<order_reply> rp, int attempt) {
+                   std::string traceparent, caf::typed_response_promise<order_reply> rp,
+                   int attempt) {
   auto& st = self->state;
   if (!st.current) {
     rp.deliver(order_reply{false, {}, st.unavailable_reason});
@@ -236,8 +245,8 @@ void decide_cancel(order_self* self, std::string reason, std::string user_id,
                              + " cannot be cancelled"));
     return;
   }
-  auto retry = [=](int next) { decide_cancel(self, reason, user_id, rp, next); };
-  commit(self, make_write(o, *t, st.settings), attempt, retry,
+  auto retry = [=](int next) { decide_cancel(self, reason, user_id, traceparent, rp, next); };
+  commit(self, traced(make_write(o, *t, st.settings), traceparent), attempt, retry,
          [=](commit_end end, api_error err) mutable {
            auto& st = self->state;
            if (end == commit_end::failed || end == commit_end::rejected
@@ -372,7 +381,7 @@ void decide_event(order_self* self, incoming_event ev, event_done done, int atte
     done(answer(self, event_status::ignored));
     return;
   }
-  auto cmd = step_write(self, step, ev);
+  auto cmd = traced(step_write(self, step, ev), ev.traceparent);
   cmd.inbox_event_id = ev.event_id;
   cmd.inbox_event_type = ev.event_type;
   auto retry = [=](int next) { decide_event(self, ev, done, next); };
@@ -382,7 +391,7 @@ void decide_event(order_self* self, incoming_event ev, event_done done, int atte
       self->state.has_early = true;
       log::debug("saga event came before its order can take it, held",
                  {{"order_id", ev.order_id}, {"event_id", ev.event_id},
-                  {"event_type", ev.event_type}});
+                  {"event_type", ev.event_type}, log::trace_field(ev.traceparent)});
     }
     finish(end, err);
   });
@@ -478,7 +487,8 @@ void dead_letter_held(order_self* self, incoming_event ev, held_list rest) {
   auto& st = self->state;
   auto keep = [=](const char* why) {
     log::warn("held saga event rejected by the database, not copied to the DLQ yet",
-              {{"order_id", ev.order_id}, {"event_id", ev.event_id}, {"why", why}});
+              {{"order_id", ev.order_id}, {"event_id", ev.event_id}, {"why", why},
+               log::trace_field(ev.traceparent)});
     end_replay(self, true);
   };
   auto sink = caf::actor_cast<caf::actor>(self->home_system().registry().get(dlq_atom::value));
@@ -511,7 +521,7 @@ void replay_next(order_self* self, held_list held, int attempt) {
     if (step == saga_step::hold)
       continue; // still ahead of its order
     auto ev = held[i];
-    auto cmd = step_write(self, step, ev);
+    auto cmd = traced(step_write(self, step, ev), ev.traceparent);
     cmd.release_event_id = ev.event_id;
     auto retry = [=](int next) { replay_next(self, held, next); };
     auto rest = held;
@@ -519,7 +529,8 @@ void replay_next(order_self* self, held_list held, int attempt) {
     commit(self, std::move(cmd), attempt, retry, [=](commit_end end, api_error) {
       if (end == commit_end::failed) {
         log::warn("held saga event not replayed, replayed later",
-                  {{"order_id", ev.order_id}, {"event_id", ev.event_id}});
+                  {{"order_id", ev.order_id}, {"event_id", ev.event_id},
+                   log::trace_field(ev.traceparent)});
         end_replay(self, true);
         return;
       }
@@ -529,7 +540,7 @@ void replay_next(order_self* self, held_list held, int attempt) {
       }
       log::info("held saga event replayed",
                 {{"order_id", ev.order_id}, {"event_id", ev.event_id},
-                 {"event_type", ev.event_type},
+                 {"event_type", ev.event_type}, log::trace_field(ev.traceparent),
                  {"outcome", end == commit_end::applied ? to_string_step(step) : "duplicate"}});
       replay_next(self, rest, 0);
     });
@@ -553,7 +564,8 @@ void decide_deadline(order_self* self, event_done done, int attempt) {
     return;
   }
   auto retry = [=](int next) { decide_deadline(self, done, next); };
-  commit(self, make_write(o, *t, st.settings), attempt, retry,
+  // A deadline has no request or event behind it: its event starts a trace.
+  commit(self, traced(make_write(o, *t, st.settings), next_traceparent({})), attempt, retry,
          finish_event(self, event_status::applied, done));
 }
 
@@ -594,11 +606,11 @@ caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor 
       auto& st = self->state;
       return st.current ? reply_ok(*st.current) : order_reply{false, {}, st.unavailable_reason};
     },
-    [=](cancel_atom, const std::string&, std::string& reason,
-        std::string& user_id) -> caf::result<order_reply> {
+    [=](cancel_atom, const std::string&, std::string& reason, std::string& user_id,
+        std::string& traceparent) -> caf::result<order_reply> {
       touch(self);
       auto rp = self->make_response_promise<order_reply>();
-      decide_cancel(self, std::move(reason), std::move(user_id), rp, 0);
+      decide_cancel(self, std::move(reason), std::move(user_id), std::move(traceparent), rp, 0);
       return rp;
     },
     [=](event_atom, incoming_event& ev) -> caf::result<event_reply> {

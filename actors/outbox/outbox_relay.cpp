@@ -2,6 +2,7 @@
 
 #include "actors/log.hpp"
 #include "kafka/producer.hpp"
+#include "messages/event_headers.hpp"
 #include "persistence/outbox_repository.hpp"
 #include "persistence/pg_session.hpp"
 
@@ -137,6 +138,17 @@ bool ensure_producer(relay_actor* self) {
   return true;
 }
 
+/// The row's Kafka headers (CONTRACT §5): event_type, CloudEvents binary mode, traceparent.
+std::vector<kafka::header> headers_of(const persistence::outbox_row& row) {
+  auto made = event_headers(
+    {row.event_id, row.event_type, row.aggregate_id, row.payload, row.traceparent});
+  std::vector<kafka::header> out;
+  out.reserve(made.size());
+  for (auto& [name, value] : made)
+    out.push_back({std::move(name), std::move(value)});
+  return out;
+}
+
 /// Produces the batch in seq order. A row refused at once ends its order's run: nothing
 /// after it is produced (see persistence/outbox_repository.cpp, point 3).
 void produce_batch(relay_state& st) {
@@ -148,8 +160,8 @@ void produce_batch(relay_state& st) {
     if (stopped.count(row.aggregate_id))
       continue;
     auto refused =
-      st.producer->produce(st.cfg.topic, row.aggregate_id, row.payload,
-                           {{"event_type", row.event_type}}, token_of(st.generation, i));
+      st.producer->produce(st.cfg.topic, row.aggregate_id, row.payload, headers_of(row),
+                           token_of(st.generation, i));
     if (refused) {
       st.outcomes[i] = {row_outcome::failed, refused->error, refused->permanent};
       stopped.insert(row.aggregate_id);
@@ -178,7 +190,8 @@ persistence::outbox_failure failure_for(const relay_state& st, const persistence
                      {"event_id", row.event_id},
                      {"event_type", row.event_type},
                      {"attempt", std::to_string(row.retry_count + 1)},
-                     {"error", error}};
+                     {"error", error},
+                     log::trace_field(row.traceparent)};
   // Said on an event's first failure; an outage would otherwise log every retry.
   if (f.dead)
     log::error("outbox event dead: no broker can accept it", fields);
@@ -201,7 +214,8 @@ void finish_batch(relay_state& st) {
     if (stopped.count(row.aggregate_id)) {
       if (out.state == row_outcome::delivered)
         log::warn("outbox event delivered after an earlier one of its order failed",
-                  {{"order_id", row.aggregate_id}, {"event_id", row.event_id}});
+                  {{"order_id", row.aggregate_id}, {"event_id", row.event_id},
+                   log::trace_field(row.traceparent)});
       continue;
     }
     if (out.state == row_outcome::delivered) {
