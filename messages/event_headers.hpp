@@ -24,7 +24,7 @@ struct event_header_input {
   std::string_view event_type;
   std::string_view order_id;
   std::string_view envelope;    // the value: occurred_at is read from it
-  std::string_view traceparent; // empty: none stored (a row older than migration 000010)
+  std::string_view traceparent; // empty: none stored (a row older than migration 000011)
 };
 
 /// event_type, ce_specversion, ce_id, ce_type, ce_source, ce_time, ce_subject,

@@ -155,7 +155,7 @@ void drop_bench_database(const std::string& server_url) {
 }
 
 /// An ORDER_CREATED-sized envelope (~450 bytes); rows carry a traceparent as the
-/// service writes them (migration 000010), so the relay sends every header of §5.
+/// service writes them (migration 000011), so the relay sends every header of §5.
 std::string envelope(const std::string& event_id, const std::string& order_id) {
   return R"({"event_id":")" + event_id
          + R"(","event_type":"ORDER_CREATED","occurred_at":"2026-01-01T00:00:00.000Z",)"
