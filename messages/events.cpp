@@ -1,6 +1,7 @@
 #include "messages/events.hpp"
 
 #include "messages/rfc3339.hpp"
+#include "messages/trace_context.hpp"
 #include "messages/utf8.hpp"
 #include "messages/uuid.hpp"
 #include "messages/validation.hpp"
@@ -158,6 +159,10 @@ std::variant<incoming_event, decode_error> decode_envelope(const rapidjson::Valu
   // this node decodes and forwards must load on the order's owner.
   if (auto why = check_incoming_event(e); !why.empty())
     return failed(decode_failure::bad_envelope, "bad_envelope: " + why);
+  // Only a held body (encode_incoming) has it; the consumer sets it from the header.
+  const auto* traceparent = string_member(doc, "traceparent");
+  if (traceparent && parse_traceparent(text_of(*traceparent)))
+    e.traceparent = std::string{text_of(*traceparent)};
   return e;
 }
 
@@ -245,6 +250,8 @@ std::string encode_incoming(const incoming_event& e) {
   put(w, "event_type", e.event_type);
   if (e.occurred_at_ms != 0)
     put(w, "occurred_at", rfc3339_ms(e.occurred_at_ms));
+  if (!e.traceparent.empty())
+    put(w, "traceparent", e.traceparent);
   w.Key("schema_version");
   w.Int(schema_version);
   w.Key("payload");

@@ -25,6 +25,9 @@ struct outgoing_event {
   std::string event_type; // "ORDER_CREATED", ...
   std::string order_id;   // the message key
   std::string envelope;   // the whole JSON envelope (the Kafka value)
+  /// W3C traceparent of our span in the trace of the request or event that caused it
+  /// (messages/trace_context.hpp), sent as the event's header; empty: none.
+  std::string traceparent;
 };
 
 outgoing_event make_order_created(const order& o, std::int64_t now_ms);
@@ -51,6 +54,9 @@ struct incoming_event {
   std::string payment_intent_id; // payment events only
   std::string reason;            // failure events, if present
   std::int64_t occurred_at_ms = 0;
+  /// The message's traceparent header as received (the consumer sets it; a held event
+  /// keeps it in its stored body); empty when absent. Checked only where it is used.
+  std::string traceparent;
 };
 
 enum class decode_failure {
@@ -67,7 +73,8 @@ struct decode_error {
 std::variant<incoming_event, decode_error> decode_incoming(std::string_view value);
 
 /// The envelope of CONTRACT §5 with the members of `e` the order service reads, which
-/// decode_incoming turns back into `e` (an event held for later keeps this text).
+/// decode_incoming turns back into `e` (an event held for later keeps this text), plus
+/// a top-level "traceparent" when `e` has one, so a replayed event stays in its trace.
 std::string encode_incoming(const incoming_event& e);
 
 /// The trigger an incoming event type maps to; nullopt for INVENTORY_RELEASED (no

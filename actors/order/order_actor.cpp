@@ -4,6 +4,7 @@
 #include "actors/order/order_decisions.hpp"
 #include "actors/protocol.hpp"
 #include "messages/clock.hpp"
+#include "messages/trace_context.hpp"
 
 #include <caf/actor_clock.hpp>
 #include <caf/actor_registry.hpp>
@@ -150,15 +151,23 @@ void commit(order_self* self, write_command cmd, int attempt, retry_fn retry,
       });
 }
 
+/// `cmd` with its event (if any) in the trace of `traceparent`, our span for the cause.
+write_command traced(write_command cmd, const std::string& traceparent) {
+  if (cmd.event)
+    cmd.event->traceparent = traceparent;
+  return cmd;
+}
+
 void decide_cancel(order_self* self, std::string reason, std::string user_id,
-                   caf::typed_response_promise<order_reply> rp, int attempt) {
+                   std::string traceparent, caf::typed_response_promise<order_reply> rp,
+                   int attempt) {
   auto d = core(self).cancel(reason, user_id, unix_now_ms());
   if (d.reply) {
     rp.deliver(std::move(*d.reply));
     return;
   }
-  auto retry = [=](int next) { decide_cancel(self, reason, user_id, rp, next); };
-  commit(self, std::move(*d.write), attempt, retry,
+  auto retry = [=](int next) { decide_cancel(self, reason, user_id, traceparent, rp, next); };
+  commit(self, traced(std::move(*d.write), traceparent), attempt, retry,
          [=](commit_end end, api_error err) mutable {
            rp.deliver(core(self).cancel_finished(end, err));
          });
@@ -179,11 +188,12 @@ void decide_event(order_self* self, incoming_event ev, event_done done, int atte
   }
   auto step = d.step;
   auto retry = [=](int next) { decide_event(self, ev, done, next); };
-  commit(self, std::move(*d.write), attempt, retry, [=](commit_end end, api_error) {
+  commit(self, traced(std::move(*d.write), ev.traceparent), attempt, retry,
+         [=](commit_end end, api_error) {
     if (end == commit_end::applied && step == saga_step::hold)
       log::debug("saga event came before its order can take it, held",
                  {{"order_id", ev.order_id}, {"event_id", ev.event_id},
-                  {"event_type", ev.event_type}});
+                  {"event_type", ev.event_type}, log::trace_field(ev.traceparent)});
     log_rejected(self, end);
     done(core(self).event_finished(end, step));
   });
@@ -199,7 +209,9 @@ void decide_deadline(order_self* self, event_done done, int attempt) {
     return;
   }
   auto retry = [=](int next) { decide_deadline(self, done, next); };
-  commit(self, std::move(*d.write), attempt, retry, [=](commit_end end, api_error) {
+  // A deadline has no request or event behind it: its event starts a trace.
+  commit(self, traced(std::move(*d.write), next_traceparent({})), attempt, retry,
+         [=](commit_end end, api_error) {
     log_rejected(self, end);
     done(core(self).expire_finished(end));
   });
@@ -273,7 +285,8 @@ void release_held(order_self* self, std::string event_id, held_events rest, int 
 void dead_letter_held(order_self* self, incoming_event ev, held_events rest) {
   auto keep = [=](const char* why) {
     log::warn("held saga event rejected by the database, not copied to the DLQ yet",
-              {{"order_id", ev.order_id}, {"event_id", ev.event_id}, {"why", why}});
+              {{"order_id", ev.order_id}, {"event_id", ev.event_id}, {"why", why},
+               log::trace_field(ev.traceparent)});
     end_replay(self, true);
   };
   auto sink = caf::actor_cast<caf::actor>(self->home_system().registry().get(dlq_atom::value));
@@ -309,12 +322,14 @@ void replay_next(order_self* self, held_events held, int attempt) {
   auto step = p->step;
   auto rest = held.without(p->index);
   auto retry = [=](int next) { replay_next(self, held, next); };
-  commit(self, core(self).held_write(held, *p, unix_now_ms()), attempt, retry,
+  commit(self, traced(core(self).held_write(held, *p, unix_now_ms()), ev.traceparent), attempt,
+         retry,
          [=](commit_end end, api_error) {
            switch (core(self).held_finished(end)) {
              case held_next::stop:
                log::warn("held saga event not replayed, replayed later",
-                         {{"order_id", ev.order_id}, {"event_id", ev.event_id}});
+                         {{"order_id", ev.order_id}, {"event_id", ev.event_id},
+                          log::trace_field(ev.traceparent)});
                end_replay(self, true);
                return;
              case held_next::dead_letter:
@@ -325,7 +340,7 @@ void replay_next(order_self* self, held_events held, int attempt) {
            }
            log::info("held saga event replayed",
                      {{"order_id", ev.order_id}, {"event_id", ev.event_id},
-                      {"event_type", ev.event_type},
+                      {"event_type", ev.event_type}, log::trace_field(ev.traceparent),
                       {"outcome", end == commit_end::applied ? to_string_step(step) : "duplicate"}});
            replay_next(self, rest, 0);
          });
@@ -358,11 +373,11 @@ caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor 
       touch(self);
       return core(self).fetch();
     },
-    [=](cancel_atom, const std::string&, std::string& reason,
-        std::string& user_id) -> caf::result<order_reply> {
+    [=](cancel_atom, const std::string&, std::string& reason, std::string& user_id,
+        std::string& traceparent) -> caf::result<order_reply> {
       touch(self);
       auto rp = self->make_response_promise<order_reply>();
-      decide_cancel(self, std::move(reason), std::move(user_id), rp, 0);
+      decide_cancel(self, std::move(reason), std::move(user_id), std::move(traceparent), rp, 0);
       return rp;
     },
     [=](event_atom, incoming_event& ev) -> caf::result<event_reply> {

@@ -74,7 +74,7 @@ struct order_fixture : caf_fixture {
 
   auto cancel() {
     return ask<order_reply>(registry, cancel_atom::value, order_id, std::string{"USER_CANCEL"},
-                            std::string{});
+                            std::string{}, std::string{});
   }
 
   auto deliver(const std::string& type, const std::string& event_id) {
