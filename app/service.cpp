@@ -9,6 +9,7 @@
 #include "actors/order/expiry_sweeper.hpp"
 #include "actors/health_monitor.hpp"
 #include "http/http_bridge.hpp"
+#include "actors/saga/held_dlq.hpp"
 #include "actors/saga/kafka_consumer.hpp"
 #include "actors/log.hpp"
 #include "actors/order/order_registry.hpp"
@@ -150,7 +151,9 @@ int serve(const config& given) {
   auto writers = spawn_db_writers(sys, cfg.database_url, cfg.db_writers, cfg.db_max_batch,
                                   &metrics, limits);
   auto readers = spawn_db_readers(sys, cfg.database_url, cfg.db_readers, limits);
-  auto registry = spawn_order_registry(sys, writers, readers, order_settings_from(cfg));
+  auto held_dlq = spawn_held_dlq(sys, {cfg.kafka_brokers}, metrics);
+  auto registry =
+    spawn_order_registry(sys, {writers, readers, held_dlq}, order_settings_from(cfg));
   // Many nodes (DESIGN.md): peers reach this node's registry through its gate on the
   // cluster port, if it has one; the router in front of the registry sends each command
   // to the order's owner. The bridge, the consumer and the sweeper talk to the router.
@@ -160,7 +163,7 @@ int serve(const config& given) {
   if (!opened || refusal) {
     if (refusal)
       log::error("configuration error: " + *refusal);
-    for (const auto& a : {gate, registry, readers, writers})
+    for (const auto& a : {gate, registry, readers, writers, held_dlq})
       if (a)
         caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     return 1;
@@ -205,7 +208,7 @@ int serve(const config& given) {
     stop_and_wait(sys, relays); // each finishes or rolls back its batch
     if (api)
       api->stop();
-    for (const auto& a : {bridge, router, registry, readers, writers, monitor})
+    for (const auto& a : {bridge, router, registry, readers, writers, held_dlq, monitor})
       if (a)
         caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   };

@@ -7,7 +7,6 @@
 #include "messages/trace_context.hpp"
 
 #include <caf/actor_clock.hpp>
-#include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/local_actor.hpp>
@@ -26,6 +25,7 @@ struct order_state {
   caf::actor registry;
   caf::actor writers;
   caf::actor readers;
+  caf::actor dlq;
   order_settings settings;
   caf::actor_clock::time_point last_active; // on the actor system's clock
   static inline const char* name = "order_actor";
@@ -278,10 +278,9 @@ void release_held(order_self* self, std::string event_id, held_events rest, int 
 
 /// A held event whose write the database rejects at replay goes to order.v1.dlq like
 /// a rejected event straight from Kafka (CONTRACT §5, dlq_reason rejected_by_database),
-/// through the saga consumer of this process, and only once the copy is acknowledged
+/// through the DLQ sink service.cpp handed over, and only once the copy is acknowledged
 /// its row is released: a crash in between copies it again, it is never dropped
-/// uncopied. Without a consumer here, or if the copy fails, the row stays for a later
-/// replay.
+/// uncopied. Without a sink, or if the copy fails, the row stays for a later replay.
 void dead_letter_held(order_self* self, incoming_event ev, held_events rest) {
   auto keep = [=](const char* why) {
     log::warn("held saga event rejected by the database, not copied to the DLQ yet",
@@ -289,9 +288,9 @@ void dead_letter_held(order_self* self, incoming_event ev, held_events rest) {
                log::trace_field(ev.traceparent)});
     end_replay(self, true);
   };
-  auto sink = caf::actor_cast<caf::actor>(self->home_system().registry().get(dlq_atom::value));
+  const auto& sink = self->state.dlq;
   if (!sink) {
-    keep("no saga consumer in this process");
+    keep("no DLQ sink in this process");
     return;
   }
   self
@@ -352,12 +351,13 @@ void log_failed_deadline(const std::string& id, const event_reply& r) {
 }
 
 caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor registry,
-                             caf::actor writers, caf::actor readers, order_settings settings) {
+                             order_ports ports, order_settings settings) {
   auto& st = self->state;
   st.core.emplace(std::move(order_id), settings);
   st.registry = std::move(registry);
-  st.writers = std::move(writers);
-  st.readers = std::move(readers);
+  st.writers = std::move(ports.writers);
+  st.readers = std::move(ports.readers);
+  st.dlq = std::move(ports.dlq);
   st.settings = settings;
   st.last_active = self->clock().now();
   // Order actors live and die with their registry, which stops them when it ends (no
@@ -406,10 +406,9 @@ caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor 
 } // namespace
 
 caf::actor spawn_order_actor(caf::local_actor* parent, std::string order_id,
-                             caf::actor registry, caf::actor writers, caf::actor readers,
-                             order_settings settings) {
+                             caf::actor registry, order_ports ports, order_settings settings) {
   return parent->spawn(order_behavior, std::move(order_id), std::move(registry),
-                       std::move(writers), std::move(readers), settings);
+                       std::move(ports), settings);
 }
 
 } // namespace flashsale

@@ -5,6 +5,8 @@
 
 #include "actors/order/order_settings.hpp"
 
+#include <caf/actor.hpp>
+
 #include <caf/fwd.hpp>
 
 #include <string>
@@ -16,8 +18,15 @@ namespace flashsale {
 ///   (cancel_atom, std::string order_id, std::string reason, std::string user_id,
 ///    std::string traceparent)
 /// and (stop_atom) from the registry after it asked to passivate.
+/// What an order actor talks to besides its registry, handed over in service.cpp.
+struct order_ports {
+  caf::actor writers; // group-commit writers (db_actors.hpp)
+  caf::actor readers; // loads (db_actors.hpp)
+  caf::actor dlq;     // held events the database rejects at replay (saga/held_dlq.hpp);
+                      // none: such a row stays for a later replay
+};
+
 caf::actor spawn_order_actor(caf::local_actor* parent, std::string order_id,
-                             caf::actor registry, caf::actor writers, caf::actor readers,
-                             order_settings settings);
+                             caf::actor registry, order_ports ports, order_settings settings);
 
 } // namespace flashsale

@@ -16,8 +16,7 @@ namespace {
 struct registry_state {
   std::unordered_map<std::string, caf::actor> live;
   std::unordered_map<caf::actor_addr, std::string> ids;
-  caf::actor writers;
-  caf::actor readers;
+  order_ports ports;
   order_settings settings;
   static inline const char* name = "order_registry";
 
@@ -35,8 +34,7 @@ const caf::actor& actor_for(registry_self* self, const std::string& id) {
   auto i = st.live.find(id);
   if (i != st.live.end())
     return i->second;
-  auto a = spawn_order_actor(self, id, caf::actor_cast<caf::actor>(self), st.writers,
-                             st.readers, st.settings);
+  auto a = spawn_order_actor(self, id, caf::actor_cast<caf::actor>(self), st.ports, st.settings);
   self->monitor(a);
   st.ids.emplace(a.address(), id);
   return st.live.emplace(id, std::move(a)).first->second;
@@ -53,10 +51,8 @@ void forget(registry_self* self, const caf::actor_addr& who) {
   st.ids.erase(i);
 }
 
-caf::behavior registry(registry_self* self, caf::actor writers, caf::actor readers,
-                       order_settings settings) {
-  self->state.writers = std::move(writers);
-  self->state.readers = std::move(readers);
+caf::behavior registry(registry_self* self, order_ports ports, order_settings settings) {
+  self->state.ports = std::move(ports);
   self->state.settings = settings;
   // An order actor that died for any reason is forgotten; the next command respawns it.
   self->set_down_handler([=](caf::down_msg& dm) { forget(self, dm.source); });
@@ -109,9 +105,9 @@ caf::behavior registry(registry_self* self, caf::actor writers, caf::actor reade
 
 } // namespace
 
-caf::actor spawn_order_registry(caf::actor_system& sys, caf::actor writers, caf::actor readers,
+caf::actor spawn_order_registry(caf::actor_system& sys, order_ports ports,
                                 order_settings settings) {
-  return sys.spawn(registry, std::move(writers), std::move(readers), settings);
+  return sys.spawn(registry, std::move(ports), settings);
 }
 
 } // namespace flashsale

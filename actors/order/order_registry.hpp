@@ -3,6 +3,7 @@
 // forgets them when they passivate. Every command about an existing order goes
 // through here to the order's single writer.
 
+#include "actors/order/order_actor.hpp"
 #include "actors/order/order_settings.hpp"
 
 #include <caf/fwd.hpp>
@@ -20,7 +21,7 @@ namespace flashsale {
 ///   (passivate_atom, std::string order_id, caf::actor) from its order actors.
 ///   (release_atom, ownership_test) from the cluster member: stop the actors of orders
 ///     this node no longer owns.
-caf::actor spawn_order_registry(caf::actor_system& sys, caf::actor writers, caf::actor readers,
+caf::actor spawn_order_registry(caf::actor_system& sys, order_ports ports,
                                 order_settings settings);
 
 } // namespace flashsale

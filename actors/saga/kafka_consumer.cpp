@@ -7,7 +7,6 @@
 #include "actors/saga/saga_metrics.hpp"
 #include "actors/saga/saga_pipeline.hpp"
 
-#include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
 #include <caf/event_based_actor.hpp>
@@ -45,8 +44,6 @@ struct consumer_state {
   steady::time_point next_commit{};
   steady::time_point quiet_until{};        // no consume error is logged before this
   steady::time_point client_quiet_until{}; // no refused call is logged before this
-  /// DLQ copies of held events (dlq_atom) in flight, by token: answered when acknowledged.
-  std::unordered_map<std::uint64_t, caf::response_promise> held_dlq;
 
   static inline const char* name = "kafka_consumer";
 };
@@ -160,35 +157,18 @@ std::unique_ptr<kafka::consumer_client> make_consumer(consumer_state& st, std::s
   return kafka::consumer_client::create(s, std::move(h), error);
 }
 
-/// Answers the order actor waiting for a held event's copy; false when it is not one.
-bool answer_held(consumer_state& st, std::uint64_t token, bool delivered) {
-  auto i = st.held_dlq.find(token);
-  if (i == st.held_dlq.end())
-    return false;
-  i->second.deliver(delivered);
-  st.held_dlq.erase(i);
-  return true;
-}
-
 void on_dlq_delivered(consumer_state& st, std::uint64_t token, bool truncated) {
-  bool held = answer_held(st, token, true);
-  if (!held && !st.pipeline.dlq_source(token))
+  if (!st.pipeline.dlq_source(token))
     return; // dropped by a revoke or a new client
   st.metrics.dlq->inc();
   if (truncated)
     st.metrics.dlq_truncated->inc();
-  if (!held)
-    observe_handled(st, st.pipeline.dlq_done(token, steady::now()));
+  observe_handled(st, st.pipeline.dlq_done(token, steady::now()));
 }
 
 /// The DLQ will never take this copy: the message is skipped with an error line that
 /// says where it is, so that the partition goes on.
 void on_dlq_lost(consumer_state& st, std::uint64_t token, const std::string& error) {
-  if (answer_held(st, token, false)) {
-    log::error("held saga event not copied to the DLQ", {{"error", error}});
-    st.metrics.dlq_lost->inc();
-    return;
-  }
   const auto* ref = st.pipeline.dlq_source(token);
   if (!ref)
     return;
@@ -245,39 +225,6 @@ void send_to_dlq(consumer_state& st, saga_dlq_copy copy) {
   // No handler runs inside write(): reports come through poll() and pump().
   st.pipeline.dlq_sent(st.dlq_writer->write(m, copy.reason), std::move(copy.ref),
                        copy.consumed_at);
-}
-
-/// A held event (early_events) whose write the database rejected at replay: its Kafka
-/// message is long committed, so the copy is made from the held body, with the topic its
-/// type comes on and no partition or offset (-1), plus header `held_in=early_events`.
-/// The promise is answered once the DLQ acknowledges it (or refuses it for good).
-void copy_held_to_dlq(consumer_actor* self, const std::string& order_id,
-                      const std::string& event_id, const std::string& event_type,
-                      const std::string& body) {
-  auto& st = self->state;
-  auto rp = self->make_response_promise();
-  if (!ensure_clients(st)) {
-    rp.deliver(false);
-    return;
-  }
-  kafka::consumed_message m;
-  m.topic =
-    event_type.rfind("PAYMENT_", 0) == 0 ? topics::payment_events : topics::inventory_events;
-  m.key = order_id;
-  m.value = body;
-  m.headers = {{"event_type", event_type}, {"held_in", "early_events"}};
-  // The held body keeps the traceparent of our span when the event came (events.cpp).
-  std::string traceparent;
-  auto decoded = decode_incoming(body);
-  if (auto* held = std::get_if<incoming_event>(&decoded))
-    traceparent = held->traceparent;
-  if (!traceparent.empty())
-    m.headers.push_back({"traceparent", traceparent});
-  log::warn("held saga event to DLQ",
-            {{"order_id", order_id}, {"event_id", event_id}, {"reason", rejected_dlq_reason},
-             log::trace_field(traceparent)});
-  st.metrics.handled[event_status::rejected]->inc();
-  st.held_dlq.emplace(st.dlq_writer->write(m, rejected_dlq_reason), std::move(rp));
 }
 
 // -- events -------------------------------------------------------------------------
@@ -450,9 +397,6 @@ void shut_down(consumer_state& st) {
     st.dlq_writer->flush(st.cfg.shutdown_grace);
     st.dlq_writer.reset();
   }
-  for (auto& [token, rp] : st.held_dlq)
-    rp.deliver(false); // the copy may still arrive: the next replay makes another
-  st.held_dlq.clear();
   close_consumer(st);
 }
 
@@ -486,9 +430,7 @@ caf::behavior kafka_consumer(consumer_actor* self, consumer_settings cfg, caf::a
   st.metrics = std::move(metrics);
   st.pipeline = saga_pipeline{
     {st.cfg.max_in_flight, st.cfg.max_dispatched, {st.cfg.retry_base, st.cfg.retry_max}}};
-  self->system().registry().put(dlq_atom::value, caf::actor_cast<caf::strong_actor_ptr>(self));
   self->set_exit_handler([self](caf::exit_msg& msg) {
-    self->system().registry().erase(dlq_atom::value);
     shut_down(self->state);
     self->quit(msg.reason);
   });
@@ -500,10 +442,6 @@ caf::behavior kafka_consumer(consumer_actor* self, consumer_settings cfg, caf::a
     },
     [self](retry_event_atom, const std::string& order_id) {
       perform(self, self->state.pipeline.on_retry(order_id));
-    },
-    [self](dlq_atom, const std::string& order_id, const std::string& event_id,
-           const std::string& event_type, const std::string& body) {
-      copy_held_to_dlq(self, order_id, event_id, event_type, body);
     },
   };
 }

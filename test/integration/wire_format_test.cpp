@@ -126,7 +126,7 @@ BOOST_AUTO_TEST_CASE(an_optional_deadline_is_cleared_when_absent_on_the_wire) {
 }
 
 BOOST_AUTO_TEST_CASE(events_and_event_replies_round_trip) {
-  incoming_event ev{event_uuid, "PAYMENT_SUCCEEDED", order_uuid, "pi-1", "why", 1795476804123};
+  incoming_event ev{event_uuid, "PAYMENT_SUCCEEDED", order_uuid, "pi-1", "why", 1795476804123, ""};
   auto out = round_trip(*sys, ev);
   BOOST_TEST(out.event_id == ev.event_id);
   BOOST_TEST(out.event_type == ev.event_type);
@@ -141,7 +141,7 @@ BOOST_AUTO_TEST_CASE(events_and_event_replies_round_trip) {
 
 BOOST_AUTO_TEST_CASE(a_whole_message_crosses_through_the_type_registry) {
   auto msg = caf::make_message(event_atom::value,
-                               incoming_event{event_uuid, "INVENTORY_RESERVED", order_uuid, "", "", 7});
+                               incoming_event{event_uuid, "INVENTORY_RESERVED", order_uuid, "", "", 7, ""});
   std::vector<char> buf;
   caf::binary_serializer sink{*sys, buf};
   BOOST_REQUIRE(!sink(msg));
@@ -206,7 +206,7 @@ BOOST_AUTO_TEST_CASE(a_malformed_order_from_a_peer_is_refused) {
 }
 
 BOOST_AUTO_TEST_CASE(a_malformed_event_from_a_peer_is_refused) {
-  incoming_event ok{event_uuid, "PAYMENT_SUCCEEDED", order_uuid, "pi-1", "", 1};
+  incoming_event ok{event_uuid, "PAYMENT_SUCCEEDED", order_uuid, "pi-1", "", 1, ""};
   BOOST_TEST(!refused_on_load(*sys, ok));
   auto with = [&](auto change) {
     auto ev = ok;
@@ -274,7 +274,7 @@ BOOST_AUTO_TEST_CASE(every_event_the_consumer_accepts_a_peer_accepts) {
 // ...and what the consumer refuses (to the DLQ) a peer refuses too: a value past a
 // decoder's cap, text that is no Unicode, a time no RFC 3339 text can name.
 BOOST_AUTO_TEST_CASE(an_event_the_consumer_would_refuse_a_peer_refuses) {
-  incoming_event ok{event_uuid, "PAYMENT_SUCCEEDED", order_uuid, "pi-1", "", 1};
+  incoming_event ok{event_uuid, "PAYMENT_SUCCEEDED", order_uuid, "pi-1", "", 1, ""};
   auto with = [&](auto change) {
     auto ev = ok;
     change(ev);

@@ -29,7 +29,7 @@ std::string times(const std::string& s, std::size_t n) {
 }
 
 incoming_event sample_event() {
-  return {event_id, "PAYMENT_SUCCEEDED", order_id, "pi-1", "", 1767225600123};
+  return {event_id, "PAYMENT_SUCCEEDED", order_id, "pi-1", "", 1767225600123, ""};
 }
 
 order sample_order() {
