@@ -3,13 +3,11 @@
 #include "actors/log.hpp"
 #include "actors/protocol.hpp"
 #include "kafka/broker_probe.hpp"
-#include "persistence/pg_session.hpp"
+#include "persistence/db_probe.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
-
-#include <pqxx/pqxx>
 
 namespace flashsale {
 
@@ -17,23 +15,12 @@ namespace {
 
 constexpr std::chrono::milliseconds kafka_probe_timeout{1000};
 
-/// The database probe has its own connection with short bounds: it must tell within
-/// seconds that the database stopped answering, and never wait on a connection the
-/// writers are stuck on. A probe cut after 1 s, every 250 ms: /readyz says 503 at most
-/// ~1.25 s after the database went silent (a blackhole: no error, no answer).
+/// A probe every 250 ms, each cut after 1 s (persistence/db_probe.hpp): /readyz says 503
+/// at most ~1.25 s after the database went silent.
 constexpr std::chrono::milliseconds db_probe_interval{250};
 
-persistence::pg_limits probe_limits() {
-  persistence::pg_limits l;
-  l.statement_timeout = std::chrono::milliseconds{1000};
-  l.call_grace = std::chrono::milliseconds{0};
-  l.tcp_user_timeout = std::chrono::milliseconds{1000};
-  l.keepalives_idle = std::chrono::seconds{1};
-  return l;
-}
-
 struct db_probe_state {
-  std::unique_ptr<persistence::pg_session> db;
+  std::unique_ptr<persistence::db_probe> db;
   std::shared_ptr<health_state> health;
   bool logged_down = false;
   static inline const char* name = "health_db_probe";
@@ -41,30 +28,16 @@ struct db_probe_state {
 
 using db_probe_self = caf::stateful_actor<db_probe_state>;
 
-bool database_reachable(persistence::pg_session& db) {
-  try {
-    db.with([](pqxx::connection_base& c) {
-      pqxx::nontransaction tx{c};
-      tx.exec("SELECT 1");
-    });
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
-
-caf::behavior db_probe(db_probe_self* self, std::string url,
+caf::behavior db_probe_actor(db_probe_self* self, std::string url,
                        std::shared_ptr<health_state> health) {
   auto& st = self->state;
-  st.db = std::make_unique<persistence::pg_session>(std::move(url),
-                                                    std::chrono::milliseconds{0},
-                                                    probe_limits());
+  st.db = std::make_unique<persistence::db_probe>(std::move(url));
   st.health = std::move(health);
   self->send(self, probe_atom::value);
   return {
     [=](probe_atom) {
       auto& st = self->state;
-      bool ok = database_reachable(*st.db);
+      bool ok = st.db->reachable();
       st.health->database_ok = ok;
       if (ok == st.logged_down) { // a change: say it once
         st.logged_down = !ok;
@@ -96,7 +69,7 @@ caf::behavior monitor(monitor_self* self, std::string url, std::string brokers,
     log::error("kafka probe cannot be made: /readyz reports kafka down",
                {{"error", st.kafka->setup_error()}});
   st.health = health;
-  self->spawn<caf::detached + caf::linked>(db_probe, std::move(url), std::move(health));
+  self->spawn<caf::detached + caf::linked>(db_probe_actor, std::move(url), std::move(health));
   self->send(self, probe_atom::value);
   return {
     [=](probe_atom) {

@@ -4,6 +4,7 @@
 
 #include "actors/cluster/cluster.hpp"
 #include "actors/cluster/cluster_gate.hpp"
+#include "actors/cluster/cluster_join.hpp"
 #include "actors/order/db_actors.hpp"
 #include "actors/order/expiry_sweeper.hpp"
 #include "actors/health_monitor.hpp"
@@ -85,6 +86,33 @@ cluster_settings cluster_settings_from(const config& cfg, std::uint16_t caf_port
   return s;
 }
 
+/// Publishes the gate in front of `registry` on CLUSTER_HOST, into `gate` and
+/// `cluster.caf_port`, only when the operator chose how peers talk (CLUSTER_TLS_* or
+/// CLUSTER_INSECURE=1): otherwise this node has no cluster port at all (CONTRACT §7),
+/// for a plain CAF client could read and change any order on it. False (logged) when
+/// the port cannot be opened.
+bool open_cluster_port(caf::actor_system& sys, const config& cfg, cluster_settings& cluster,
+                       const caf::actor& registry, caf::actor& gate) {
+  if (!cluster.peers_allowed()) {
+    if (cfg.caf_node_port != 0)
+      log::warn("CAF_NODE_PORT is set, but no cluster port is opened without CLUSTER_TLS_* "
+                "or CLUSTER_INSECURE=1",
+                {{"node_id", cfg.node_id}, {"caf_node_port", std::to_string(cfg.caf_node_port)}});
+    return true;
+  }
+  gate = spawn_cluster_gate(sys, registry);
+  auto port = publish_cluster_endpoint(sys, gate, cfg.cluster_host, cfg.caf_node_port,
+                                       cluster.tls.enabled());
+  if (!port) {
+    log::error("cannot publish the order registry",
+               {{"addr", cfg.cluster_host + ":" + std::to_string(cfg.caf_node_port)},
+                {"error", sys.render(port.error())}});
+    return false;
+  }
+  cluster.caf_port = *port;
+  return true;
+}
+
 /// Blocks SIGINT and SIGTERM in every thread started from here on, so that only
 /// wait_for_stop() receives them.
 sigset_t block_stop_signals() {
@@ -144,26 +172,17 @@ int serve(const config& given) {
   auto readers = spawn_db_readers(sys, cfg.database_url, cfg.db_readers, limits);
   auto registry = spawn_order_registry(sys, writers, readers, order_settings_from(cfg));
   // Many nodes (DESIGN.md): peers reach this node's registry through its gate on the
-  // CAF port, bound to CLUSTER_HOST; the router in front of the registry sends each
-  // command to the order's owner. The bridge, the consumer and the sweeper talk to
-  // the router.
-  auto gate = spawn_cluster_gate(sys, registry);
-  auto caf_port = publish_cluster_endpoint(sys, gate, cfg.cluster_host, cfg.caf_node_port,
-                                           cluster.tls.enabled());
-  std::optional<std::string> refusal;
-  if (caf_port) {
-    cluster.caf_port = *caf_port;
-    refusal = refuse_plaintext_cluster(cluster); // several nodes in plaintext?
-  }
-  if (!caf_port || refusal) {
+  // cluster port, if it has one; the router in front of the registry sends each command
+  // to the order's owner. The bridge, the consumer and the sweeper talk to the router.
+  caf::actor gate;
+  bool opened = open_cluster_port(sys, cfg, cluster, registry, gate);
+  auto refusal = opened ? refuse_to_join(cluster) : std::nullopt;
+  if (!opened || refusal) {
     if (refusal)
       log::error("configuration error: " + *refusal);
-    else
-      log::error("cannot publish the order registry",
-                 {{"addr", cfg.cluster_host + ":" + std::to_string(cfg.caf_node_port)},
-                  {"error", sys.render(caf_port.error())}});
     for (const auto& a : {gate, registry, readers, writers})
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+      if (a)
+        caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     return 1;
   }
   auto view = std::make_shared<cluster_view>(cfg.node_id);

@@ -53,7 +53,12 @@ struct delivery_report {
   bool ok = false;
   int error_code = 0; // librdkafka's error code, 0 when ok
   std::string error;  // human readable, empty when ok
-  /// No retry can cure it (too large, invalid): the message will never be accepted.
+  /// No retry of the same request can cure it (too large, invalid). Refused by
+  /// produce(), this is the message's own fault. In a delivery report it holds for the
+  /// record batch the message travelled in: a broker refuses a batch larger than the
+  /// topic's max.message.bytes whole, and librdkafka does not split it, so only a
+  /// message refused while alone in its batch is too large itself
+  /// (actors/outbox/relay_batch.hpp).
   bool permanent = false;
   std::int32_t partition = -1;
   std::int64_t offset = -1;

@@ -57,7 +57,12 @@ namespace {
 //    with backoff, no limit) and is still X's head, or becomes DEAD when no retry can
 //    cure it (too large: the only case where a later event is published without an
 //    earlier one); the rows after it are released untouched. So the database's SENT
-//    set and Kafka's log agree on a prefix.
+//    set and Kafka's log agree on a prefix. A record batch the broker refused as too
+//    large holds no row of X in Kafka from X's first refused row on (with the gapless
+//    guarantee nothing after it is written); within the same lease the relay produces
+//    those rows again one at a time, in seq order, each alone in its record batch
+//    (actors/outbox/relay_batch.hpp), and records the same way: SENT up to X's first row
+//    not acknowledged alone, which is retried, or DEAD when refused alone.
 // 5. Crashes and lost batches. If the relay dies or loses the database before it
 //    records, X's rows stay PENDING until the lease runs out; Kafka may hold a prefix
 //    of them (3). The next claim starts again at the same head, so the events are sent

@@ -16,7 +16,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <thread>
+#include <set>
 
 namespace flashsale {
 
@@ -88,6 +88,7 @@ struct cluster_state {
   bool started = false;                 // the first heartbeat is committed
   bool failing = false;                 // the last heartbeat failed
   bool refusing = false;                // peers are live but not allowed (logged once)
+  std::set<std::string> portless;       // live nodes without a cluster port (logged once)
   static inline const char* name = "cluster_member";
 };
 
@@ -197,9 +198,17 @@ void on_hello(cluster_actor* self, const std::string& node_id, const caf::actor&
 void reconcile(cluster_actor* self, const std::vector<persistence::node_row>& live) {
   auto& st = self->state;
   std::map<std::string, peer> next;
+  std::set<std::string> portless;
   for (const auto& row : live) {
     if (row.node_id == st.cfg.node_id)
       continue;
+    if (row.caf_port == 0) { // no cluster port: never a peer (refuse_to_join)
+      if (st.portless.count(row.node_id) == 0)
+        log::warn("a live node has no cluster port: it is not a peer",
+                  {{"node_id", st.cfg.node_id}, {"peer", row.node_id}});
+      portless.insert(row.node_id);
+      continue;
+    }
     auto i = st.peers.find(row.node_id);
     peer p;
     if (i != st.peers.end() && i->second.host == row.host && i->second.port == row.caf_port)
@@ -212,6 +221,7 @@ void reconcile(cluster_actor* self, const std::vector<persistence::node_row>& li
     if (p.registry && (next.count(id) == 0 || !next.at(id).registry))
       self->demonitor(p.registry);
   st.peers = std::move(next);
+  st.portless = std::move(portless);
   if (!st.cfg.peers_allowed()) {
     if (!st.peers.empty() && !st.refusing)
       log::error("other nodes are live, but this node runs without CLUSTER_TLS_* and without "
@@ -249,7 +259,10 @@ void beat(cluster_actor* self) {
     st.failing = true;
     return;
   }
-  if (!st.started)
+  if (!st.started && st.cfg.caf_port == 0)
+    log::info("joined the cluster with no cluster port: this node runs alone",
+              {{"node_id", st.cfg.node_id}, {"caf_endpoint", "none"}});
+  else if (!st.started)
     log::info("joined the cluster",
               {{"node_id", st.cfg.node_id},
                {"caf_endpoint", st.cfg.host + ":" + std::to_string(st.cfg.caf_port)}});
@@ -313,44 +326,6 @@ caf::behavior cluster_member(cluster_actor* self, cluster_settings cfg,
 }
 
 } // namespace
-
-std::optional<std::string> refuse_plaintext_cluster(const cluster_settings& cfg) {
-  if (cfg.peers_allowed())
-    return std::nullopt;
-  persistence::node_row me{cfg.node_id, cfg.host, cfg.caf_port, cfg.http_url};
-  persistence::pg_session db{cfg.database_url};
-  // A row may be a crashed predecessor's (another pid, no leave): it lapses within the
-  // timeout. Only a node still beating after timeout + heartbeat is really live.
-  auto deadline = std::chrono::steady_clock::now() + cfg.timeout + cfg.heartbeat;
-  for (bool first = true;; first = false) {
-    std::vector<persistence::node_row> live;
-    try {
-      live = db.with([&](pqxx::connection_base& conn) {
-        return persistence::heartbeat(conn, me, first, cfg.timeout);
-      });
-    } catch (const std::exception&) {
-      return std::nullopt; // the membership actor retries and reports the database
-    }
-    auto other = std::find_if(live.begin(), live.end(),
-                              [&](const auto& row) { return row.node_id != cfg.node_id; });
-    if (other == live.end())
-      return std::nullopt;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      try {
-        db.with([&](pqxx::connection_base& conn) {
-          persistence::leave(conn, cfg.node_id);
-          return 0;
-        });
-      } catch (const std::exception&) {
-        // the row lapses after CLUSTER_TIMEOUT_MS
-      }
-      return "several nodes need mutual TLS: node " + other->node_id
-             + " is live; set CLUSTER_TLS_CA, CLUSTER_TLS_CERT and CLUSTER_TLS_KEY on every "
-               "node, or CLUSTER_INSECURE=1 to run them in plaintext on a trusted network";
-    }
-    std::this_thread::sleep_for(cfg.heartbeat);
-  }
-}
 
 caf::actor spawn_cluster_member(caf::actor_system& sys, cluster_settings settings,
                                 std::shared_ptr<cluster_view> view, caf::actor registry,

@@ -33,7 +33,7 @@ struct cluster_settings {
   std::string database_url;                  // DATABASE_URL
   std::string node_id;                       // NODE_ID
   std::string host;                          // CLUSTER_HOST: where peers reach this node
-  std::uint16_t caf_port = 0;                // the port the registry is published on
+  std::uint16_t caf_port = 0; // the port the registry is published on; 0: none (alone)
   std::string http_url;                      // informational, in cluster_nodes
   std::chrono::milliseconds heartbeat{1000}; // CLUSTER_HEARTBEAT_MS
   std::chrono::milliseconds timeout{5000};   // CLUSTER_TIMEOUT_MS
@@ -42,7 +42,7 @@ struct cluster_settings {
   std::chrono::milliseconds diagnose_timeout{2000}; // a TLS probe of a peer that fails
   int dial_grace_beats = 3; // a node with a greater id waits this long for a peer's hello
   /// Whether this node may talk to peers at all: over TLS, or in plaintext when the
-  /// operator said so. Otherwise it runs alone.
+  /// operator said so. Otherwise it opens no cluster port and runs alone (CONTRACT §7).
   bool peers_allowed() const { return tls.enabled() || insecure; }
 };
 
@@ -68,13 +68,6 @@ private:
   mutable std::mutex mtx_;
   std::shared_ptr<const routing_table> table_;
 };
-
-/// Several nodes in plaintext need CLUSTER_INSECURE=1 (CONTRACT §7): without TLS and
-/// without it, registers this node (its first heartbeat) and returns the one line to
-/// stop with when another node is live, i.e. still beating after timeout + heartbeat
-/// (a crashed predecessor's row lapses meanwhile). Blocking (that long at most, and
-/// only when another row is live); call before spawn_cluster_member.
-std::optional<std::string> refuse_plaintext_cluster(const cluster_settings& settings);
 
 /// Spawns the membership actor; `metrics` must outlive it.
 /// `gate` is what this node publishes (actors/cluster_gate.hpp).

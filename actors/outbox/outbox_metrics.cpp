@@ -26,6 +26,16 @@ relay_metrics register_outbox_metrics(metrics_registry& reg) {
     "Relay claims that found nothing although due rows were pending (held by other relays)");
   m.abandoned_batches = &reg.get_counter("outbox_abandoned_batches_total",
                                          "Claimed batches given up unfinished (re-sent later)");
+  m.refused_batches = &reg.get_counter(
+    "outbox_refused_batches_total",
+    "Relay batches in which a broker refused a record batch as too large for the topic "
+    "(max.message.bytes); its events are sent again one by one");
+  m.retried_alone = &reg.get_counter(
+    "outbox_retried_alone_total",
+    "Outbox events produced again alone in their record batch after a batch refusal");
+  m.delivered_alone = &reg.get_counter(
+    "outbox_delivered_alone_total",
+    "Outbox events acknowledged when sent alone after a batch refusal");
   m.lag =
     &reg.get_histogram("outbox_relay_lag_seconds", "Outbox event commit to Kafka acknowledgement");
   m.batch_rows =

@@ -23,6 +23,9 @@ struct relay_metrics {
   counter* empty_claims = nullptr;
   counter* contended_claims = nullptr;
   counter* abandoned_batches = nullptr;
+  counter* refused_batches = nullptr; // a broker refused a record batch as too large
+  counter* retried_alone = nullptr;   // rows produced again alone after that
+  counter* delivered_alone = nullptr; // ... and acknowledged so
   histogram* lag = nullptr;
   histogram* batch_rows = nullptr;
   std::shared_ptr<outbox_gauges> gauges = std::make_shared<outbox_gauges>();

@@ -2,6 +2,7 @@
 
 #include "actors/log.hpp"
 #include "kafka/producer.hpp"
+#include "actors/outbox/relay_batch.hpp"
 #include "persistence/outbox_repository.hpp"
 #include "persistence/pg_session.hpp"
 
@@ -33,13 +34,13 @@ enum class relay_phase {
   claiming,   // next step claims a batch
   delivering, // a batch is produced; waiting for its delivery reports
   waiting,    // nothing to do; waiting for NOTIFY or the fallback poll
+  alone,      // after a batch refusal: producing rows one by one, each alone
 };
 
-/// What happened to one claimed row in this batch.
+/// What happened to one claimed row in this batch (in the pass under way).
 struct row_outcome {
-  enum kind { untouched, queued, delivered, failed } state = untouched;
+  row_attempt attempt;
   std::string error;
-  bool permanent = false; // no retry can cure it
 };
 
 struct relay_state {
@@ -58,6 +59,10 @@ struct relay_state {
 
   std::optional<persistence::outbox_claim> claim;
   std::vector<row_outcome> outcomes;
+  std::vector<row_fate> fates;         // the first pass, sorted (actors/outbox/relay_batch.hpp)
+  std::vector<std::size_t> alone_rows; // rows to send again alone, in seq order
+  std::size_t alone_next = 0;          // the next of them to produce
+  bool alone_in_flight = false;        // alone_rows[alone_next - 1] awaits its report
   std::uint32_t generation = 0;    // tells this batch's reports from older ones
   steady::time_point started_at{}; // for the per-batch debug line
   steady::time_point claimed_at{};
@@ -78,12 +83,25 @@ void on_delivery(relay_state& st, const kafka::delivery_report& r) {
   auto i = static_cast<std::size_t>(r.token & 0xffffffffu);
   if (i >= st.outcomes.size())
     return;
+  auto& out = st.outcomes[i];
   if (r.ok) {
-    st.outcomes[i].state = row_outcome::delivered;
+    out.attempt.state = row_attempt::delivered;
     st.metrics.lag->observe(std::max(0.0, unix_now() - st.claim->rows[i].created_at));
-  } else {
-    st.outcomes[i] = {row_outcome::failed, r.error, r.permanent};
+    return;
   }
+  // A broker's refusal holds for the record batch the row travelled in, not
+  // necessarily for the row: librdkafka does not split a refused batch.
+  out.attempt = {row_attempt::failed,
+                 r.permanent ? row_attempt::refused_in_batch : row_attempt::passing};
+  out.error = r.error;
+}
+
+/// The attempt of a row that produce() refused at once: that refusal is the row's own
+/// (e.g. larger than our message.max.bytes).
+row_outcome refused_outcome(const kafka::delivery_report& refused) {
+  return {{row_attempt::failed,
+           refused.permanent ? row_attempt::refused_alone : row_attempt::passing},
+          refused.error};
 }
 
 void log_kafka(std::size_t relay, kafka::log_severity sev, const std::string& fac,
@@ -151,10 +169,10 @@ void produce_batch(relay_state& st) {
       st.producer->produce(st.cfg.topic, row.aggregate_id, row.payload,
                            {{"event_type", row.event_type}}, token_of(st.generation, i));
     if (refused) {
-      st.outcomes[i] = {row_outcome::failed, refused->error, refused->permanent};
+      st.outcomes[i] = refused_outcome(*refused);
       stopped.insert(row.aggregate_id);
     } else {
-      st.outcomes[i].state = row_outcome::queued;
+      st.outcomes[i].attempt.state = row_attempt::queued;
     }
   }
 }
@@ -167,18 +185,18 @@ std::chrono::milliseconds backoff_for(const relay_settings& cfg, int retry_count
 }
 
 persistence::outbox_failure failure_for(const relay_state& st, const persistence::outbox_row& row,
-                                        const row_outcome& out) {
-  const auto& error = out.error;
+                                        const row_outcome& out, bool dead) {
   persistence::outbox_failure f;
   f.seq = row.seq;
-  f.error = error;
+  f.error = out.error;
   f.backoff = backoff_for(st.cfg, row.retry_count);
-  f.dead = out.permanent;
+  f.dead = dead;
   log::fields fields{{"order_id", row.aggregate_id},
                      {"event_id", row.event_id},
                      {"event_type", row.event_type},
                      {"attempt", std::to_string(row.retry_count + 1)},
-                     {"error", error}};
+                     {"bytes", std::to_string(row.payload.size())},
+                     {"error", out.error}};
   // Said on an event's first failure; an outage would otherwise log every retry.
   if (f.dead)
     log::error("outbox event dead: no broker can accept it", fields);
@@ -188,36 +206,93 @@ persistence::outbox_failure failure_for(const relay_state& st, const persistence
   return f;
 }
 
-/// Records the batch: per order, the rows delivered before its first failure are SENT,
-/// the first failure is retried (or DEAD), the rest stay as they were (point 4).
-void finish_batch(relay_state& st) {
+/// Records the batch as st.fates says (actors/outbox/relay_batch.hpp; point 4 of
+/// persistence/outbox_repository.cpp): SENT, retry, DEAD; released otherwise.
+void record_batch(relay_state& st) {
   const auto& rows = st.claim->rows;
   std::vector<std::int64_t> sent;
   std::vector<persistence::outbox_failure> failed;
-  std::unordered_set<std::string_view> stopped;
+  std::size_t dead = 0;
   for (std::size_t i = 0; i < rows.size(); ++i) {
-    const auto& row = rows[i];
-    const auto& out = st.outcomes[i];
-    if (stopped.count(row.aggregate_id)) {
-      if (out.state == row_outcome::delivered)
-        log::warn("outbox event delivered after an earlier one of its order failed",
-                  {{"order_id", row.aggregate_id}, {"event_id", row.event_id}});
-      continue;
+    switch (st.fates[i]) {
+      case row_fate::sent:
+        sent.push_back(rows[i].seq);
+        break;
+      case row_fate::dead:
+        ++dead;
+        failed.push_back(failure_for(st, rows[i], st.outcomes[i], true));
+        break;
+      case row_fate::retry:
+        failed.push_back(failure_for(st, rows[i], st.outcomes[i], false));
+        break;
+      case row_fate::retry_alone: // only between the passes
+      case row_fate::release:
+        if (st.outcomes[i].attempt.state == row_attempt::delivered)
+          log::warn("outbox event delivered after an earlier one of its order failed",
+                    {{"order_id", rows[i].aggregate_id}, {"event_id", rows[i].event_id}});
+        break;
     }
-    if (out.state == row_outcome::delivered) {
-      sent.push_back(row.seq);
-      continue;
-    }
-    stopped.insert(row.aggregate_id);
-    if (out.state == row_outcome::failed)
-      failed.push_back(failure_for(st, row, out));
   }
   st.db->with(
     [&](auto& conn) { persistence::complete_outbox_claim(conn, *st.claim, sent, failed); });
   st.metrics.published->inc(sent.size());
   st.metrics.failed_attempts->inc(failed.size());
-  st.metrics.dead->inc(static_cast<std::uint64_t>(
-    std::count_if(failed.begin(), failed.end(), [](const auto& f) { return f.dead; })));
+  st.metrics.dead->inc(dead);
+}
+
+std::vector<std::string_view> orders_of(const relay_state& st,
+                                        const std::vector<std::size_t>& rows) {
+  std::vector<std::string_view> orders;
+  orders.reserve(rows.size());
+  for (auto i : rows)
+    orders.push_back(st.claim->rows[i].aggregate_id);
+  return orders;
+}
+
+/// Sorts the first pass; returns true when rows are to be sent again alone (the
+/// broker refused their record batch), with the alone pass set up.
+bool sort_first_pass(relay_state& st) {
+  std::vector<std::size_t> all(st.claim->rows.size());
+  for (std::size_t i = 0; i < all.size(); ++i)
+    all[i] = i;
+  std::vector<row_attempt> attempts;
+  attempts.reserve(all.size());
+  for (const auto& out : st.outcomes)
+    attempts.push_back(out.attempt);
+  st.fates = sort_batch(orders_of(st, all), attempts, false);
+  st.alone_rows.clear();
+  for (std::size_t i = 0; i < st.fates.size(); ++i)
+    if (st.fates[i] == row_fate::retry_alone)
+      st.alone_rows.push_back(i);
+  st.alone_next = 0;
+  st.alone_in_flight = false;
+  if (st.alone_rows.empty())
+    return false;
+  const auto& first = st.claim->rows[st.alone_rows.front()];
+  log::warn("outbox: a broker refused a record batch as too large for the topic; sending "
+            "its events again one by one, only one refused alone becomes DEAD",
+            {{"relay", std::to_string(st.index)},
+             {"rows", std::to_string(st.alone_rows.size())},
+             {"order_id", first.aggregate_id},
+             {"error", st.outcomes[st.alone_rows.front()].error}});
+  st.metrics.refused_batches->inc();
+  // The second pass starts from nothing: a row it does not reach is released.
+  for (auto i : st.alone_rows)
+    st.outcomes[i] = {};
+  return true;
+}
+
+/// Sorts the alone pass into st.fates: per order, what was acknowledged alone is
+/// SENT, a row refused alone is DEAD, the rest retried or released.
+void sort_alone_pass(relay_state& st) {
+  std::vector<row_attempt> attempts;
+  attempts.reserve(st.alone_rows.size());
+  for (auto i : st.alone_rows)
+    attempts.push_back(st.outcomes[i].attempt);
+  auto fates = sort_batch(orders_of(st, st.alone_rows), attempts, true);
+  for (std::size_t k = 0; k < fates.size(); ++k)
+    st.fates[st.alone_rows[k]] = fates[k];
+  st.metrics.delivered_alone->inc(count_fate(fates, row_fate::sent));
 }
 
 /// Heads to claim next: as many as the last batch's runs suggest fill one batch.
@@ -241,6 +316,8 @@ void reset_after_error(relay_state& st) {
     st.metrics.abandoned_batches->inc();
   st.claim.reset();
   st.outcomes.clear();
+  st.fates.clear();
+  st.alone_rows.clear();
   st.db->reset();
   st.listening = false;
   st.phase = relay_phase::claiming;
@@ -293,11 +370,21 @@ void log_batch_timing(const relay_state& st, steady::time_point delivered_at) {
                               {"commit_ms", ms(delivered_at, steady::now())}});
 }
 
-void await_deliveries(relay_state& st) {
-  if (st.producer->flush(st.cfg.wait_slice) > 0)
+/// A producer stopped by a fatal error (the gapless guarantee makes one of any
+/// refusal by a broker) is dropped; ensure_producer makes a new one when needed.
+void drop_failed_producer(relay_state& st) {
+  if (!st.producer)
     return;
-  auto delivered_at = steady::now();
-  finish_batch(st);
+  if (auto fatal = st.producer->fatal_error()) {
+    log::error("kafka producer failed; creating a new one",
+               {{"relay", std::to_string(st.index)}, {"error", *fatal}});
+    st.producer.reset();
+  }
+}
+
+/// Records the batch and decides when to claim next.
+void end_batch(relay_state& st, steady::time_point delivered_at) {
+  record_batch(st);
   log_batch_timing(st, delivered_at);
   // A full batch suggests more: claim again at once. Otherwise claim again after the
   // coalescing window, so that the commits arriving meanwhile gather into one claim
@@ -305,6 +392,8 @@ void await_deliveries(relay_state& st) {
   bool full = st.claim->rows.size() >= st.cfg.batch;
   st.claim.reset();
   st.outcomes.clear();
+  st.fates.clear();
+  st.alone_rows.clear();
   if (full) {
     st.phase = relay_phase::claiming;
   } else {
@@ -313,11 +402,68 @@ void await_deliveries(relay_state& st) {
     st.claim_at = steady::now() + st.cfg.wakeup_coalesce;
     st.next_poll = steady::now() + st.cfg.poll_interval;
   }
-  if (auto fatal = st.producer->fatal_error()) {
-    log::error("kafka producer failed; creating a new one",
-               {{"relay", std::to_string(st.index)}, {"error", *fatal}});
-    st.producer.reset();
+}
+
+void await_deliveries(relay_state& st) {
+  if (st.producer->flush(st.cfg.wait_slice) > 0)
+    return;
+  auto delivered_at = steady::now();
+  drop_failed_producer(st);
+  if (sort_first_pass(st)) {
+    st.phase = relay_phase::alone;
+    return;
   }
+  end_batch(st, delivered_at);
+}
+
+/// Whether another row may still be sent alone: its report comes within
+/// message_timeout, and must come before the batch's lease (message_timeout +
+/// lease_margin from the claim) runs out, so that no other relay sends its order.
+bool alone_budget_left(const relay_state& st) {
+  return steady::now() < st.started_at + st.cfg.lease_margin;
+}
+
+/// Whether an earlier row of `order` in the alone pass was not acknowledged: then the
+/// order's later rows wait (its events stay in commit order).
+bool alone_order_stopped(const relay_state& st, std::string_view order) {
+  for (std::size_t k = 0; k + 1 < st.alone_next; ++k) {
+    auto i = st.alone_rows[k];
+    if (st.claim->rows[i].aggregate_id == order
+        && st.outcomes[i].attempt.state != row_attempt::delivered)
+      return true;
+  }
+  return false;
+}
+
+/// One step of the alone pass: waits for the row in flight, then produces the next
+/// one, in seq order. One message at a time in the producer, so librdkafka cannot put
+/// a second one into its record batch: a refusal now is the row's own.
+void send_alone(relay_actor* self) {
+  auto& st = self->state;
+  if (st.alone_in_flight) {
+    if (st.producer->flush(st.cfg.wait_slice) > 0)
+      return;
+    st.alone_in_flight = false;
+    drop_failed_producer(st);
+  }
+  while (st.alone_next < st.alone_rows.size() && alone_budget_left(st)) {
+    auto i = st.alone_rows[st.alone_next++];
+    const auto& row = st.claim->rows[i];
+    if (alone_order_stopped(st, row.aggregate_id) || !ensure_producer(self))
+      continue;
+    st.metrics.retried_alone->inc();
+    if (auto refused = st.producer->produce(st.cfg.topic, row.aggregate_id, row.payload,
+                                            {{"event_type", row.event_type}},
+                                            token_of(st.generation, i))) {
+      st.outcomes[i] = refused_outcome(*refused);
+      continue;
+    }
+    st.outcomes[i].attempt.state = row_attempt::queued;
+    st.alone_in_flight = true;
+    return;
+  }
+  sort_alone_pass(st);
+  end_batch(st, steady::now());
 }
 
 /// Waits for a NOTIFY or the fallback poll; after a NOTIFY, for wakeup_coalesce more,
@@ -356,6 +502,9 @@ void relay_step(relay_actor* self) {
       case relay_phase::delivering:
         await_deliveries(st);
         break;
+      case relay_phase::alone:
+        send_alone(self);
+        break;
       case relay_phase::waiting:
         await_wakeup(st);
         break;
@@ -380,11 +529,15 @@ void relay_step(relay_actor* self) {
 /// On exit: finish the batch if its reports come within the grace period, else give
 /// it up (release it; its rows are sent again by whoever claims them next).
 void stop_relay(relay_state& st) {
-  if (st.phase != relay_phase::delivering || !st.claim)
+  bool busy = st.phase == relay_phase::delivering || st.phase == relay_phase::alone;
+  if (!busy || !st.claim)
     return;
   try {
-    if (st.producer->flush(st.cfg.shutdown_grace) == 0) {
-      finish_batch(st);
+    if (!st.producer || st.producer->flush(st.cfg.shutdown_grace) == 0) {
+      // Rows not yet sent alone are released (not produced in the alone pass).
+      if (st.phase == relay_phase::alone || sort_first_pass(st))
+        sort_alone_pass(st);
+      record_batch(st);
       st.claim.reset();
       return;
     }

@@ -56,7 +56,7 @@ done
 # --- statuses, reasons, event types (out and in) ----------------------------------------
 # UNKNOWN is to_string's answer for a value outside the enum, never sent anywhere.
 mapfile -t NAMES < <(grep -ohE '"[A-Z][A-Z0-9_]{2,}"' messages/order_status.cpp messages/events.cpp \
-  messages/create_order.cpp actors/order/order_actor.cpp | tr -d '"' | grep -vx UNKNOWN | sort -u)
+  messages/create_order.cpp actors/order/*.cpp | tr -d '"' | grep -vx UNKNOWN | sort -u)
 found "statuses, reasons and event types" 20 "${NAMES[@]}"
 for n in "${NAMES[@]}"; do
   check "$API: $n" in_file "$API" "\`$n\`"

@@ -5,6 +5,7 @@
 
 #include "actors/outbox/outbox_relay.hpp"
 #include "actors/stop.hpp"
+#include "kafka/producer.hpp"
 #include "metrics/metrics.hpp"
 #include "messages/uuid.hpp"
 #include "persistence/order_repository.hpp"
@@ -272,6 +273,8 @@ public:
 
   const std::vector<kafka_record>& records() const { return records_; }
 
+  std::int32_t partitions() const { return static_cast<std::int32_t>(start_.size()); }
+
 private:
   std::string topic_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
@@ -453,6 +456,152 @@ inserted_events without(const inserted_events& events, const std::string& id) {
   out.by_id.erase(id);
   for (auto& [order, ids] : out.by_order)
     ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
+  return out;
+}
+
+// -- partitions and topic limits ---------------------------------------------------------
+
+/// The partition Kafka's Java client (and our producer, murmur2_random) gives `key`:
+/// murmur2 of its bytes, made positive, modulo `partitions`.
+std::int32_t partition_for(const std::string& key, std::int32_t partitions) {
+  const std::uint32_t m = 0x5bd1e995;
+  const auto len = static_cast<std::uint32_t>(key.size());
+  std::uint32_t h = 0x9747b28c ^ len;
+  auto byte = [&](std::size_t i) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(key[i]));
+  };
+  std::size_t i = 0;
+  for (; i + 4 <= key.size(); i += 4) {
+    std::uint32_t k = byte(i) | byte(i + 1) << 8 | byte(i + 2) << 16 | byte(i + 3) << 24;
+    k *= m;
+    k ^= k >> 24;
+    k *= m;
+    h *= m;
+    h ^= k;
+  }
+  switch (key.size() % 4) {
+    case 3:
+      h ^= byte(i + 2) << 16;
+      [[fallthrough]];
+    case 2:
+      h ^= byte(i + 1) << 8;
+      [[fallthrough]];
+    case 1:
+      h ^= byte(i);
+      h *= m;
+  }
+  h ^= h >> 13;
+  h *= m;
+  h ^= h >> 15;
+  return static_cast<std::int32_t>((h & 0x7fffffffu) % static_cast<std::uint32_t>(partitions));
+}
+
+/// `n` new order ids whose events all go to `partition`.
+std::vector<std::string> orders_on(std::int32_t partition, std::int32_t partitions,
+                                   std::size_t n) {
+  std::vector<std::string> ids;
+  while (ids.size() < n) {
+    auto id = new_uuid();
+    if (partition_for(id, partitions) == partition)
+      ids.push_back(id);
+  }
+  return ids;
+}
+
+/// Runs one of Kafka's own command-line tools (tools/apache_kafka.sh tool …, which
+/// ./dev.sh with-stack exports as KAFKA_CTL); returns its output, fails the test when
+/// it fails.
+std::string kafka_tool(const std::string& args) {
+  const char* ctl = std::getenv("KAFKA_CTL");
+  BOOST_REQUIRE_MESSAGE(ctl && *ctl, "KAFKA_CTL is not set: run through ./dev.sh with-stack "
+                                     "with Apache Kafka (not KAFKA_MODE=embedded)");
+  auto cmd = std::string{ctl} + " tool " + args + " --bootstrap-server " + test::kafka_brokers()
+             + " 2>&1";
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe{::popen(cmd.c_str(), "r"), ::pclose};
+  BOOST_REQUIRE(pipe);
+  std::string out;
+  char buf[4096];
+  while (auto n = std::fread(buf, 1, sizeof buf, pipe.get()))
+    out.append(buf, n);
+  BOOST_REQUIRE_MESSAGE(::pclose(pipe.release()) == 0, cmd << " failed: " << out);
+  return out;
+}
+
+/// Lowers `topic`'s max.message.bytes with kafka-configs until destroyed, then puts
+/// back the limit every topic of the stack has (kafka::max_message_bytes).
+class topic_limit {
+public:
+  topic_limit(std::string topic, int bytes) : topic_(std::move(topic)) {
+    set(bytes);
+    auto wanted = "max.message.bytes=" + std::to_string(bytes);
+    wait_until([&] { return kafka_tool(describe()).find(wanted) != std::string::npos; }, 30s,
+               "the topic's new max.message.bytes");
+  }
+  ~topic_limit() {
+    try {
+      set(kafka::max_message_bytes);
+    } catch (...) {
+      BOOST_ERROR("cannot restore max.message.bytes of " << topic_);
+    }
+  }
+
+private:
+  std::string describe() const {
+    return "kafka-configs --describe --entity-type topics --entity-name " + topic_;
+  }
+  void set(int bytes) {
+    kafka_tool("kafka-configs --alter --entity-type topics --entity-name " + topic_
+               + " --add-config max.message.bytes=" + std::to_string(bytes));
+  }
+  std::string topic_;
+};
+
+/// An envelope like ORDER_CREATED's with `items` order lines (about 55 bytes each).
+std::string envelope_with_items(const std::string& event_id, const std::string& order_id,
+                                std::size_t items) {
+  std::string lines;
+  for (std::size_t i = 0; i < items; ++i)
+    lines += (lines.empty() ? "" : ",") + std::string{R"({"sku_id":"SKU-)"}
+             + std::to_string(100000 + i) + R"(","quantity":1,"price":12.34})";
+  return R"({"event_id":")" + event_id + R"(","event_type":"TEST_EVENT",)"
+         + R"("occurred_at":"2026-01-01T00:00:00.000Z","schema_version":1,)"
+         + R"("payload":{"order_id":")" + order_id + R"(","n":0,"items":[)" + lines + "]}}";
+}
+
+/// Commits, in one transaction and this order: `small[k]`'s first event for every k,
+/// `big`'s first event with `items` lines, then a second event of every order (big
+/// included), so that the big one travels among the small ones in one claim.
+inserted_events insert_big_among_small(const std::string& url,
+                                       const std::vector<std::string>& small,
+                                       const std::string& big, std::size_t items,
+                                       std::string& big_event) {
+  inserted_events out;
+  std::string values;
+  pqxx::connection c{url};
+  pqxx::work tx{c};
+  auto add = [&](const std::string& order, std::string payload, const std::string& id) {
+    values += (values.empty() ? "(" : ",(") + tx.quote(id) + "::uuid," + tx.quote(order)
+              + "::uuid,'TEST_EVENT'," + tx.quote(payload) + ")";
+    out.by_order[order].push_back(id);
+    out.by_id.emplace(id, outbox_event{id, order, std::move(payload)});
+  };
+  for (std::size_t round = 0; round < 2; ++round) {
+    for (std::size_t k = 0; k < small.size(); ++k) {
+      auto id = new_uuid();
+      add(small[k], envelope(id, small[k], round), id);
+      if (k == small.size() / 2) {
+        auto big_id = new_uuid();
+        if (round == 0)
+          big_event = big_id;
+        add(big, round == 0 ? envelope_with_items(big_id, big, items) : envelope(big_id, big, 1),
+            big_id);
+      }
+    }
+  }
+  tx.exec("INSERT INTO outbox_events (event_id, aggregate_id, event_type, payload) VALUES "
+          + values);
+  tx.exec(std::string{"SELECT pg_notify('"} + persistence::outbox_channel + "', '')");
+  tx.commit();
   return out;
 }
 
@@ -695,6 +844,40 @@ BOOST_AUTO_TEST_CASE(the_janitor_deletes_old_sent_rows_and_refreshes_gauges) {
   wait_until([&] { return pool.metric("outbox_pending_rows") == 0; }, 5s, "the pending gauge");
   BOOST_CHECK_EQUAL(pool.metric("outbox_dead_rows"), 0);
   BOOST_CHECK_EQUAL(pool.metric("outbox_oldest_pending_age_seconds"), 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_refused_as_too_large_kills_only_the_event_too_large_itself) {
+  // Issue 22, item 3: order.v1.events' max.message.bytes lowered below the producer's
+  // (a common mistake). The broker refuses whole record batches; only the event that is
+  // too large alone may become DEAD, its 200 neighbours on the partition are delivered.
+  auto url = test::fresh_database();
+  outbox_probe db{url};
+  topic_reader reader;
+  const int limit = 4096; // a small event's record is ~350 bytes, the 100-item one ~5.3 KB
+  auto partition = partition_for(new_uuid(), reader.partitions());
+  auto ids = orders_on(partition, reader.partitions(), 201);
+  auto big = ids.back();
+  ids.pop_back();
+  std::string big_event;
+  auto events = insert_big_among_small(url, ids, big, 100, big_event);
+  BOOST_REQUIRE_GT(events.by_id.at(big_event).payload.size(), static_cast<std::size_t>(limit));
+  topic_limit lowered{topics::order_events, limit};
+  auto s = settings_for(url, 2);
+  s.stats_interval = 100ms;
+  relay_pool pool{s};
+  wait_until([&] { return db.pending() == 0; }, 60s, "the outbox to drain");
+  BOOST_TEST_MESSAGE("DEAD " << db.dead() << ", SENT " << db.sent());
+  // Only the 100-item event is DEAD, with the broker's reason; every other event (its
+  // order's next one included) arrived, each order's in commit order.
+  BOOST_CHECK_EQUAL(db.dead(), 1);
+  BOOST_CHECK_EQUAL(db.count("status = 'DEAD' AND event_id = '" + big_event + "'"), 1);
+  BOOST_CHECK_EQUAL(db.count("status = 'DEAD' AND last_error ILIKE '%too large%'"), 1);
+  BOOST_CHECK_EQUAL(db.sent(), 401);
+  check_delivery(events, reader.read_all(without(events, big_event)), {big_event});
+  BOOST_CHECK_EQUAL(pool.metric("outbox_dead_total"), 1);
+  BOOST_CHECK_GE(pool.metric("outbox_refused_batches_total"), 1);
+  BOOST_CHECK_GE(pool.metric("outbox_retried_alone_total"), 2);
+  BOOST_CHECK_GE(pool.metric("outbox_delivered_alone_total"), 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,3 +1,4 @@
+-- Numbered 000011: one above the highest on main when written (expect a renumber on merge).
 -- The inbox janitor (actors/saga/inbox_janitor.cpp) deletes processed_events rows older
 -- than INBOX_RETENTION_S, oldest first, in small batches: this index finds them without
 -- reading the whole table.
