@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
   if (command == "migrate")
     return migrate(env, argc, argv);
   if (command == "dlq")
-    return dlq_command(env, argc, argv);
+    return flashsale::dlq_command(env, argc, argv);
   if (command != "serve") {
     std::cerr << usage;
     return 2;

@@ -24,7 +24,7 @@ public:
     if (open() && read_to_end())
       finish();
     else if (!pending_.empty())
-      finish(); // what was sent before the error is still acknowledged and committed
+      finish(); // what was read before the error is still sent and committed
     if (consumer_)
       consumer_->close();
     return result_;
@@ -102,8 +102,6 @@ private:
       } else if (r.what == consume_result::partition_eof) {
         at_end_[{r.msg.topic, r.msg.partition}] = true;
       }
-      if (producer_)
-        producer_->poll(std::chrono::milliseconds{0});
     }
     return true;
   }
@@ -131,18 +129,24 @@ private:
     report_(e);
   }
 
-  void send(dlq_entry e) {
-    auto token = static_cast<std::uint64_t>(pending_.size());
-    auto refused = producer_->produce(e.plan.source_topic, e.msg.key.value_or(""), e.msg.value,
-                                      e.plan.headers, token);
-    if (refused)
-      reports_[token] = *refused;
-    pending_.push_back(std::move(e));
+  /// Kept until the end of the topic is reached: a copy sent earlier could come back to
+  /// the DLQ (still poison) before this run ends and be taken for a new dead letter.
+  void send(dlq_entry e) { pending_.push_back(std::move(e)); }
+
+  void produce_pending() {
+    for (std::size_t i = 0; i < pending_.size(); ++i) {
+      const auto& e = pending_[i];
+      if (auto refused = producer_->produce(e.plan.source_topic, e.msg.key.value_or(""),
+                                            e.msg.value, e.plan.headers, i))
+        reports_[i] = *refused;
+    }
   }
 
-  /// Waits for every copy sent, reports them, and commits past what is done: in each
-  /// partition up to (not including) the first copy that failed.
+  /// Sends the replays, waits for every one, reports them, and commits past what is done:
+  /// in each partition up to (not including) the first copy that failed.
   void finish() {
+    if (producer_)
+      produce_pending();
     if (producer_ && producer_->flush(s_.wait) > 0 && !result_.error)
       result_.error = "copies not acknowledged within " + std::to_string(s_.wait.count()) + " ms";
     std::map<partition_key, std::int64_t> stop = next_;

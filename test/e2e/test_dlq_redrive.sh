@@ -51,13 +51,15 @@ check "the repaired copy is on the DLQ" wait_for 10 "repaired copy" copies_are 2
 check "dlq replay succeeds" dlq replay >"$E2E_TMP/replay1"
 check "both replayed" eq "$(jq -r .outcome "$E2E_TMP/replay1" | sort | uniq -c | tr -s ' ')" " 2 replayed"
 check "the repaired event takes effect" wait_for 30 RESERVED status_is "$DB" "$ORDER" RESERVED/
-RESENT=$(topic_lines inventory.v1.events | grep -F "$EVENT" | tail -n 2)
+# (The replay partitions by murmur2 of the key as the contract says; kcat's own
+# partitioner may have put the original elsewhere, so select by header, not position.)
+RESENT=$(topic_lines inventory.v1.events | grep -F "$EVENT" | grep 'dlq_redrive_count=' || true)
 check "replayed with dlq_redrive_count=1" eq "$(grep -c 'dlq_redrive_count=1' <<<"$RESENT")" 2
 check "replayed with the original header" eq "$(grep -c 'event_type=INVENTORY_RESERVED' <<<"$RESENT")" 2
 check "replayed without the DLQ headers" eq "$(grep -cE 'dlq_reason=|source_topic=' <<<"$RESENT")" 0
 check "replayed with its key" eq "$(cut -d'|' -f1 <<<"$RESENT" | sort -u)" "$ORDER"
 check "the broken one comes back to the DLQ" wait_for 30 "second DLQ copy" copies_are 3
-check "with dlq_redrive_count=1" grep -q 'dlq_redrive_count=1' <<<"$(dlq_copies | tail -n 1)"
+check "with dlq_redrive_count=1" grep -q 'dlq_redrive_count=1' <<<"$(dlq_copies)"
 
 check "a rerun: only the broken one's new copy" dlq replay >"$E2E_TMP/replay2"
 check "one replayed" eq "$(jq -r .outcome "$E2E_TMP/replay2")" replayed
@@ -67,15 +69,18 @@ dlq replay >"$E2E_TMP/replay3"
 check "at DLQ_MAX_REDRIVES: refused" eq "$(jq -r '.outcome + " " + (.redrive_count | tostring)' "$E2E_TMP/replay3")" "refused 2"
 check "nothing more sent" eq "$(on_source)" 4
 
+no_effect() { echo $(($(metric 'saga_events_handled_total{outcome="duplicate"}') + $(metric 'saga_events_handled_total{outcome="ignored"}'))); }
 # The repaired event once more (put on the DLQ again by mistake): delivered, no effect.
 printf '%s\n' "$GOOD" | kcat -P -b "$KAFKA_BROKERS" -t order.v1.dlq -k "$ORDER" "${HDR_ARGS[@]}"
-check "the second repaired copy is on the DLQ" wait_for 10 "repaired copy" copies_are 6
+check "the second repaired copy is on the DLQ" wait_for 10 "repaired copy" copies_are 5
+NO_EFFECT=$(no_effect)
 dlq replay >"$E2E_TMP/replay4"
 check "replayed again" eq "$(jq -r .outcome "$E2E_TMP/replay4")" replayed
 consumed_twice() { [[ $(topic_lines inventory.v1.events | grep -F "$GOOD" | wc -l) -ge 2 ]]; }
 check "sent to inventory.v1.events" wait_for 10 "second send" consumed_twice
-handled() { (($(metric 'saga_events_handled_total{outcome="duplicate"}') >= 1)); }
-check "the second delivery handled as a duplicate" wait_for 30 "the duplicate handled" handled
+# A RESERVED order takes no INVENTORY_RESERVED: counted as a duplicate or as ignored.
+handled() { (($(no_effect) > NO_EFFECT)); }
+check "the second delivery handled without effect" wait_for 30 "the duplicate handled" handled
 check "taken effect once: one inbox row" eq "$(sql "$DB" "SELECT count(*) FROM processed_events WHERE event_id = '$EVENT'")" 1
 check "still RESERVED" status_is "$DB" "$ORDER" RESERVED/
 check "no usage errors" eq "$(grep -c 'usage' "$E2E_TMP/dlq.err")" 0
