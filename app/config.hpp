@@ -94,7 +94,9 @@ struct dlq_config {
 ///                                                        only a silent owner makes this node run it
 ///   forward_read  = http_request - margin                a forwarded read, then answered here
 ///   event_request = forward + margin                    the consumer and the sweeper wait this long
-/// The HTTP bridge answers 503 after http_request whatever the rest still does.
+/// The HTTP bridge answers 503 after http_request whatever the rest still does, except a
+/// create: it must reach COMMIT by http_request - 1 s and is answered by what became of
+/// its transaction (actors/http_bridge.hpp).
 struct time_budgets {
   std::chrono::milliseconds db_call;
   std::chrono::milliseconds order_step;

@@ -84,6 +84,13 @@ public:
   /// Cut while writing an answer, the connection is reset. False when it had moved on.
   bool cut_if(std::string_view response, const snapshot& seen);
 
+  /// Pistache saw the connection end (the client closed or reset it, or a cut above
+  /// ended it): no answer can reach the client any more.
+  void gone() { gone_->store(true); }
+  /// Set once gone(): carried by work that must not be done for nobody (a create's
+  /// commit, CONTRACT §3 "Overload"). Outlives the connection.
+  std::shared_ptr<const std::atomic<bool>> gone_flag() const { return gone_; }
+
 private:
   bool move(conn_phase from, conn_phase to);
   bool cut_from(std::string_view response, const snapshot& seen, bool reset);
@@ -91,6 +98,7 @@ private:
   std::atomic<std::uint64_t> state_; // (steady ticks << 3) | phase
   int fd_;
   std::shared_ptr<std::atomic<long>> open_;
+  std::shared_ptr<std::atomic<bool>> gone_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 /// The count of answers not written, by reason: "error", "timeout" or "forgotten".

@@ -55,9 +55,10 @@ http_reply list_answer(const list_reply& r) {
   return {200, order_list_response_json(r.orders), {}};
 }
 
-/// Asks `target` and sends what `answer` makes of the reply through the sink.
-template <class Reply, class Answer, class... Ts>
-void ask(caf::event_based_actor* self, const caf::actor& target, std::chrono::milliseconds timeout,
+/// Asks `target` and sends what `answer` makes of the reply through the sink; 503 when
+/// no reply came within `timeout` (a std::chrono duration, or caf::infinite).
+template <class Reply, class Answer, class Timeout, class... Ts>
+void ask(caf::event_based_actor* self, const caf::actor& target, Timeout timeout,
          reply_sink_ptr sink, Answer answer, Ts&&... xs) {
   self->request(target, timeout, std::forward<Ts>(xs)...)
     .then([sink, answer](Reply& r) { sink->send(answer(r)); },
@@ -69,7 +70,10 @@ caf::behavior bridge(caf::event_based_actor* self, bridge_targets t) {
     [=](create_atom a, create_command& cmd, reply_sink_ptr& sink) {
       auto budget = t.timeout > 2 * t.commit_margin ? t.timeout - t.commit_margin : t.timeout / 2;
       cmd.commit_by_ms = unix_now_ms() + budget.count();
-      ask<create_outcome>(self, t.writers, t.timeout, std::move(sink), create_answer, a,
+      // No timer of our own: a 503 sent while the writer may still commit would be a lie
+      // (CONTRACT §3). The writer answers every create, bounded by the deadline above and
+      // its database call bound, with what it knows of the commit.
+      ask<create_outcome>(self, t.writers, caf::infinite, std::move(sink), create_answer, a,
                           std::move(cmd));
     },
     [=](fetch_atom a, std::string& id, std::string& caller, reply_sink_ptr& sink) {

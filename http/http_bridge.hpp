@@ -13,9 +13,11 @@ struct bridge_targets {
   caf::actor registry; // commands about one order
   caf::actor writers;  // new orders (group commit)
   caf::actor readers;  // lists
+  /// Every request but a create is answered 503 after this (the reply may still come).
   std::chrono::milliseconds timeout{5000};
-  /// A create must start committing this long before `timeout` ends, or the writer drops
-  /// it: a commit that ends after the bridge answered 503 would leave a ghost order.
+  /// A create must reach its COMMIT this long before `timeout` ends, or the writer rolls
+  /// it back and answers 503. The bridge waits for the writer's answer to a create,
+  /// however long: only the writer knows whether it committed (CONTRACT §3 "Overload").
   std::chrono::milliseconds commit_margin{1000};
 };
 

@@ -156,6 +156,9 @@ public:
   /// The request holds a place of the admission bound until it is answered.
   void hold(std::shared_ptr<admission> places) { admitted_ = std::move(places); }
 
+  /// The connection the answer goes to (null for none).
+  const std::shared_ptr<conn_state>& connection() const { return conn_; }
+
   /// A request counts as in flight (server::drain) until its answer is written.
   void send(http_reply r) override {
     if (auto places = std::exchange(admitted_, nullptr))
@@ -284,6 +287,14 @@ public:
     peer->putData(ParserData, std::make_shared<request_parser>(settings_.limits, conn));
   }
 
+  // The client closed or reset the connection (or a cut ended it): what it still waits
+  // for, a create above all, is for nobody now.
+  void onDisconnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
+    if (auto parser = std::static_pointer_cast<request_parser>(peer->tryGetData(ParserData)))
+      if (const auto& conn = parser->connection())
+        conn->gone();
+  }
+
   void onRequest(const Ph::Request& req, Ph::ResponseWriter response) override {
     auto peer = response.getPeer();
     if (!peer)
@@ -373,7 +384,7 @@ private:
     auto& user = std::get<std::string>(caller);
     switch (route.id) {
       case route_id::create_order:
-        return create(req, user, sink);
+        return create(req, user, sink, answer->connection());
       case route_id::get_order:
         return with_order_id(route, sink, [&](std::string id) {
           caf::anon_send(bridge_, fetch_atom::value, std::move(id), std::move(user), sink);
@@ -385,7 +396,8 @@ private:
     }
   }
 
-  void create(const Ph::Request& req, const std::string& caller, const reply_sink_ptr& sink) {
+  void create(const Ph::Request& req, const std::string& caller, const reply_sink_ptr& sink,
+              const std::shared_ptr<conn_state>& conn) {
     auto key = header(req, "X-Idempotency-Key");
     if (!key || !valid_idempotency_key(*key)) {
       sink->send(error_reply(error_code::invalid_request,
@@ -399,6 +411,8 @@ private:
       return;
     auto cmd = make_create_command(std::get<create_order_request>(std::move(parsed)),
                                    std::move(*key), unix_now_ms(), settings_.ttl_created);
+    if (conn) // a client that hangs up before the commit leaves no order
+      cmd.client_gone = conn->gone_flag();
     caf::anon_send(bridge_, create_atom::value, std::move(cmd), sink);
   }
 

@@ -6,7 +6,9 @@
 #include "messages/events.hpp"
 #include "messages/order.hpp"
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,10 +22,13 @@ struct create_command {
   std::string idempotency_key;
   std::string fingerprint; // request_fingerprint() of the request
   outgoing_event created_event;
-  /// Unix ms after which the writer must no longer start committing it: by then the
-  /// bridge has answered 503 and the client must find no order (CONTRACT §3
-  /// "Overload"). 0: none.
+  /// Unix ms after which the writer must no longer commit it: checked before its batch
+  /// begins and again right before COMMIT; past it, the batch rolls back and this create
+  /// is answered 503, known not committed (CONTRACT §3 "Overload"). 0: none.
   std::int64_t commit_by_ms = 0;
+  /// Set by the HTTP layer once the client's connection is gone: no answer can reach it,
+  /// so the create must not commit (checked at the same points). Null: never.
+  std::shared_ptr<const std::atomic<bool>> client_gone;
 };
 
 enum class create_status { created, replayed, key_reused, failed };

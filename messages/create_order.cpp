@@ -2,6 +2,7 @@
 
 #include "messages/utf8.hpp"
 #include "messages/uuid.hpp"
+#include "messages/validation.hpp"
 
 #include <rapidjson/error/en.h>
 #include <rapidjson/memorystream.h>
@@ -342,29 +343,9 @@ std::int32_t quantity(std::string_view text, const std::string& path) {
   return static_cast<std::int32_t>(*m.value / per_unit);
 }
 
-bool is_upper_ascii(char c) {
-  return c >= 'A' && c <= 'Z';
-}
-
 void check_currency(std::string_view currency) {
-  if (currency.size() != 3 || !is_upper_ascii(currency[0]) || !is_upper_ascii(currency[1])
-      || !is_upper_ascii(currency[2]))
+  if (!valid_currency(currency))
     invalid_value("currency", "must be 3 upper-case letters (ISO 4217)");
-}
-
-// Length in characters (UTF-8 code points; the parser has validated the encoding).
-// Control characters are refused: PostgreSQL cannot store NUL, and an SKU has no use
-// for line breaks in logs.
-bool valid_sku(std::string_view sku) {
-  std::size_t chars = 0;
-  for (char c : sku) {
-    auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f)
-      return false;
-    if ((byte & 0xc0) != 0x80)
-      ++chars;
-  }
-  return chars >= 1 && chars <= max_sku_length;
 }
 
 order_item validate_item(const raw_item& raw, std::size_t index) {
@@ -380,12 +361,7 @@ order_item validate_item(const raw_item& raw, std::size_t index) {
 }
 
 void check_total(const create_order_request& r) {
-  std::optional<minor_units> sum = 0;
-  for (const auto& item : r.items) {
-    auto line = checked_mul(item.price, item.quantity);
-    sum = line && sum ? checked_add(*sum, *line) : std::nullopt;
-  }
-  if (!sum || *sum != r.total_amount)
+  if (!total_matches(r.items, r.total_amount))
     invalid_value("total_amount", "must equal the sum of quantity * price over all items");
 }
 
@@ -459,7 +435,7 @@ std::string cancel_reason(std::string_view body) {
   const auto* reason = optional_field(root_object(root), "reason", json_kind::string, "reason");
   if (!reason)
     return "USER_CANCEL";
-  if (reason->text != "USER_CANCEL" && reason->text != "STOCK_EXHAUSTED")
+  if (!valid_cancel_reason(reason->text))
     invalid_value("reason", "must be USER_CANCEL or STOCK_EXHAUSTED");
   return reason->text;
 }

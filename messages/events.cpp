@@ -2,6 +2,7 @@
 
 #include "messages/utf8.hpp"
 #include "messages/uuid.hpp"
+#include "messages/validation.hpp"
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
@@ -261,12 +262,13 @@ bool all_strings_unicode(const rapidjson::Value& root) {
   return true;
 }
 
-/// Empty when `text` is within `cap` characters, else the dlq_reason.
-std::string over_cap(std::string_view text, std::size_t cap, const char* field) {
-  if (utf8_length(text) <= cap)
-    return {};
-  return std::string{"bad_envelope: "} + field + " is over " + std::to_string(cap)
-         + " characters";
+/// occurred_at is informative only: a producer's odd clock text must not cost us the
+/// event. Text that is no RFC 3339, or an offset that carries it past year 0000 or
+/// 9999 (where our own RFC 3339 text could not name it again), reads as 0: unknown.
+std::int64_t occurred_at_ms(const rapidjson::Value& doc) {
+  const auto* occurred = string_member(doc, "occurred_at");
+  auto ms = occurred ? parse_rfc3339_ms(text_of(*occurred)) : std::nullopt;
+  return ms && valid_time_ms(*ms) ? *ms : 0;
 }
 
 std::variant<incoming_event, decode_error> decode_envelope(const rapidjson::Value& doc) {
@@ -279,8 +281,6 @@ std::variant<incoming_event, decode_error> decode_envelope(const rapidjson::Valu
   if (!type || type->GetStringLength() == 0)
     return failed(decode_failure::bad_envelope, "bad_envelope: event_type missing or not a string");
   e.event_type = std::string{text_of(*type)};
-  if (auto why = over_cap(e.event_type, max_event_type_length, "event_type"); !why.empty())
-    return failed(decode_failure::bad_envelope, why);
   auto payload = doc.FindMember("payload");
   if (payload == doc.MemberEnd() || !payload->value.IsObject())
     return failed(decode_failure::bad_envelope, "bad_envelope: payload missing or not an object");
@@ -291,16 +291,11 @@ std::variant<incoming_event, decode_error> decode_envelope(const rapidjson::Valu
   e.order_id = std::move(*order_id);
   e.payment_intent_id = optional_string(payload->value, "payment_intent_id");
   e.reason = optional_string(payload->value, "reason");
-  for (auto why : {over_cap(e.payment_intent_id, max_payment_intent_id_length,
-                            "payload.payment_intent_id"),
-                   over_cap(e.reason, max_event_reason_length, "payload.reason")})
-    if (!why.empty())
-      return failed(decode_failure::bad_envelope, why);
-  // occurred_at is informative only; a producer's odd clock text must not cost us
-  // the event.
-  const auto* occurred = string_member(doc, "occurred_at");
-  if (occurred)
-    e.occurred_at_ms = parse_rfc3339_ms(text_of(*occurred)).value_or(0);
+  e.occurred_at_ms = occurred_at_ms(doc);
+  // The values are judged as a peer's would be (messages/validation.hpp): an event
+  // this node decodes and forwards must load on the order's owner.
+  if (auto why = check_incoming_event(e); !why.empty())
+    return failed(decode_failure::bad_envelope, "bad_envelope: " + why);
   return e;
 }
 

@@ -5,7 +5,9 @@
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <thread>
 #include <unordered_map>
 
 namespace flashsale::persistence {
@@ -189,29 +191,62 @@ pqxx::result insert_batch(pqxx::transaction_base& tx,
                           prices.str(), event_ids.str(), event_orders.str(), payloads.str());
 }
 
+using stored_by_key = std::map<std::pair<std::string, std::string>, stored_order>;
+
+/// The stored orders holding the (user, idempotency key) of the commands at `idx`.
+stored_by_key find_by_keys(pqxx::transaction_base& tx,
+                           const std::vector<const create_command*>& cmds,
+                           const std::vector<std::size_t>& idx) {
+  stored_by_key found;
+  std::string pairs;
+  for (auto i : idx)
+    pairs += (pairs.empty() ? "" : ",") + std::string{"("} + tx.quote(cmds[i]->fresh.user_id)
+             + "::uuid," + tx.quote(cmds[i]->idempotency_key) + ")";
+  if (pairs.empty())
+    return found;
+  for (auto& s : select_orders(tx, "(o.user_id, o.idempotency_key) IN (" + pairs + ")"))
+    found.emplace(std::make_pair(s.value.user_id, s.idempotency_key), std::move(s));
+  return found;
+}
+
+/// The outcome of `cmd` when `existing`, another order, holds its key: a replay of it
+/// (same body) or a key reuse.
+create_outcome collision_outcome(const create_command& cmd, const stored_order& existing) {
+  create_outcome out;
+  bool same = existing.request_hash == cmd.fingerprint;
+  out.status = same ? create_status::replayed : create_status::key_reused;
+  out.stored = same ? as_created(existing) : existing.value;
+  return out;
+}
+
 /// Resolves the commands whose (user, key) was taken: replay or key reuse.
 void resolve_collisions(pqxx::transaction_base& tx,
                         const std::vector<const create_command*>& cmds,
                         std::vector<create_outcome>& out) {
-  std::string pairs;
+  std::vector<std::size_t> taken;
   for (std::size_t i = 0; i < cmds.size(); ++i)
     if (out[i].status != create_status::created)
-      pairs += (pairs.empty() ? "" : ",") + std::string{"("} + tx.quote(cmds[i]->fresh.user_id)
-               + "::uuid," + tx.quote(cmds[i]->idempotency_key) + ")";
-  if (pairs.empty())
-    return;
-  std::map<std::pair<std::string, std::string>, stored_order> existing;
-  for (auto& s : select_orders(tx, "(o.user_id, o.idempotency_key) IN (" + pairs + ")"))
-    existing.emplace(std::make_pair(s.value.user_id, s.idempotency_key), std::move(s));
-  for (std::size_t i = 0; i < cmds.size(); ++i) {
-    if (out[i].status == create_status::created)
-      continue;
+      taken.push_back(i);
+  auto existing = find_by_keys(tx, cmds, taken);
+  for (auto i : taken) {
     auto found = existing.find({cmds[i]->fresh.user_id, cmds[i]->idempotency_key});
     if (found == existing.end())
       throw std::logic_error("idempotency conflict without a stored order");
-    bool same = found->second.request_hash == cmds[i]->fingerprint;
-    out[i].status = same ? create_status::replayed : create_status::key_reused;
-    out[i].stored = same ? as_created(found->second) : found->second.value;
+    out[i] = collision_outcome(*cmds[i], found->second);
+  }
+}
+
+/// COMMIT, unless `may_commit` refuses: then `tx` rolls back as it goes out of scope.
+/// A connection lost during COMMIT leaves the outcome unknown; the caller finds it out
+/// (resolve_in_doubt) with the server process that ran it.
+void commit_unless_withdrawn(pqxx::work& tx, const commit_gate& may_commit) {
+  if (may_commit && !may_commit())
+    throw commit_withdrawn{};
+  int pid = tx.conn().backendpid();
+  try {
+    tx.commit();
+  } catch (const pqxx::in_doubt_error&) {
+    throw commit_in_doubt{pid};
   }
 }
 
@@ -287,7 +322,8 @@ std::vector<std::size_t> all_indexes(std::size_t n) {
 
 /// The batch again after the database rejected it for the data of some command.
 std::vector<create_outcome> create_isolated(pqxx::connection_base& conn,
-                                            const std::vector<const create_command*>& cmds) {
+                                            const std::vector<const create_command*>& cmds,
+                                            const commit_gate& may_commit) {
   std::vector<create_outcome> out(cmds.size());
   bool any_new = false;
   pqxx::work tx{conn};
@@ -309,14 +345,15 @@ std::vector<create_outcome> create_isolated(pqxx::connection_base& conn,
     });
   if (any_new)
     notify_outbox(tx);
-  tx.commit();
+  commit_unless_withdrawn(tx, may_commit);
   return out;
 }
 
 } // namespace
 
 std::vector<create_outcome> create_orders(pqxx::connection_base& conn,
-                                          const std::vector<const create_command*>& cmds) {
+                                          const std::vector<const create_command*>& cmds,
+                                          const commit_gate& may_commit) {
   std::vector<create_outcome> out(cmds.size());
   if (cmds.empty())
     return out;
@@ -324,7 +361,7 @@ std::vector<create_outcome> create_orders(pqxx::connection_base& conn,
     pqxx::work tx{conn};
     if (create_in(tx, cmds, out))
       notify_outbox(tx);
-    tx.commit();
+    commit_unless_withdrawn(tx, may_commit);
     return out;
   } catch (const pqxx::sql_error&) {
     if (!is_data_error(std::current_exception()))
@@ -332,7 +369,46 @@ std::vector<create_outcome> create_orders(pqxx::connection_base& conn,
   }
   // One command's values were rejected (the whole transaction rolled back): find it,
   // commit the others. Rare, so the common path pays nothing for it.
-  return create_isolated(conn, cmds);
+  return create_isolated(conn, cmds, may_commit);
+}
+
+namespace {
+
+/// How often resolve_in_doubt looks whether the server process it ended is gone.
+constexpr std::chrono::milliseconds gone_poll{10};
+
+/// Ends server process `pid` and returns once it is gone: its transaction has then been
+/// rolled back or committed for good (a COMMIT it still runs cannot land later). Bounded
+/// by the caller's call watchdog (pg_session::with).
+void end_backend(pqxx::connection_base& conn, int pid) {
+  pqxx::nontransaction tx{conn}; // each query its own snapshot of pg_stat_activity
+  tx.exec_params("SELECT pg_terminate_backend($1)", pid);
+  while (!tx.exec_params("SELECT 1 FROM pg_stat_activity WHERE pid = $1", pid).empty())
+    std::this_thread::sleep_for(gone_poll);
+}
+
+} // namespace
+
+std::vector<create_outcome> resolve_in_doubt(pqxx::connection_base& conn, int backend_pid,
+                                             const std::vector<const create_command*>& cmds) {
+  if (backend_pid != 0)
+    end_backend(conn, backend_pid);
+  pqxx::read_transaction tx{conn};
+  auto existing = find_by_keys(tx, cmds, all_indexes(cmds.size()));
+  std::vector<create_outcome> out(cmds.size());
+  for (std::size_t i = 0; i < cmds.size(); ++i) {
+    auto found = existing.find({cmds[i]->fresh.user_id, cmds[i]->idempotency_key});
+    if (found == existing.end()) {
+      out[i].error = {error_code::unavailable, "the database connection was lost before the "
+                                               "commit completed; nothing was committed"};
+    } else if (found->second.value.id == cmds[i]->fresh.id) {
+      out[i].status = create_status::created;
+      out[i].stored = cmds[i]->fresh;
+    } else {
+      out[i] = collision_outcome(*cmds[i], found->second);
+    }
+  }
+  return out;
 }
 
 namespace {
@@ -365,7 +441,7 @@ upd AS (
     status = f.next,
     reason = CASE WHEN f.next = f.expected THEN o.reason ELSE NULLIF(f.reason, '') END,
     updated_at = CASE WHEN f.next = f.expected THEN o.updated_at
-                      ELSE to_timestamp(f.now_ms / 1000.0) END,
+                      ELSE to_timestamp(f.now_ms / 1000) END, -- whole seconds, as the actor keeps it
     expired_at = CASE WHEN f.next = f.expected THEN o.expired_at
                       ELSE to_timestamp(NULLIF(f.deadline, '')::bigint) END
   FROM fresh f

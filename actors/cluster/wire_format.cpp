@@ -1,7 +1,7 @@
 #include "actors/cluster/wire_format.hpp"
 
 #include "actors/protocol.hpp"
-#include "messages/uuid.hpp"
+#include "messages/validation.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <caf/sec.hpp>
@@ -10,24 +10,10 @@ namespace flashsale {
 
 namespace {
 
-bool canonical_uuid(const std::string& text) {
-  auto n = normalize_uuid(text);
-  return n && *n == text;
-}
-
 template <class Enum>
 bool in_range(Enum value, Enum last) {
   auto v = static_cast<long long>(value);
   return v >= 0 && v <= static_cast<long long>(last);
-}
-
-bool currency_code(const std::string& c) {
-  if (c.size() != 3)
-    return false;
-  for (char ch : c)
-    if (ch < 'A' || ch > 'Z')
-      return false;
-  return true;
 }
 
 } // namespace
@@ -45,36 +31,11 @@ std::string check_peer_value(const api_error& x) {
 }
 
 std::string check_peer_value(const order_item& x) {
-  if (x.sku_id.empty() || x.sku_id.size() > peer_max_sku)
-    return "sku_id not 1-64 characters";
-  if (x.quantity < 1 || x.quantity > peer_max_quantity)
-    return "quantity " + std::to_string(x.quantity) + " not 1-10000";
-  if (x.price <= 0)
-    return "price not positive";
-  return {};
+  return check_order_item(x);
 }
 
 std::string check_peer_value(const order& x) {
-  if (!canonical_uuid(x.id))
-    return "order id not a UUID";
-  if (!canonical_uuid(x.user_id))
-    return "user_id not a UUID";
-  if (!in_range(x.status, order_status::expired))
-    return "order status " + std::to_string(static_cast<long long>(x.status)) + " out of range";
-  if (!currency_code(x.currency))
-    return "currency not 3 upper-case letters";
-  if (x.total_amount <= 0)
-    return "total_amount not positive";
-  if (x.items.empty() || x.items.size() > peer_max_items)
-    return "not 1-100 items";
-  for (const auto& item : x.items)
-    if (auto what = check_peer_value(item); !what.empty())
-      return what;
-  if (x.created_at < 0 || x.updated_at < 0 || (x.expired_at && *x.expired_at < 0))
-    return "negative time";
-  if (x.reason.size() > peer_max_text)
-    return "reason longer than 64 KiB";
-  return {};
+  return check_order(x);
 }
 
 std::string check_peer_value(const order_reply& x) {
@@ -90,17 +51,10 @@ std::string check_peer_value(const event_reply& x) {
 }
 
 std::string check_peer_value(const incoming_event& x) {
-  if (!canonical_uuid(x.event_id))
-    return "event_id not a UUID";
-  if (!canonical_uuid(x.order_id))
-    return "order_id not a UUID";
-  if (x.event_type.empty() || x.event_type.size() > peer_max_event_type
-      || !is_known_incoming_type(x.event_type))
+  if (auto what = check_incoming_event(x); !what.empty())
+    return what;
+  if (!is_known_incoming_type(x.event_type))
     return "unknown event_type";
-  if (x.payment_intent_id.size() > peer_max_text || x.reason.size() > peer_max_text)
-    return "payment_intent_id or reason longer than 64 KiB";
-  if (x.occurred_at_ms < 0)
-    return "negative occurred_at";
   return {};
 }
 
@@ -110,13 +64,7 @@ std::string check_peer_order_id(const std::string& id) {
 
 std::string check_peer_cancel(const std::string& id, const std::string& reason,
                               const std::string& user_id) {
-  if (auto what = check_peer_order_id(id); !what.empty())
-    return what;
-  if (reason != "USER_CANCEL" && reason != "STOCK_EXHAUSTED")
-    return "cancel reason not USER_CANCEL or STOCK_EXHAUSTED";
-  if (!user_id.empty() && !canonical_uuid(user_id))
-    return "user_id neither empty nor a UUID";
-  return {};
+  return check_cancel(id, reason, user_id);
 }
 
 void add_cluster_message_types(caf::actor_system_config& cfg) {

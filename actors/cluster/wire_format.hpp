@@ -11,6 +11,7 @@
 // cluster gate (actors/cluster_gate.hpp) with the check_peer_* functions below.
 
 #include "messages/api_error.hpp"
+#include "messages/create_order.hpp"
 #include "messages/events.hpp"
 #include "messages/order.hpp"
 
@@ -30,25 +31,24 @@ class actor_system_config;
 
 namespace flashsale {
 
-/// Bounds on what a peer may send: the HTTP API's own limits (CONTRACT §3) where one
-/// exists, else the HTTP body limit for a free text.
-constexpr std::size_t peer_max_items = 100;
-constexpr std::size_t peer_max_sku = 64;
-constexpr std::int32_t peer_max_quantity = 10000;
+/// Bounds on what a peer may send that no input of ours bounds: an error's message
+/// (the HTTP body limit) and a node id. Everything else is bounded by
+/// messages/validation.hpp, exactly as HTTP and Kafka input is.
 constexpr std::size_t peer_max_text = 64 * 1024;
-constexpr std::size_t peer_max_event_type = 64;
 constexpr std::size_t peer_max_node_id = 128; // NODE_ID
 
 /// Each returns an empty string when `x` is acceptable from a peer, else what is wrong.
+/// Orders, items, events and cancels are judged by messages/validation.hpp, the
+/// judgement the HTTP parser and the Kafka decoder apply: what a node accepts and
+/// forwards, its peer accepts (issue 22).
 std::string check_peer_value(const api_error& x);
 std::string check_peer_value(const order_item& x);
-/// An order in a reply: ids, status range, currency, items and amounts as a create
-/// would accept them.
 std::string check_peer_value(const order& x);
+/// check_incoming_event, and a type the consumer routes (it skips unknown types).
 std::string check_peer_value(const incoming_event& x);
 /// A command's order id: a canonical lower-case UUID.
 std::string check_peer_order_id(const std::string& id);
-/// A forwarded cancel: its order id, a reason the API accepts, an empty or UUID user id.
+/// A forwarded cancel: check_cancel.
 std::string check_peer_cancel(const std::string& id, const std::string& reason,
                               const std::string& user_id);
 
@@ -83,8 +83,8 @@ typename Inspector::result_type inspect(Inspector& f, order& x) {
   std::int64_t deadline = x.expired_at.value_or(0);
   auto restore = caf::meta::load_callback([&]() -> caf::error {
     x.expired_at = has_deadline ? std::optional<std::int64_t>{deadline} : std::nullopt;
-    if (x.items.size() > peer_max_items)
-      return peer_value_error("more than 100 items");
+    if (x.items.size() > max_items)
+      return peer_value_error("more than " + std::to_string(max_items) + " items");
     return caf::none;
   });
   return f(caf::meta::type_name("fs_order"), x.id, x.user_id, x.status, x.currency, x.total_amount,

@@ -36,32 +36,23 @@ struct pending_batch {
 
   bool empty() const { return commands.empty(); }
 
+  std::vector<const Command*> pointers() const {
+    std::vector<const Command*> ptrs;
+    ptrs.reserve(commands.size());
+    for (const auto& c : commands)
+      ptrs.push_back(&c);
+    return ptrs;
+  }
+
   void fail_all(std::vector<Outcome>& outcomes, std::exception_ptr error) const {
     Outcome failed;
     failed.error = persistence::to_api_error(error);
     outcomes.assign(commands.size(), failed);
   }
 
-  /// Runs `commit` over the whole batch and answers every promise with its outcome,
-  /// or every promise with the same failure when the transaction failed.
-  template <class Commit>
-  void flush(persistence::pg_session& db, Commit commit, histogram* sizes,
-             histogram* seconds) {
-    auto started = std::chrono::steady_clock::now();
-    std::vector<const Command*> ptrs;
-    ptrs.reserve(commands.size());
-    for (const auto& c : commands)
-      ptrs.push_back(&c);
-    std::vector<Outcome> outcomes;
-    for (int attempt = 1; outcomes.empty(); ++attempt) {
-      try {
-        outcomes = db.with([&](auto& conn) { return commit(conn, ptrs); });
-      } catch (...) {
-        if (persistence::is_deadlock(std::current_exception()) && attempt < max_deadlock_retries)
-          continue; // the other transaction went through: ours will now
-        fail_all(outcomes, std::current_exception());
-      }
-    }
+  /// Answers every promise with its outcome and empties the batch.
+  void deliver(std::vector<Outcome>& outcomes, std::chrono::steady_clock::time_point started,
+               histogram* sizes, histogram* seconds) {
     if (sizes)
       sizes->observe(static_cast<double>(commands.size()));
     if (seconds)
@@ -72,6 +63,26 @@ struct pending_batch {
     commands.clear();
     promises.clear();
   }
+
+  /// Runs `commit` over the whole batch and answers every promise with its outcome,
+  /// or every promise with the same failure when the transaction failed.
+  template <class Commit>
+  void flush(persistence::pg_session& db, Commit commit, histogram* sizes,
+             histogram* seconds) {
+    auto started = std::chrono::steady_clock::now();
+    auto ptrs = pointers();
+    std::vector<Outcome> outcomes;
+    for (int attempt = 1; outcomes.empty(); ++attempt) {
+      try {
+        outcomes = db.with([&](auto& conn) { return commit(conn, ptrs); });
+      } catch (...) {
+        if (persistence::is_deadlock(std::current_exception()) && attempt < max_deadlock_retries)
+          continue; // the other transaction went through: ours will now
+        fail_all(outcomes, std::current_exception());
+      }
+    }
+    deliver(outcomes, started, sizes, seconds);
+  }
 };
 
 struct writer_state {
@@ -80,6 +91,7 @@ struct writer_state {
   pending_batch<write_command, write_outcome> writes;
   bool flush_queued = false;
   std::size_t max_batch = 1;
+  metrics_registry* metrics = nullptr;
   histogram* create_sizes = nullptr;
   histogram* write_sizes = nullptr;
   histogram* commit_seconds = nullptr;
@@ -88,17 +100,45 @@ struct writer_state {
 
 using writer_actor = caf::stateful_actor<writer_state>;
 
-/// Answers, uncommitted, the creates whose deadline has passed: their clients have had
-/// a 503 and must find no order; a retry with the same key then creates it once.
-void drop_expired(pending_batch<create_command, create_outcome>& batch) {
+/// Why a create must not commit now (CONTRACT §3 "Overload"), or null: its client is
+/// gone, or its deadline passed (the client is answered 503 and must find no order).
+const char* withdrawal_reason(const create_command& c, std::int64_t now_ms) {
+  if (c.client_gone && c.client_gone->load())
+    return "client_gone";
+  if (c.commit_by_ms != 0 && c.commit_by_ms <= now_ms)
+    return "deadline";
+  return nullptr;
+}
+
+counter& withdrawn_counter(metrics_registry& m, const char* reason, const char* at) {
+  return m.get_counter("db_creates_withdrawn_total",
+                       "creates answered 503 uncommitted: their deadline passed or their "
+                       "client went away before their transaction began (queue) or before "
+                       "its COMMIT (commit, rolled back)",
+                       {{"reason", reason}, {"at", at}});
+}
+
+counter& in_doubt_counter(metrics_registry& m, const char* outcome) {
+  return m.get_counter("db_creates_in_doubt_total",
+                       "creates whose connection was lost during COMMIT, by what the lookup "
+                       "afterwards found: committed (201), not_committed (503), unknown (500)",
+                       {{"outcome", outcome}});
+}
+
+/// Answers, uncommitted, the creates that must no longer commit; a retry with the same
+/// key then creates the order once. `at`: where they were stopped, for the count.
+void withdraw(writer_state& st, const char* at) {
+  auto& batch = st.creates;
   auto now = unix_now_ms();
   std::size_t kept = 0;
   for (std::size_t i = 0; i < batch.commands.size(); ++i) {
-    auto deadline = batch.commands[i].commit_by_ms;
-    if (deadline != 0 && deadline <= now) {
+    if (const char* reason = withdrawal_reason(batch.commands[i], now)) {
       create_outcome late;
-      late.error = {error_code::unavailable, "the request's deadline passed before its commit"};
+      late.error = {error_code::unavailable, "the database is too slow right now: nothing was "
+                                             "committed, retry later"};
       batch.promises[i].deliver(std::move(late));
+      if (st.metrics)
+        withdrawn_counter(*st.metrics, reason, at).inc();
       continue;
     }
     if (kept != i) {
@@ -111,12 +151,76 @@ void drop_expired(pending_batch<create_command, create_outcome>& batch) {
   batch.promises.resize(kept);
 }
 
+/// The outcomes of a batch whose COMMIT was cut, found out on a fresh connection; when
+/// even that fails, nobody can say: 500, and a retry with the same key tells.
+std::vector<create_outcome> look_up_in_doubt(writer_state& st, int backend_pid,
+                                             const std::vector<const create_command*>& cmds) {
+  std::vector<create_outcome> out;
+  const char* unknown = nullptr;
+  try {
+    out = st.db->with(
+      [&](auto& conn) { return persistence::resolve_in_doubt(conn, backend_pid, cmds); });
+  } catch (...) {
+    unknown = "unknown";
+    create_outcome failed;
+    failed.error = {error_code::internal_error, "the outcome of this create is unknown: retry "
+                                                "with the same X-Idempotency-Key"};
+    out.assign(cmds.size(), failed);
+  }
+  for (std::size_t i = 0; i < cmds.size(); ++i) {
+    const char* outcome = unknown ? unknown
+                          : out[i].status == create_status::failed ? "not_committed"
+                                                                   : "committed";
+    if (st.metrics)
+      in_doubt_counter(*st.metrics, outcome).inc();
+    log::warn("create commit in doubt, resolved",
+              {{"order_id", cmds[i]->fresh.id}, {"outcome", outcome}});
+  }
+  return out;
+}
+
+/// Commits the pending creates. Whether each may still commit is asked before the batch
+/// begins, before every retry and right before COMMIT: when one may not, the transaction
+/// rolls back and the others go again without it. A lost COMMIT is looked up, never
+/// guessed, so a 503 always means nothing was committed (CONTRACT §3 "Overload").
+void flush_creates(writer_state& st) {
+  auto& batch = st.creates;
+  auto started = std::chrono::steady_clock::now();
+  auto may_commit = [&batch] {
+    auto now = unix_now_ms();
+    for (const auto& c : batch.commands)
+      if (withdrawal_reason(c, now))
+        return false;
+    return true;
+  };
+  const char* at = "queue";
+  std::vector<create_outcome> outcomes;
+  for (int attempt = 1; outcomes.empty();) {
+    withdraw(st, at);
+    if (batch.empty())
+      return;
+    auto cmds = batch.pointers();
+    try {
+      outcomes = st.db->with(
+        [&](auto& conn) { return persistence::create_orders(conn, cmds, may_commit); });
+    } catch (const persistence::commit_withdrawn&) {
+      at = "commit"; // rolled back: the others go again without the withdrawn
+    } catch (const persistence::commit_in_doubt& e) {
+      outcomes = look_up_in_doubt(st, e.backend_pid, cmds);
+    } catch (...) {
+      at = "commit";
+      if (persistence::is_deadlock(std::current_exception()) && ++attempt <= max_deadlock_retries)
+        continue; // the other transaction went through: ours will now
+      batch.fail_all(outcomes, std::current_exception());
+    }
+  }
+  batch.deliver(outcomes, started, st.create_sizes, st.commit_seconds);
+}
+
 void flush_all(writer_actor* self) {
   auto& st = self->state;
   if (!st.creates.empty())
-    drop_expired(st.creates);
-  if (!st.creates.empty())
-    st.creates.flush(*st.db, persistence::create_orders, st.create_sizes, st.commit_seconds);
+    flush_creates(st);
   if (!st.writes.empty())
     st.writes.flush(*st.db, persistence::write_orders, st.write_sizes, st.commit_seconds);
 }
@@ -143,7 +247,13 @@ caf::behavior db_writer(writer_actor* self, std::string url, std::size_t max_bat
   auto& st = self->state;
   st.db = std::make_unique<persistence::pg_session>(std::move(url), retry_pause, limits);
   st.max_batch = max_batch;
+  st.metrics = metrics;
   if (metrics) {
+    for (const char* reason : {"deadline", "client_gone"})
+      for (const char* at : {"queue", "commit"})
+        withdrawn_counter(*metrics, reason, at);
+    for (const char* outcome : {"committed", "not_committed", "unknown"})
+      in_doubt_counter(*metrics, outcome);
     const char* help = "commands committed together in one transaction";
     st.create_sizes = &metrics->get_histogram("db_commit_batch_size", help,
                                               {{"kind", "create"}}, batch_buckets());

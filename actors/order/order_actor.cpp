@@ -78,7 +78,12 @@ write_command make_write(const order& o, const transition& t, const order_settin
   return cmd;
 }
 
+/// Keeps the order as the guarded UPDATE leaves its row: a write without a change of
+/// status (a hold, a release, a payment rejection) changes no column, updated_at
+/// included, so a GET after a reload answers the same (issue 22).
 void apply_write(order& o, const write_command& cmd) {
+  if (cmd.next == cmd.expected)
+    return;
   o.status = cmd.next;
   o.reason = cmd.reason;
   o.updated_at = cmd.now_ms / 1000;

@@ -1,6 +1,7 @@
 // libFuzzer target: the incoming event decoder (messages/events.cpp). Properties:
 //  * a decoded event has lower-case UUIDs for event_id and order_id, a non-empty
-//    event_type, and every string it carries is valid UTF-8;
+//    event_type, and every string it carries is valid UTF-8; it passes
+//    check_incoming_event, the judgement a cluster peer applies to it;
 //  * decode → encode → decode is the identity (the fields, and occurred_at whenever it
 //    is within the years 0000–9999 RFC 3339 can write);
 //  * echoing the decoded payment_intent_id and reason into our own
@@ -14,6 +15,7 @@
 
 #include "messages/events.hpp"
 #include "messages/uuid.hpp"
+#include "messages/validation.hpp"
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -27,9 +29,8 @@ using flashsale::fuzz::shown;
 
 namespace {
 
-// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z in Unix ms.
-constexpr std::int64_t min_rfc3339_ms = -62'167'219'200'000;
-constexpr std::int64_t max_rfc3339_ms = 253'402'300'799'999;
+constexpr std::int64_t min_rfc3339_ms = earliest_time_ms;
+constexpr std::int64_t max_rfc3339_ms = latest_time_ms;
 
 std::string encode(const incoming_event& e) {
   rapidjson::StringBuffer buf;
@@ -56,15 +57,13 @@ std::string encode(const incoming_event& e) {
   return {buf.GetString(), buf.GetSize()};
 }
 
-bool canonical_uuid(const std::string& s) {
-  auto n = normalize_uuid(s);
-  return n && *n == s;
-}
-
 void check_decoded(const incoming_event& e, std::string_view input) {
   FUZZ_CHECK(canonical_uuid(e.event_id), "event_id " + shown(e.event_id));
   FUZZ_CHECK(canonical_uuid(e.order_id), "order_id " + shown(e.order_id));
   FUZZ_CHECK(!e.event_type.empty(), "empty event_type");
+  // What the consumer decodes and forwards, the order's owner accepts (issue 22).
+  FUZZ_CHECK(check_incoming_event(e).empty(),
+             "decoded event fails the shared check: " + check_incoming_event(e));
   for (const auto* s : {&e.event_type, &e.payment_intent_id, &e.reason})
     FUZZ_CHECK(acceptable_string(*s), "decoded string is not valid UTF-8: " + shown(*s)
                                         + " from " + shown(input));

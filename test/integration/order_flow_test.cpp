@@ -386,6 +386,74 @@ BOOST_FIXTURE_TEST_CASE(early_payment_of_an_expired_order_is_rejected, actor_fix
   BOOST_TEST(count(url, "SELECT count(*) FROM early_events") == 0);
 }
 
+namespace {
+
+/// The order as a fresh actor loads it from its row: what a GET answers after the
+/// order's actor passivated.
+order reloaded(actor_fixture& f, const std::string& id) {
+  auto fresh = spawn_order_registry(f.sys, f.writers, f.readers, order_settings{});
+  order_reply out;
+  f.self->request(fresh, 10s, fetch_atom::value, id)
+    .receive([&](order_reply& x) { out = std::move(x); },
+             [&](caf::error& e) { BOOST_FAIL("no reply: " << f.sys.render(e)); });
+  f.self->send_exit(fresh, caf::exit_reason::user_shutdown);
+  BOOST_REQUIRE(out.ok);
+  return out.value;
+}
+
+/// Waits until the wall clock is in the second half of a second, so that a write now
+/// falls on a fraction that rounding and truncation would tell apart.
+void wait_for_late_in_a_second() {
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (unix_now_ms() % 1000 < 500 || unix_now_ms() % 1000 > 800) {
+    BOOST_REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(5ms);
+  }
+}
+
+/// Waits until the wall clock has passed `second` (Unix seconds).
+void wait_until_after(std::int64_t second) {
+  while (unix_now_ms() / 1000 <= second)
+    std::this_thread::sleep_for(10ms);
+}
+
+} // namespace
+
+// Issue 22: a write that changes no column (a hold, the release of a held event, a
+// payment rejection) left the row's updated_at alone but moved the actor's, so a GET
+// showed a change of the order that a reload took back. updated_at moves only with a
+// change of the order, and memory and the row agree, also to the second.
+BOOST_FIXTURE_TEST_CASE(updated_at_in_memory_is_the_rows_whatever_the_write, actor_fixture) {
+  auto id = create(sample_command(new_uuid(), "u")).stored.id;
+  // Created a minute ago (before its actor loads it): a write now that moved
+  // updated_at would show.
+  pqxx::connection c{url};
+  pqxx::nontransaction{c}.exec("UPDATE orders SET created_at = created_at - interval '60 s', "
+                               "updated_at = updated_at - interval '60 s' WHERE id = '" + id + "'");
+  auto before = fetch(id);
+  BOOST_REQUIRE(before.ok);
+  BOOST_REQUIRE((deliver(id, "PAYMENT_SUCCEEDED").status == event_status::held));
+  auto after_hold = fetch(id);
+  BOOST_REQUIRE(after_hold.ok);
+  BOOST_TEST(after_hold.value.updated_at == before.value.updated_at);
+  BOOST_TEST(order_to_json(after_hold.value) == order_to_json(reloaded(*this, id)));
+
+  // The cancel is a change (and releases the held payment with a rejection, which is not).
+  wait_for_late_in_a_second();
+  BOOST_REQUIRE(cancel(id).ok);
+  auto cancelled = fetch(id);
+  BOOST_REQUIRE(cancelled.ok);
+  BOOST_TEST(cancelled.value.updated_at > before.value.updated_at);
+  BOOST_TEST(order_to_json(cancelled.value) == order_to_json(reloaded(*this, id)));
+
+  // A late payment of the cancelled order: rejected for a refund, the order unchanged.
+  wait_until_after(cancelled.value.updated_at); // so that a moved updated_at would show
+  BOOST_REQUIRE((deliver(id, "PAYMENT_SUCCEEDED").status == event_status::payment_rejected));
+  auto after_rejection = fetch(id);
+  BOOST_TEST(order_to_json(after_rejection.value) == order_to_json(cancelled.value));
+  BOOST_TEST(order_to_json(after_rejection.value) == order_to_json(reloaded(*this, id)));
+}
+
 // A crash between a transition and the replay of its held events: the next actor of
 // the order replays them when it loads it, and the sweeper keeps a due deadline of
 // such an order live, so that an actor is made to load it.
