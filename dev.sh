@@ -14,7 +14,7 @@ DEV_DIR=$ROOT/.dev
 PACKAGES=(build-essential cmake pkg-config ccache libcaf-dev libpqxx-dev librdkafka-dev
   rapidjson-dev libpistache-dev libboost-test-dev postgresql postgresql-contrib kcat wrk
   curl jq util-linux iproute2 docker-compose libssl-dev openssl
-  clang libclang-rt-14-dev python3 python3-venv)
+  clang libclang-rt-14-dev python3 python3-venv prometheus)
 # Node.js and npm for the kafkajs e2e test, from Debian unless a Node.js is there already
 # (e.g. NodeSource's nodejs, which brings its own npm and conflicts with Debian's).
 command -v node >/dev/null && command -v npm >/dev/null || PACKAGES+=(nodejs npm)

@@ -256,9 +256,28 @@ std::variant<config, std::string> load_config(const env_lookup& env) {
     read_int(env, "HTTP_MAX_IN_FLIGHT", 1, 1000000, cfg.http_max_in_flight);
     read_int(env, "CONSUMER_MAX_IN_FLIGHT", 1, 1000000, cfg.consumer_max_in_flight);
     read_seconds(env, "ORDER_PASSIVATE_S", cfg.passivate_after);
+    read_seconds(env, "INBOX_RETENTION_S", cfg.inbox_retention);
+    read_millis(env, "INBOX_JANITOR_INTERVAL_MS", 10, 3600000, cfg.inbox_janitor_interval);
+    read_int(env, "INBOX_JANITOR_BATCH", 1, 100000, cfg.inbox_janitor_batch);
     read_database_bounds(env, cfg);
     read_cluster(env, cfg);
     read_forward_timeout(env, cfg);
+  } catch (const config_error& e) {
+    return "configuration error: " + e.line;
+  }
+  return cfg;
+}
+
+std::variant<dlq_config, std::string> load_dlq_config(const env_lookup& env) {
+  dlq_config cfg;
+  try {
+    cfg.kafka_brokers = required(env, "KAFKA_BROKERS");
+    if (auto g = env("DLQ_GROUP_ID")) {
+      if (g->empty())
+        throw config_error{"DLQ_GROUP_ID must not be empty"};
+      cfg.group_id = *g;
+    }
+    read_int(env, "DLQ_MAX_REDRIVES", 1, 1000, cfg.max_redrives);
   } catch (const config_error& e) {
     return "configuration error: " + e.line;
   }

@@ -49,6 +49,13 @@ struct config {
   int http_max_in_flight = 256;                  // HTTP_MAX_IN_FLIGHT: order requests in flight
   std::size_t consumer_max_in_flight = 5000;     // CONSUMER_MAX_IN_FLIGHT: saga events unhandled
   std::chrono::seconds passivate_after{30};      // ORDER_PASSIVATE_S
+  // The consumer's inbox (processed_events) forgets an event_id after this long. 14 days:
+  // Kafka deletes a message only once its whole segment is older than log.retention.hours
+  // (default 168 h = 7 days) and a segment rolls after log.roll.hours (default 168 h), so
+  // a message can stay on a topic, and be redelivered, up to ~14 days after it was written.
+  std::chrono::seconds inbox_retention{14 * 24 * 3600};  // INBOX_RETENTION_S
+  std::chrono::milliseconds inbox_janitor_interval{10000}; // INBOX_JANITOR_INTERVAL_MS
+  int inbox_janitor_batch = 1000;                // INBOX_JANITOR_BATCH: rows per DELETE
 
   // Bounds on every PostgreSQL connection (docs/OPERATIONS.md "Database blackholed"):
   std::chrono::seconds db_connect_timeout{2};           // DB_CONNECT_TIMEOUT_S
@@ -69,6 +76,13 @@ struct config {
   bool cluster_insecure = false; // CLUSTER_INSECURE=1: several nodes in plaintext (trusted net)
   // CLUSTER_FORWARD_TIMEOUT_MS; 0 (unset) = derived, see time_budgets.
   std::chrono::milliseconds cluster_forward_timeout{0};
+};
+
+/// The `dlq` subcommand's settings (it needs no database).
+struct dlq_config {
+  std::string kafka_brokers;                            // KAFKA_BROKERS (required)
+  std::string group_id = "order-service-dlq-redrive";   // DLQ_GROUP_ID: the replay's progress
+  int max_redrives = 3;                                 // DLQ_MAX_REDRIVES: replays per message
 };
 
 /// How long each part waits for the next, all derived here from DB_STATEMENT_TIMEOUT_MS
@@ -103,6 +117,9 @@ using env_lookup = std::function<std::optional<std::string>(const std::string&)>
 
 /// Reads and checks every variable. On error, returns one line naming the variable.
 std::variant<config, std::string> load_config(const env_lookup& lookup);
+
+/// Reads the `dlq` subcommand's variables. On error, one line naming the variable.
+std::variant<dlq_config, std::string> load_dlq_config(const env_lookup& lookup);
 
 /// KEY=VALUE lines of a .env file (comments, blank lines and optional quotes allowed);
 /// empty when the file does not exist.

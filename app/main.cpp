@@ -1,7 +1,8 @@
-// flashsale-order: serve | migrate up|down [N]|status | version | --help
+// flashsale-order: serve | migrate up|down [N]|status | dlq list|replay | version | --help
 
 #include "actors/log.hpp"
 #include "app/config.hpp"
+#include "app/dlq_command.hpp"
 #include "app/service.hpp"
 #include "persistence/migrator.hpp"
 
@@ -19,6 +20,9 @@ commands:
   migrate up            apply every pending migration
   migrate down [N]      revert the newest N migrations (default 1)
   migrate status        list migrations and whether each is applied
+  dlq list [--limit N]  print the dead letters (order.v1.dlq) not replayed yet
+  dlq replay [--dry-run] [--reason R] [--limit N]
+                        send them back to their source topic (see docs/OPERATIONS.md)
   version               print the version
   --help                this text
 
@@ -84,6 +88,8 @@ int main(int argc, char** argv) {
   auto env = flashsale::environment_with(flashsale::read_dotenv(".env"));
   if (command == "migrate")
     return migrate(env, argc, argv);
+  if (command == "dlq")
+    return flashsale::dlq_command(env, argc, argv);
   if (command != "serve") {
     std::cerr << usage;
     return 2;

@@ -10,6 +10,7 @@
 #include "actors/health_monitor.hpp"
 #include "http/http_bridge.hpp"
 #include "actors/saga/held_dlq.hpp"
+#include "actors/saga/inbox_janitor.hpp"
 #include "actors/saga/kafka_consumer.hpp"
 #include "actors/log.hpp"
 #include "actors/order/order_registry.hpp"
@@ -51,6 +52,16 @@ consumer_settings consumer_settings_from(const config& cfg) {
   s.group_id = cfg.kafka_group_id;
   s.max_in_flight = cfg.consumer_max_in_flight;
   s.request_timeout = budgets_of(cfg).event_request;
+  return s;
+}
+
+inbox_janitor_settings inbox_janitor_settings_from(const config& cfg) {
+  inbox_janitor_settings s;
+  s.database_url = cfg.database_url;
+  s.db_limits = database_limits(cfg);
+  s.retention = cfg.inbox_retention;
+  s.interval = cfg.inbox_janitor_interval;
+  s.batch = static_cast<std::size_t>(cfg.inbox_janitor_batch);
   return s;
 }
 
@@ -147,6 +158,15 @@ int serve(const config& given) {
   caf_cfg.set("scheduler.policy", caf::atom("sharing"));
   caf::actor_system sys{caf_cfg};
   auto health = std::make_shared<health_state>();
+  // /readyz as metrics, so that an alert can see it flap (docs/alerts.yml).
+  metrics.add_gauge("service_ready", "1 while /readyz answers 200: database and Kafka reachable",
+                    [health] { return health->ready() ? 1.0 : 0.0; });
+  metrics.add_gauge("dependency_up", "1 while the dependency answered the last probe (every second)",
+                    [health] { return health->database_ok.load() ? 1.0 : 0.0; },
+                    {{"dependency", "database"}});
+  metrics.add_gauge("dependency_up", "1 while the dependency answered the last probe (every second)",
+                    [health] { return health->kafka_ok.load() ? 1.0 : 0.0; },
+                    {{"dependency", "kafka"}});
 
   auto writers = spawn_db_writers(sys, cfg.database_url, cfg.db_writers, cfg.db_max_batch,
                                   &metrics, limits);
@@ -176,8 +196,11 @@ int serve(const config& given) {
   auto monitor = spawn_health_monitor(sys, cfg.database_url, cfg.kafka_brokers, health,
                                       health_interval);
   caf::actor consumer;
-  if (cfg.enabled.consumer)
+  caf::actor inbox_janitor; // the consumer's inbox: forgets event ids past their window
+  if (cfg.enabled.consumer) {
     consumer = spawn_kafka_consumer(sys, consumer_settings_from(cfg), router, metrics);
+    inbox_janitor = spawn_inbox_janitor(sys, inbox_janitor_settings_from(cfg), metrics);
+  }
   caf::actor sweeper;
   if (cfg.enabled.expiry) {
     auto es = expiry_settings_from(cfg);
@@ -204,6 +227,7 @@ int serve(const config& given) {
     stop_cluster_member(sys, member); // peers take this node's orders over at once
     // These use `metrics`: wait until they are gone. The consumer commits what is done.
     stop_and_wait(sys, consumer);
+    stop_and_wait(sys, inbox_janitor);
     stop_and_wait(sys, sweeper);
     stop_and_wait(sys, relays); // each finishes or rolls back its batch
     if (api)

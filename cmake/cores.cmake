@@ -13,6 +13,7 @@ set(FLASHSALE_CORE_SOURCES
   http/connection.cpp
   http/requests.cpp
   kafka/dlq_copy.cpp
+  kafka/dlq_redrive_plan.cpp
   app/config.cpp)
 
 # flashsale_core_sources(OUT ROOT): the list with ROOT/ in front of each path.

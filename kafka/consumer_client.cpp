@@ -157,6 +157,9 @@ consume_result consumer_client::consume(std::chrono::milliseconds timeout) {
     return r;
   if (m->err() == RdKafka::ERR__PARTITION_EOF) {
     r.what = consume_result::partition_eof;
+    r.msg.topic = m->topic_name(); // which partition reached its end, at what offset
+    r.msg.partition = m->partition();
+    r.msg.offset = m->offset();
     return r;
   }
   if (m->err() != RdKafka::ERR_NO_ERROR) {

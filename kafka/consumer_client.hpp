@@ -47,7 +47,7 @@ struct consumed_message {
 /// What one consume() call gave.
 struct consume_result {
   enum kind { message, nothing, partition_eof, failed } what = nothing;
-  consumed_message msg; // when `message`
+  consumed_message msg; // when `message`; its topic, partition and offset at `partition_eof`
   std::string error;    // when `failed`: name and detail
 };
 

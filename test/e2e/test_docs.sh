@@ -83,6 +83,33 @@ mapfile -t MEMBERS < <(grep -ohE 'Key\("[a-z_]+"\)|put(_money)?\(w, "[a-z_]+"' m
 found "JSON members" 20 "${MEMBERS[@]}"
 for m in "${MEMBERS[@]}"; do check "$API: JSON member $m" word_in "$API" "$m"; done
 
+# --- docs/asyncapi.yaml: every topic, event type and Kafka header -------------------------
+ASYNCAPI=docs/asyncapi.yaml
+check "$ASYNCAPI exists" test -s "$ASYNCAPI"
+for t in "${TOPICS[@]}"; do check "$ASYNCAPI: channel address $t" grep -qE "^    address: $t$" "$ASYNCAPI"; done
+# Outgoing types (to_string of order_event) and incoming ones (the decoder's table).
+mapfile -t EVENT_TYPES < <( (grep -oE 'return "ORDER_[A-Z_]+"' messages/order_status.cpp
+  grep -oE '\{"(INVENTORY|PAYMENT)_[A-Z_]+"' messages/events.cpp
+  grep -oE '"INVENTORY_RELEASED"' messages/events.cpp) | grep -oE '[A-Z_]{5,}' | sort -u)
+found "event types" 11 "${EVENT_TYPES[@]}"
+for e in "${EVENT_TYPES[@]}"; do
+  check "$ASYNCAPI: message $e" grep -qE "^      name: $e$" "$ASYNCAPI"
+  check "$ASYNCAPI: channel message $e" grep -qE "^      $e:$" "$ASYNCAPI"
+done
+# Headers: the DLQ's (code), ours on every produced message (CONTRACT §5), the replay's.
+for h in "${HEADERS[@]}" event_type ce_specversion ce_id ce_type ce_source ce_time ce_subject \
+  content-type traceparent; do
+  check "$ASYNCAPI: header $h" grep -qE "^        $h:$" "$ASYNCAPI"
+done
+mapfile -t REDRIVE_HEADERS < <(grep -ohE 'constexpr const char\* [a-z_]+_header = "[a-z_]+"' kafka/*.hpp kafka/*.cpp |
+  grep -oE '"[a-z_]+"' | tr -d '"' | sort -u)
+found "headers named in kafka/" 2 "${REDRIVE_HEADERS[@]}"
+for h in "${REDRIVE_HEADERS[@]}"; do
+  check "$ASYNCAPI: header $h" grep -qE "^        $h:$" "$ASYNCAPI"
+  check "$API: Kafka header $h" in_file "$API" "\`$h\`"
+done
+check "$API links asyncapi.yaml" in_file "$API" "](asyncapi.yaml)"
+
 # --- routes ---------------------------------------------------------------------------------
 mapfile -t ROUTES < <(grep -oE '"/[a-z0-9/{}]+"' http/routes.cpp | tr -d '"' | sort -u)
 found "routes" 6 "${ROUTES[@]}"

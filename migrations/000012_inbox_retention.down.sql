@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS processed_events_processed_at;
