@@ -11,6 +11,7 @@ set(FLASHSALE_CORE_SOURCES
   http/routes.cpp
   http/connection.cpp
   http/requests.cpp
+  http/adaptive_limit.cpp
   kafka/dlq_copy.cpp
   app/config.cpp)
 
