@@ -48,11 +48,14 @@ void adaptive_limit::judge() {
 // The baseline is the latency without a queue. A window at the limit measures the queue
 // too: were the baseline to follow it up, the limit would drift to the ceiling under a
 // sustained overload (the known weakness of a plain long-run average). So it rises only
-// from windows well under the limit, and slowly; it falls fast, halfway per window.
+// from windows well under the limit, slowly, or at the minimum limit, where the queue is
+// as short as it may be: what is measured there is the service's own latency (a slower
+// disk, a busier machine), and a baseline that ignored it would hold the limit at the
+// minimum for good. It falls fast, halfway per window.
 void adaptive_limit::learn_baseline(double recent, bool busy) {
   if (baseline_s_ <= 0)
     baseline_s_ = recent;
-  else if (recent < baseline_s_)
+  else if (recent < baseline_s_ || limit() <= floor_limit_)
     baseline_s_ = (baseline_s_ + recent) / 2;
   else if (!busy)
     baseline_s_ += (recent - baseline_s_) / s_.baseline_windows;

@@ -109,6 +109,23 @@ BOOST_AUTO_TEST_CASE(a_spike_shrinks_the_limit_and_it_recovers) {
   BOOST_TEST(limit.baseline_s() < 0.005); // the spike did not become the norm
 }
 
+// The service became slower for every request, whatever the load (a slower disk, a busy
+// machine): the limit gives way to the minimum, learns the new latency there, and grows
+// back instead of holding the minimum for good (bench before this: 10 % of 1 000 creates/s
+// made at a limit of 16, 100 % at the static 256).
+BOOST_AUTO_TEST_CASE(a_slower_service_is_learnt_at_the_minimum_and_the_limit_grows_back) {
+  adaptive_limit_settings s;
+  s.initial_limit = ceiling;
+  adaptive_limit limit{s, ceiling};
+  auto series = steady(50, 3ms);
+  auto slower = steady(400, 80ms);
+  series.insert(series.end(), slower.begin(), slower.end());
+  auto after = replay(limit, series, at_limit);
+  BOOST_TEST(*std::min_element(after.begin() + 50, after.end()) < ceiling / 2);
+  BOOST_TEST(after.back() == ceiling);
+  BOOST_TEST(limit.baseline_s() > 0.04);
+}
+
 // Latencies under the floor never shrink the limit, however they compare with the baseline.
 BOOST_AUTO_TEST_CASE(latency_under_the_floor_never_shrinks) {
   adaptive_limit_settings s;
@@ -164,7 +181,7 @@ BOOST_AUTO_TEST_CASE(admission_follows_the_adaptive_limit) {
     BOOST_TEST(places.try_enter());
     places.leave(100ms);
   }
-  BOOST_TEST(places.limit() == 2);
+  BOOST_TEST(places.limit() < 4); // at the minimum (2) or just above, learning the new latency
   BOOST_TEST(places.in_flight() == 0);
 }
 
