@@ -8,7 +8,8 @@ namespace flashsale::http {
 adaptive_limit::adaptive_limit(adaptive_limit_settings settings, int ceiling)
   : s_(settings), ceiling_(std::max(1, ceiling)),
     floor_limit_(std::clamp(settings.min_limit, 1, ceiling_)),
-    limit_(std::clamp(settings.initial_limit, floor_limit_, ceiling_)) {}
+    limit_(settings.initial_limit > 0 ? std::clamp(settings.initial_limit, floor_limit_, ceiling_)
+                                      : ceiling_) {}
 
 bool adaptive_limit::sample(std::chrono::nanoseconds latency, time_point now, int in_flight) {
   if (!open_) {

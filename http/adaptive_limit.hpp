@@ -16,9 +16,9 @@ namespace flashsale::http {
 struct adaptive_limit_settings {
   bool enabled = true;                     // HTTP_ADMISSION: adaptive, or static (HTTP_MAX_IN_FLIGHT)
   int min_limit = 16;                      // HTTP_ADMISSION_MIN: never below
-  int initial_limit = 64;                  // where it starts (lowered to the ceiling)
-  double tolerance = 2.0;                  // HTTP_ADMISSION_TOLERANCE: recent/baseline before shrinking
-  std::chrono::milliseconds floor{20};     // HTTP_ADMISSION_FLOOR_MS: latencies that never shrink it
+  int initial_limit = 0;                   // where it starts; 0: the ceiling (as the static bound)
+  double tolerance = 2.0;                  // recent/baseline latency before shrinking
+  std::chrono::milliseconds floor{50};     // HTTP_ADMISSION_FLOOR_MS: mean latencies that never shrink it
   std::chrono::milliseconds window{100};   // HTTP_ADMISSION_WINDOW_MS: one judgement per window
   int window_min_samples = 10;             // ... holding at least this many answers
   double baseline_windows = 100;           // the baseline rises over about this many windows

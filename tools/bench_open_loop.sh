@@ -38,12 +38,14 @@ ulimit -n "$(ulimit -Hn)"
 # PostgreSQL's processes: the postmaster listening on DATABASE_URL's port and its children.
 PG_PORT=$(sed -E 's|.*:([0-9]+)/[^/]*$|\1|' <<<"$DATABASE_URL")
 PG_PID=$(ss -Hltnp "sport = :$PG_PORT" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2 || true)
-cpu_ticks() { # PID...: user+system ticks of those processes (and PG's children)
+# cpu_ticks PID...: user+system ticks of those processes, with those of their children
+# that have ended (cutime, cstime: a PostgreSQL backend that exits during a step counts).
+cpu_ticks() {
   local p sum=0 t
   for p in "$@"; do
     [[ -r /proc/$p/stat ]] || continue
-    t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
-    sum=$((sum + t))
+    t=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13 + $14 + $15}' || echo 0)
+    sum=$((sum + ${t:-0}))
   done
   echo "$sum"
 }

@@ -47,8 +47,10 @@ BOOST_AUTO_TEST_SUITE(adaptive_limit_suite)
 // The service keeps its latency while every place is taken: more places are worth trying,
 // up to HTTP_MAX_IN_FLIGHT and never past it.
 BOOST_AUTO_TEST_CASE(steady_latency_at_the_limit_grows_to_the_ceiling) {
-  adaptive_limit limit{{}, ceiling};
-  BOOST_TEST(limit.limit() == adaptive_limit_settings{}.initial_limit);
+  adaptive_limit_settings s;
+  s.initial_limit = 64;
+  adaptive_limit limit{s, ceiling};
+  BOOST_TEST(limit.limit() == 64);
   auto after = replay(limit, steady(300, 4ms), at_limit);
   BOOST_TEST(std::is_sorted(after.begin(), after.end()));
   BOOST_TEST(after.back() == ceiling);
@@ -57,9 +59,16 @@ BOOST_AUTO_TEST_CASE(steady_latency_at_the_limit_grows_to_the_ceiling) {
 
 // Few requests in flight say nothing about more: the limit stays where it is.
 BOOST_AUTO_TEST_CASE(an_idle_service_does_not_grow_the_limit) {
-  adaptive_limit limit{{}, ceiling};
+  adaptive_limit_settings s;
+  s.initial_limit = 64;
+  adaptive_limit limit{s, ceiling};
   auto after = replay(limit, steady(100, 4ms), [](int) { return 3; });
-  BOOST_TEST(after.back() == adaptive_limit_settings{}.initial_limit);
+  BOOST_TEST(after.back() == 64);
+}
+
+// By default it starts at the ceiling: at first it admits what the static bound admits.
+BOOST_AUTO_TEST_CASE(it_starts_at_the_ceiling) {
+  BOOST_TEST(adaptive_limit({}, ceiling).limit() == ceiling);
 }
 
 // A service whose latency is a queue (each place taken adds 1/2000 s, a database that
@@ -67,7 +76,7 @@ BOOST_AUTO_TEST_CASE(an_idle_service_does_not_grow_the_limit) {
 // about the floor (20 ms, 40 places), and stays there instead of drifting back up.
 BOOST_AUTO_TEST_CASE(latency_rising_with_load_shrinks_the_limit_and_holds_it) {
   adaptive_limit_settings s;
-  s.initial_limit = ceiling;
+  s.floor = 20ms;
   adaptive_limit limit{s, ceiling};
   auto now = std::chrono::steady_clock::time_point{} + 1h;
   // A quiet start teaches the baseline: 2 ms with few in flight.
@@ -132,7 +141,7 @@ BOOST_AUTO_TEST_CASE(latency_under_the_floor_never_shrinks) {
   s.initial_limit = ceiling;
   adaptive_limit limit{s, ceiling};
   auto series = steady(50, 1ms);
-  auto tenfold = steady(50, 15ms);
+  auto tenfold = steady(50, 45ms);
   series.insert(series.end(), tenfold.begin(), tenfold.end());
   auto after = replay(limit, series, at_limit);
   BOOST_TEST(*std::min_element(after.begin(), after.end()) == ceiling);
@@ -177,9 +186,9 @@ BOOST_AUTO_TEST_CASE(admission_follows_the_adaptive_limit) {
   BOOST_TEST(places.limit() > 4);
   for (int i = 0; i < 3; ++i)
     places.leave(1ms);
-  for (int i = 0; i < 20; ++i) { // now each answer takes 100 times as long
+  for (int i = 0; i < 20; ++i) { // now each answer takes 300 times as long
     BOOST_TEST(places.try_enter());
-    places.leave(100ms);
+    places.leave(300ms);
   }
   BOOST_TEST(places.limit() < 4); // at the minimum (2) or just above, learning the new latency
   BOOST_TEST(places.in_flight() == 0);

@@ -195,7 +195,7 @@ BOOST_AUTO_TEST_CASE(admission_variables) {
   auto d = config_ok(minimal);
   BOOST_TEST(d.http_admission.enabled);
   BOOST_TEST(d.http_admission.min_limit == 16);
-  BOOST_TEST(d.http_admission.floor.count() == 20);
+  BOOST_TEST(d.http_admission.floor.count() == 50);
   auto cfg = config_ok(with({{"HTTP_ADMISSION", "static"},
                              {"HTTP_ADMISSION_MIN", "4"},
                              {"HTTP_ADMISSION_FLOOR_MS", "50"}}));
