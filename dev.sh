@@ -432,6 +432,8 @@ cmd_test() {
   # vegeta for test_admission.sh and the open-loop bench: built once from the Go module
   # proxy into the cache (tools/vegeta.sh).
   bash "$ROOT/tools/vegeta.sh" fetch >/dev/null
+  # The CloudEvents SDK for test_trace_context.sh, the same way (tools/cloudevents.sh).
+  bash "$ROOT/tools/cloudevents.sh" fetch
   with_stack run_suites
 }
 

@@ -3,6 +3,7 @@
 #include "actors/log.hpp"
 #include "kafka/producer.hpp"
 #include "actors/outbox/relay_batch.hpp"
+#include "messages/event_headers.hpp"
 #include "persistence/outbox_repository.hpp"
 #include "persistence/pg_session.hpp"
 
@@ -155,6 +156,17 @@ bool ensure_producer(relay_actor* self) {
   return true;
 }
 
+/// The row's Kafka headers (CONTRACT §5): event_type, CloudEvents binary mode, traceparent.
+std::vector<kafka::header> headers_of(const persistence::outbox_row& row) {
+  auto made = event_headers(
+    {row.event_id, row.event_type, row.aggregate_id, row.payload, row.traceparent});
+  std::vector<kafka::header> out;
+  out.reserve(made.size());
+  for (auto& [name, value] : made)
+    out.push_back({std::move(name), std::move(value)});
+  return out;
+}
+
 /// Produces the batch in seq order. A row refused at once ends its order's run: nothing
 /// after it is produced (see persistence/outbox_repository.cpp, point 3).
 void produce_batch(relay_state& st) {
@@ -166,8 +178,8 @@ void produce_batch(relay_state& st) {
     if (stopped.count(row.aggregate_id))
       continue;
     auto refused =
-      st.producer->produce(st.cfg.topic, row.aggregate_id, row.payload,
-                           {{"event_type", row.event_type}}, token_of(st.generation, i));
+      st.producer->produce(st.cfg.topic, row.aggregate_id, row.payload, headers_of(row),
+                           token_of(st.generation, i));
     if (refused) {
       st.outcomes[i] = refused_outcome(*refused);
       stopped.insert(row.aggregate_id);
@@ -196,7 +208,8 @@ persistence::outbox_failure failure_for(const relay_state& st, const persistence
                      {"event_type", row.event_type},
                      {"attempt", std::to_string(row.retry_count + 1)},
                      {"bytes", std::to_string(row.payload.size())},
-                     {"error", out.error}};
+                     {"error", out.error},
+                     log::trace_field(row.traceparent)};
   // Said on an event's first failure; an outage would otherwise log every retry.
   if (f.dead)
     log::error("outbox event dead: no broker can accept it", fields);
@@ -229,7 +242,8 @@ void record_batch(relay_state& st) {
       case row_fate::release:
         if (st.outcomes[i].attempt.state == row_attempt::delivered)
           log::warn("outbox event delivered after an earlier one of its order failed",
-                    {{"order_id", rows[i].aggregate_id}, {"event_id", rows[i].event_id}});
+                    {{"order_id", rows[i].aggregate_id}, {"event_id", rows[i].event_id},
+                     log::trace_field(rows[i].traceparent)});
         break;
     }
   }
@@ -453,8 +467,7 @@ void send_alone(relay_actor* self) {
       continue;
     st.metrics.retried_alone->inc();
     if (auto refused = st.producer->produce(st.cfg.topic, row.aggregate_id, row.payload,
-                                            {{"event_type", row.event_type}},
-                                            token_of(st.generation, i))) {
+                                            headers_of(row), token_of(st.generation, i))) {
       st.outcomes[i] = refused_outcome(*refused);
       continue;
     }
