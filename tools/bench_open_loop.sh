@@ -8,7 +8,7 @@
 # mode of OPEN_MODES (HTTP_ADMISSION: adaptive, static). Latency counts from the intended
 # send time (tools/open_loop.py); the 201s and the refusals (503) are reported apart, and
 # errors and timeouts (no answer within OPEN_TIMEOUT_S) are counted. CPU per 201 is the
-# service's and PostgreSQL's CPU time over the step (/proc) divided by its 201s.
+# service's, PostgreSQL's and the broker's CPU time over the step (/proc) divided by its 201s.
 # Before the first step the broker and the service are warmed up for OPEN_WARMUP_S s at
 # OPEN_WARMUP_RATE/s (not reported).
 set -euo pipefail
@@ -51,29 +51,34 @@ cpu_ticks() {
 }
 pg_pids() { [[ -n $PG_PID ]] && { echo "$PG_PID"; ps -o pid= --ppid "$PG_PID"; }; }
 HZ=$(getconf CLK_TCK)
+# The broker dev.sh started (Apache Kafka's node 1), unless this pass is on another one
+# (bench.sh's embedded pass runs with the embedded broker's address).
+BROKER_PID=
+[[ ${BENCH_BROKER:-apache} != apache ]] || BROKER_PID=${KAFKA_BROKER_PID:-}
 
 row() { # MODE RATE: one step; prints a table row
   local mode=$1 rate=$2 prefix="ol$$-$1-$2"
   $OPEN_LOOP targets "$URL" "$USER_ID" "$prefix" $((rate * STEP_S + rate)) >"$TMP/targets"
-  local svc0 pg0 svc1 pg1
-  svc0=$(cpu_ticks "$SERVICE_PID") pg0=$(cpu_ticks $(pg_pids))
+  local svc0 pg0 kf0 svc1 pg1 kf1
+  svc0=$(cpu_ticks "$SERVICE_PID") pg0=$(cpu_ticks $(pg_pids)) kf0=$(cpu_ticks $BROKER_PID)
   "$VEGETA" attack -format=json -targets="$TMP/targets" -rate="$rate" -duration="${STEP_S}s" \
     -timeout="${TIMEOUT_S}s" >"$TMP/results.bin"
-  svc1=$(cpu_ticks "$SERVICE_PID") pg1=$(cpu_ticks $(pg_pids))
+  svc1=$(cpu_ticks "$SERVICE_PID") pg1=$(cpu_ticks $(pg_pids)) kf1=$(cpu_ticks $BROKER_PID)
   "$VEGETA" encode --to json <"$TMP/results.bin" | $OPEN_LOOP summary "$rate" >"$TMP/summary.json"
   local limit
   limit=$(curl -sS "$URL/metrics" | awk '$1 == "http_admission_limit" {print $2}')
   jq -r --arg mode "$mode" --arg limit "${limit:--}" --argjson svc $((svc1 - svc0)) \
-    --argjson pg $((pg1 - pg0)) --argjson hz "$HZ" '
+    --argjson pg $((pg1 - pg0)) --argjson kf $((kf1 - kf0)) --arg broker "${BROKER_PID:+y}" \
+    --argjson hz "$HZ" '
     def ms: if . == null then "-" else tostring end;
     def per(t): if (.status["201"] // 0) == 0 then "-"
       else ((t / $hz * 1000 / .status["201"]) * 1000 | round / 1000 | tostring) end;
-    "| \($mode) | \(.offered_per_s) | \(.status["201"] // 0) (\(.created_share * 100 * 100 | round / 100) %) | \(.p50_201_ms | ms) / \(.p99_201_ms | ms) | \(.status["503"] // 0) | \(.p50_503_ms | ms) / \(.p99_503_ms | ms) | \(.errors) / \(.timeouts) | \([.status | to_entries[] | select(.key != "201" and .key != "503" and .key != "0") | "\(.key)×\(.value)"] | join(" ") | if . == "" then "-" else . end) | \(.max_send_lag_ms) | \(per($svc)) / \(per($pg)) | \($limit) |"' \
+    "| \($mode) | \(.offered_per_s) | \(.status["201"] // 0) (\(.created_share * 100 * 100 | round / 100) %) | \(.p50_201_ms | ms) / \(.p99_201_ms | ms) | \(.status["503"] // 0) | \(.p50_503_ms | ms) / \(.p99_503_ms | ms) | \(.errors) / \(.timeouts) | \([.status | to_entries[] | select(.key != "201" and .key != "503" and .key != "0") | "\(.key)×\(.value)"] | join(" ") | if . == "" then "-" else . end) | \(.max_send_lag_ms) | \(per($svc)) / \(per($pg)) / \(if $broker == "" then "-" else per($kf) end) | \($limit) |"' \
     "$TMP/summary.json"
 }
 
 printf '\n## Open loop [%s] (vegeta, %s s per step, default roles, fresh database)\n\n' "${BENCH_BROKER:-apache}" "$STEP_S"
-printf '| admission | offered/s | 201 | p50 / p99 of 201 (ms) | 503 | p50 / p99 of 503 (ms) | errors / timeouts | other | max send lag (ms) | CPU ms per 201: service / PostgreSQL | limit after |\n'
+printf '| admission | offered/s | 201 | p50 / p99 of 201 (ms) | 503 | p50 / p99 of 503 (ms) | errors / timeouts | other | max send lag (ms) | CPU ms per 201: service / PostgreSQL / broker | limit after |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
 for mode in $MODES; do
   NAME=bench_open_$$_$mode
