@@ -429,6 +429,9 @@ cmd_test() {
   # Schemathesis for test_schemathesis.sh: a venv under ~/.cache/flashsale, pip from
   # PyPI once (tools/schemathesis.sh), so that no test waits on the network.
   bash "$ROOT/tools/schemathesis.sh" fetch
+  # vegeta for test_admission.sh and the open-loop bench: built once from the Go module
+  # proxy into the cache (tools/vegeta.sh).
+  bash "$ROOT/tools/vegeta.sh" fetch >/dev/null
   # The CloudEvents SDK for test_trace_context.sh, the same way (tools/cloudevents.sh).
   bash "$ROOT/tools/cloudevents.sh" fetch
   with_stack run_suites
@@ -709,6 +712,7 @@ cmd_bench() {
   [[ -f tools/bench.sh ]] || die "no benchmarks exist yet (tools/bench.sh is missing)"
   ensure_packages
   build
+  bash "$ROOT/tools/vegeta.sh" fetch >/dev/null # the open-loop generator (bench_open_loop.sh)
   STACK_PG_MODE=durable
   export FLASHSALE_BUILD_DIR=$BUILD_DIR
   with_stack bash tools/bench.sh "$@"

@@ -172,6 +172,14 @@ void read_cluster_tls(const env_lookup& env, config& cfg) {
   }
 }
 
+void read_admission(const env_lookup& env, http::adaptive_limit_settings& a) {
+  std::string mode = a.enabled ? "adaptive" : "static";
+  read_choice(env, "HTTP_ADMISSION", {"adaptive", "static"}, mode);
+  a.enabled = mode == "adaptive";
+  read_int(env, "HTTP_ADMISSION_MIN", 1, 1000000, a.min_limit);
+  read_millis(env, "HTTP_ADMISSION_FLOOR_MS", 1, 600000, a.floor);
+}
+
 void read_database_bounds(const env_lookup& env, config& cfg) {
   long connect = cfg.db_connect_timeout.count(), idle = cfg.db_keepalive_idle.count();
   read_int(env, "DB_CONNECT_TIMEOUT_S", 2, 600, connect); // libpq takes 2 s at least
@@ -254,6 +262,7 @@ std::variant<config, std::string> load_config(const env_lookup& env) {
     read_millis(env, "HTTP_BODY_TIMEOUT_MS", 100, 3600000, cfg.http_body_timeout);
     read_millis(env, "HTTP_WRITE_TIMEOUT_MS", 100, 3600000, cfg.http_write_timeout);
     read_int(env, "HTTP_MAX_IN_FLIGHT", 1, 1000000, cfg.http_max_in_flight);
+    read_admission(env, cfg.http_admission);
     read_int(env, "CONSUMER_MAX_IN_FLIGHT", 1, 1000000, cfg.consumer_max_in_flight);
     read_seconds(env, "ORDER_PASSIVATE_S", cfg.passivate_after);
     read_seconds(env, "INBOX_RETENTION_S", cfg.inbox_retention);

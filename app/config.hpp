@@ -2,6 +2,8 @@
 // The service's configuration: one documented source (CONTRACT §2). Defaults live
 // here, next to the variable names.
 
+#include "http/adaptive_limit.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -47,6 +49,7 @@ struct config {
   std::chrono::milliseconds http_body_timeout{10000};   // HTTP_BODY_TIMEOUT_MS: request body read
   std::chrono::milliseconds http_write_timeout{10000};  // HTTP_WRITE_TIMEOUT_MS: an answer's write
   int http_max_in_flight = 256;                  // HTTP_MAX_IN_FLIGHT: order requests in flight
+  http::adaptive_limit_settings http_admission;  // HTTP_ADMISSION, HTTP_ADMISSION_*: under it
   std::size_t consumer_max_in_flight = 5000;     // CONSUMER_MAX_IN_FLIGHT: saga events unhandled
   std::chrono::seconds passivate_after{30};      // ORDER_PASSIVATE_S
   // The consumer's inbox (processed_events) forgets an event_id after this long. 14 days:

@@ -250,6 +250,7 @@ int serve(const config& given) {
     hs.connections.body_timeout = cfg.http_body_timeout;
     hs.connections.write_timeout = cfg.http_write_timeout;
     hs.max_in_flight = cfg.http_max_in_flight;
+    hs.admission = cfg.http_admission;
     api = std::make_unique<http::server>(hs, bridge, metrics, health);
     try {
       api->start();
@@ -263,7 +264,8 @@ int serve(const config& given) {
     log::info("http listening",
               {{"addr", cfg.http_host + ":" + std::to_string(api->port())},
                {"max_connections", std::to_string(api->max_connections())},
-               {"max_in_flight", std::to_string(cfg.http_max_in_flight)}});
+               {"max_in_flight", std::to_string(cfg.http_max_in_flight)},
+               {"admission", cfg.http_admission.enabled ? "adaptive" : "static"}});
     if (api->max_connections() < static_cast<std::size_t>(cfg.http_max_connections))
       log::warn("HTTP_MAX_CONNECTIONS lowered to what the descriptor limit (ulimit -n) allows",
                 {{"wanted", std::to_string(cfg.http_max_connections)},

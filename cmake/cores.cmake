@@ -12,6 +12,7 @@ set(FLASHSALE_CORE_SOURCES
   http/routes.cpp
   http/connection.cpp
   http/requests.cpp
+  http/adaptive_limit.cpp
   kafka/dlq_copy.cpp
   kafka/dlq_redrive_plan.cpp
   app/config.cpp)

@@ -154,8 +154,12 @@ public:
       admitted_->leave();
   }
 
-  /// The request holds a place of the admission bound until it is answered.
-  void hold(std::shared_ptr<admission> places) { admitted_ = std::move(places); }
+  /// The request holds a place of the admission bound until it is answered; how long it
+  /// held it is what the adaptive limit measures.
+  void hold(std::shared_ptr<admission> places) {
+    admitted_ = std::move(places);
+    held_since_ = clock::now();
+  }
 
   /// The connection the answer goes to (null for none).
   const std::shared_ptr<conn_state>& connection() const { return conn_; }
@@ -163,7 +167,7 @@ public:
   /// A request counts as in flight (server::drain) until its answer is written.
   void send(http_reply r) override {
     if (auto places = std::exchange(admitted_, nullptr))
-      places->leave();
+      places->leave(clock::now() - held_since_);
     for (auto& [name, value] : r.headers)
       writer_.headers().add(std::make_shared<text_header>(name, value));
     bool json = r.body.empty() || r.body.front() == '{';
@@ -199,6 +203,7 @@ private:
   bool close_after_;
   std::shared_ptr<conn_state> conn_;
   std::shared_ptr<admission> admitted_;
+  clock::time_point held_since_;
 };
 
 connection_option connection_of(const Ph::Request& req) {
@@ -259,6 +264,17 @@ http_reply method_not_allowed(const route_match& route) {
   return reply;
 }
 
+/// The answer beyond the admission limit, built once: a refusal must cost next to nothing.
+const http_reply& busy_reply() {
+  static const http_reply busy = [] {
+    http_reply r = error_reply(error_code::unavailable,
+                               "the service is at its admission limit, retry later");
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }();
+  return busy;
+}
+
 http_reply not_found() {
   return error_reply(error_code::not_found, "no such route");
 }
@@ -285,7 +301,10 @@ public:
           std::shared_ptr<admission> places, std::shared_ptr<connection_watch> watch)
     : settings_(std::move(settings)), bridge_(std::move(bridge)), metrics_(metrics),
       health_(std::move(health)), in_flight_(std::move(in_flight)), places_(std::move(places)),
-      watch_(std::move(watch)) {}
+      watch_(std::move(watch)),
+      refused_(&metrics_->get_counter(
+        "http_requests_refused_total",
+        "order requests refused at the admission limit (HTTP_MAX_IN_FLIGHT, HTTP_ADMISSION)", {})) {}
 
   // Our parser instead of Pistache's (see request_parser.hpp), watched from now on; over
   // the connection cap the watch has answered 503 and ended the connection already.
@@ -373,14 +392,8 @@ private:
   void order_endpoint(const route_match& route, const Ph::Request& req,
                       const std::shared_ptr<pistache_sink>& answer) {
     if (!places_->try_enter()) {
-      http_reply busy = error_reply(error_code::unavailable,
-                                    "the service is at its admission limit, retry later");
-      busy.headers.emplace_back("Retry-After", "1");
-      metrics_
-        ->get_counter("http_requests_refused_total",
-                      "order requests refused at the admission limit (HTTP_MAX_IN_FLIGHT)", {})
-        .inc();
-      answer->send(std::move(busy));
+      refused_->inc();
+      answer->send(busy_reply());
       return;
     }
     answer->hold(places_);
@@ -472,6 +485,7 @@ private:
   std::shared_ptr<std::atomic<int>> in_flight_;
   std::shared_ptr<admission> places_;
   std::shared_ptr<connection_watch> watch_;
+  counter* refused_;
 };
 
 /// Calls `fn(fd, family)` for each of this process's listening sockets bound to `port`
@@ -574,7 +588,15 @@ void server::start() {
                 .bodyTimeout(backstop)
                 .flags(Pistache::Tcp::Options::ReuseAddr);
   endpoint_->init(opts);
-  admission_ = std::make_shared<admission>(settings_.max_in_flight);
+  admission_ = settings_.admission.enabled
+                 ? std::make_shared<admission>(settings_.max_in_flight, settings_.admission)
+                 : std::make_shared<admission>(settings_.max_in_flight);
+  auto places = admission_;
+  metrics_.add_gauge("http_admission_limit",
+                     "order requests admitted in flight at most, now (HTTP_ADMISSION)",
+                     [places] { return double(places->limit()); });
+  metrics_.add_gauge("http_admission_in_flight", "order requests in flight now",
+                     [places] { return double(places->in_flight()); });
   watch_ = std::make_shared<connection_watch>(conns, metrics_);
   endpoint_->setHandler(Ph::make_handler<handler>(settings_, bridge_, &metrics_, health_,
                                                   in_flight_, admission_, watch_));

@@ -29,7 +29,8 @@ struct server_settings {
   std::chrono::seconds ttl_created{300}; // ORDER_TTL_CREATED_S
   std::chrono::seconds keepalive_timeout{75}; // HTTP_KEEPALIVE_TIMEOUT_S: idle connections
   connection_settings connections;      // HTTP_MAX_CONNECTIONS, HTTP_HEADER/BODY/WRITE_TIMEOUT_MS
-  int max_in_flight = 256;              // HTTP_MAX_IN_FLIGHT: order requests in flight
+  int max_in_flight = 256;              // HTTP_MAX_IN_FLIGHT: order requests in flight, at most
+  adaptive_limit_settings admission;    // HTTP_ADMISSION, HTTP_ADMISSION_*: under the above
   parser_limits limits;
 };
 

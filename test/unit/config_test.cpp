@@ -190,6 +190,25 @@ BOOST_AUTO_TEST_CASE(http_bounds) {
       config_error(with({{name, bad}}), name);
 }
 
+// Issue 20 item 3: the adaptive admission bound, on by default under HTTP_MAX_IN_FLIGHT.
+BOOST_AUTO_TEST_CASE(admission_variables) {
+  auto d = config_ok(minimal);
+  BOOST_TEST(d.http_admission.enabled);
+  BOOST_TEST(d.http_admission.min_limit == 16);
+  BOOST_TEST(d.http_admission.floor.count() == 50);
+  auto cfg = config_ok(with({{"HTTP_ADMISSION", "static"},
+                             {"HTTP_ADMISSION_MIN", "4"},
+                             {"HTTP_ADMISSION_FLOOR_MS", "50"}}));
+  BOOST_TEST(!cfg.http_admission.enabled);
+  BOOST_TEST(cfg.http_admission.min_limit == 4);
+  BOOST_TEST(cfg.http_admission.floor.count() == 50);
+  BOOST_TEST(config_ok(with({{"HTTP_ADMISSION", "adaptive"}})).http_admission.enabled);
+  config_error(with({{"HTTP_ADMISSION", "gradient"}}), "HTTP_ADMISSION");
+  for (const char* name : {"HTTP_ADMISSION_MIN", "HTTP_ADMISSION_FLOOR_MS"})
+    for (const std::string bad : {"0", "-1", "abc"})
+      config_error(with({{name, bad}}), name);
+}
+
 BOOST_AUTO_TEST_CASE(cluster_variables) {
   auto d = config_ok(minimal);
   BOOST_TEST(d.node_id.find('-' + std::to_string(getpid())) != std::string::npos);
