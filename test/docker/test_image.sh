@@ -13,11 +13,13 @@
 #   * SIGTERM (docker stop) ends every node with exit status 0.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ROOT=$(pwd)
+SOURCE_ROOT=$(pwd)
 : "${DATABASE_URL:?run through ./dev.sh test-docker}" "${KAFKA_BROKERS:?run through ./dev.sh test-docker}"
 # dev.sh's helpers (free_port, as_pg, pg_find_bin) without running it.
 # shellcheck source=../../dev.sh
-source "$ROOT/dev.sh"
+source "$SOURCE_ROOT/dev.sh"
+ROOT=$SOURCE_ROOT # dev.sh sets ROOT and moves to the folder of $0
+cd "$ROOT"
 
 CACHE=${FLASHSALE_CACHE:-$HOME/.cache/flashsale}
 BASE_TAR=$CACHE/debian-12-minbase.tar
