@@ -1,8 +1,10 @@
-// flashsale-order: serve | migrate up|down [N]|status | dlq list|replay | version | --help
+// flashsale-order: serve | migrate up|down [N]|status | dlq list|replay | health | version
+// | --help
 
 #include "actors/log.hpp"
 #include "app/config.hpp"
 #include "app/dlq_command.hpp"
+#include "app/health_check.hpp"
 #include "app/service.hpp"
 #include "persistence/migrator.hpp"
 
@@ -20,9 +22,13 @@ commands:
   migrate up            apply every pending migration
   migrate down [N]      revert the newest N migrations (default 1)
   migrate status        list migrations and whether each is applied
+                        (each waits up to MIGRATE_DATABASE_WAIT_S, default 60, for
+                        a database that does not accept connections yet)
   dlq list [--limit N]  print the dead letters (order.v1.dlq) not replayed yet
   dlq replay [--dry-run] [--reason R] [--limit N]
                         send them back to their source topic (see docs/OPERATIONS.md)
+  health                GET /healthz of the service configured here (HTTP_ADDR);
+                        exit 0 when it answers 200 or the node has no http role
   version               print the version
   --help                this text
 
@@ -42,10 +48,21 @@ int migrate(const flashsale::env_lookup& env, int argc, char** argv) {
     std::cerr << "configuration error: DATABASE_URL is required\n";
     return 2;
   }
-  flashsale::persistence::migrator m{*url, migrations_dir()};
+  flashsale::persistence::migrate_settings settings;
+  if (auto wait = env("MIGRATE_DATABASE_WAIT_S"); wait && !wait->empty()) {
+    char* end = nullptr;
+    long s = std::strtol(wait->c_str(), &end, 10);
+    if (*end != '\0' || s < 0 || s > 86400) {
+      std::cerr << "configuration error: MIGRATE_DATABASE_WAIT_S takes 0 to 86400 seconds\n";
+      return 2;
+    }
+    settings.database_wait = std::chrono::seconds(s);
+  }
+  flashsale::persistence::migrator m{*url, migrations_dir(), settings};
   try {
     if (action == "up") {
-      std::cout << "applied " << m.up() << " migration(s)\n";
+      const int applied = m.up(); // before printing: a failure prints no half line
+      std::cout << "applied " << applied << " migration(s)\n";
     } else if (action == "down") {
       int steps = 1;
       if (argc > 3) {
@@ -57,7 +74,8 @@ int migrate(const flashsale::env_lookup& env, int argc, char** argv) {
         }
         steps = static_cast<int>(n);
       }
-      std::cout << "reverted " << m.down(steps) << " migration(s)\n";
+      const int reverted = m.down(steps);
+      std::cout << "reverted " << reverted << " migration(s)\n";
     } else if (action == "status") {
       for (const auto& s : m.status())
         std::cout << s.version << " " << s.name << " " << (s.applied ? "applied" : "pending")
@@ -71,6 +89,20 @@ int migrate(const flashsale::env_lookup& env, int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+// The container health check: the service's own address, from the same configuration.
+int health(const flashsale::config& cfg) {
+  if (!cfg.enabled.http) {
+    std::cout << "healthy: no http role, nothing to ask\n";
+    return 0;
+  }
+  flashsale::health_check_settings hs;
+  hs.host = flashsale::dial_host(cfg.http_host);
+  hs.port = cfg.http_port;
+  auto r = flashsale::check_health(hs);
+  (r.healthy ? std::cout : std::cerr) << (r.healthy ? "healthy: " : "unhealthy: ") << r.detail << "\n";
+  return r.healthy ? 0 : 1;
 }
 
 } // namespace
@@ -90,7 +122,7 @@ int main(int argc, char** argv) {
     return migrate(env, argc, argv);
   if (command == "dlq")
     return flashsale::dlq_command(env, argc, argv);
-  if (command != "serve") {
+  if (command != "serve" && command != "health") {
     std::cerr << usage;
     return 2;
   }
@@ -100,6 +132,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const auto& cfg = std::get<flashsale::config>(loaded);
+  if (command == "health")
+    return health(cfg);
   flashsale::log::configure(cfg.log_level, cfg.log_format);
   return flashsale::serve(cfg);
 }

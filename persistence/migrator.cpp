@@ -16,13 +16,16 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <optional>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
 namespace flashsale::persistence {
@@ -113,11 +116,27 @@ bool blank(const std::string &sql) {
                      [](unsigned char c) { return std::isspace(c) != 0; });
 }
 
-std::unique_ptr<pqxx::connection> connect(const std::string &url) {
-  try {
-    return std::make_unique<pqxx::connection>(url);
-  } catch (const std::exception &e) {
-    fail(std::string("cannot connect to the database: ") + e.what());
+// Connects, retrying a refused or failing connection until `settings.database_wait`
+// has passed: PostgreSQL may still be starting (or in its init phase, which accepts no
+// TCP) when the migration job starts. Each new reason for waiting is printed once.
+std::unique_ptr<pqxx::connection> connect(const std::string &url, const migrate_settings &settings) {
+  const auto deadline = std::chrono::steady_clock::now() + settings.database_wait;
+  std::string last_reason;
+  for (;;) {
+    try {
+      return std::make_unique<pqxx::connection>(url);
+    } catch (const std::exception &e) {
+      std::string reason = e.what();
+      while (!reason.empty() && std::isspace(static_cast<unsigned char>(reason.back())))
+        reason.pop_back();
+      if (std::chrono::steady_clock::now() + settings.retry_interval > deadline)
+        fail("cannot connect to the database: " + reason);
+      if (reason != last_reason)
+        std::cerr << "migrate: waiting for the database (up to " << settings.database_wait.count()
+                  << " s): " << reason << "\n";
+      last_reason = reason;
+      std::this_thread::sleep_for(settings.retry_interval);
+    }
   }
 }
 
@@ -182,13 +201,15 @@ void apply(pqxx::work &tx, const fs::path &file, const std::string &what,
 
 } // namespace
 
-migrator::migrator(std::string database_url, std::string migrations_dir)
-    : database_url_(std::move(database_url)), dir_(std::move(migrations_dir)) {}
+migrator::migrator(std::string database_url, std::string migrations_dir,
+                   migrate_settings settings)
+    : database_url_(std::move(database_url)), dir_(std::move(migrations_dir)),
+      settings_(settings) {}
 
 int migrator::up() {
   const catalogue files = read_folder(dir_);
   return guarded("up", [&] {
-    auto conn = connect(database_url_);
+    auto conn = connect(database_url_, settings_);
     int applied = 0;
     for (;;) {
       pqxx::work tx(*conn, "migrate_up");
@@ -212,7 +233,7 @@ int migrator::down(int steps) {
   if (steps < 0) fail("down: the number of steps must not be negative");
   const catalogue files = read_folder(dir_);
   return guarded("down", [&] {
-    auto conn = connect(database_url_);
+    auto conn = connect(database_url_, settings_);
     int reverted = 0;
     while (reverted < steps) {
       pqxx::work tx(*conn, "migrate_down");
@@ -242,7 +263,7 @@ int migrator::down(int steps) {
 std::vector<migration_state> migrator::status() {
   const catalogue files = read_folder(dir_);
   return guarded("status", [&] {
-    auto conn = connect(database_url_);
+    auto conn = connect(database_url_, settings_);
     pqxx::read_transaction tx(*conn, "migrate_status");
     const db_version current = read_version(tx);
     refuse_dirty(current);

@@ -2,6 +2,7 @@
 // Applies migrations/NNNNNN_name.{up,down}.sql and records them in schema_migrations
 // (golang-migrate's layout: one row, version + dirty).
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -14,9 +15,16 @@ struct migration_state {
   bool applied;
 };
 
+// How long `migrate` waits for a database that does not accept connections yet (a
+// container started next to PostgreSQL, or a server still in its init phase).
+struct migrate_settings {
+  std::chrono::seconds database_wait{60};           // MIGRATE_DATABASE_WAIT_S; 0: try once
+  std::chrono::milliseconds retry_interval{500};    // between connection attempts
+};
+
 class migrator {
 public:
-  migrator(std::string database_url, std::string migrations_dir);
+  migrator(std::string database_url, std::string migrations_dir, migrate_settings settings = {});
 
   /// Applies every pending migration, each in its own transaction; returns how many.
   int up();
@@ -28,6 +36,7 @@ public:
 private:
   std::string database_url_;
   std::string dir_;
+  migrate_settings settings_;
 };
 
 } // namespace flashsale::persistence

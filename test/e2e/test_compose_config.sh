@@ -36,13 +36,27 @@ check "a fixed CAF_NODE_PORT" grep -q "CAF_NODE_PORT: '4242'" <<<"$RESOLVED"
 # Mutual TLS between the nodes (CONTRACT §7): a one-shot certs service, the CA and
 # each node's own certificate and key.
 check "service certs" grep -qw -- certs <<<"$SERVICES"
-check "the certs service makes node certificates with openssl" \
-  grep -q "cluster_certs.sh /certs order-1 order-2 order-3" "$COMPOSE"
+check "the certs service makes node certificates, one user per node (docker/certs.sh)" \
+  grep -q 'command: &cert-specs \["/certs", "order-1:10001", "order-2:10002", "order-3:10003"\]' "$COMPOSE"
+check "certs-renew renews them" grep -q 'certs.sh", "--loop"' "$COMPOSE"
 check "CLUSTER_TLS_CA for the nodes" test "$(grep -c "CLUSTER_TLS_CA: /certs/ca.pem" <<<"$RESOLVED")" -ge 3
 for n in 1 2 3; do
   check "order-$n: its certificate" grep -q "CLUSTER_TLS_CERT: /certs/order-$n.pem" <<<"$RESOLVED"
   check "order-$n: its key" grep -q "CLUSTER_TLS_KEY: /certs/order-$n.key" <<<"$RESOLVED"
 done
+
+# Issue 21: what reading the file against the image found.
+for n in 1 2 3; do
+  check "order-$n runs as its own user" grep -q "user: '\?1000$n:1000$n'\?$" <<<"$RESOLVED"
+done
+check "no curl health check (the image's is flashsale-order health)" \
+  bash -c '! grep -q curl "$0"' "$COMPOSE"
+check "saga-sim, migrate, certs, certs-renew: no inherited HTTP health check" \
+  test "$(grep -c 'disable: true' "$COMPOSE")" -ge 4
+check "nodes wait for the topics" test "$(grep -c -A1 '^      kafka-topics:$' <<<"$RESOLVED" |
+  head -1)" -ge 3
+check "kafka-topics stops at the first failure" grep -q 'set -e' <<<"$RESOLVED"
+check "pg_isready over TCP" grep -q 'pg_isready -h 127.0.0.1' <<<"$RESOLVED"
 
 echo "$PASSED passed, $FAILED failed"
 ((FAILED == 0))
