@@ -205,10 +205,18 @@ public:
     std::unique_ptr<RdKafka::Metadata> owned{md};
     BOOST_REQUIRE_MESSAGE(rc == RdKafka::ERR_NO_ERROR && md->topics()->size() == 1,
                           "no metadata for " << topic_ << ": " << RdKafka::err2str(rc));
+    // Right after a previous case's broker outage the partition may have no leader in
+    // librdkafka's view yet, and the query fails at once ("Local: Unknown partition"):
+    // wait for the offsets under a deadline rather than fail on the first answer.
+    auto deadline = clock_type::now() + 30s;
     for (const auto* p : *md->topics()->at(0)->partitions()) {
       std::int64_t low = 0;
       std::int64_t high = 0;
       rc = consumer_->query_watermark_offsets(topic_, p->id(), &low, &high, 10000);
+      while (rc != RdKafka::ERR_NO_ERROR && clock_type::now() < deadline) {
+        std::this_thread::sleep_for(100ms);
+        rc = consumer_->query_watermark_offsets(topic_, p->id(), &low, &high, 10000);
+      }
       BOOST_REQUIRE_MESSAGE(rc == RdKafka::ERR_NO_ERROR,
                             "no offsets for partition " << p->id() << ": " << RdKafka::err2str(rc));
       start_.push_back(RdKafka::TopicPartition::create(topic_, p->id(), high));
