@@ -429,6 +429,8 @@ cmd_test() {
   # Schemathesis for test_schemathesis.sh: a venv under ~/.cache/flashsale, pip from
   # PyPI once (tools/schemathesis.sh), so that no test waits on the network.
   bash "$ROOT/tools/schemathesis.sh" fetch
+  # The CloudEvents SDK for test_trace_context.sh, the same way (tools/cloudevents.sh).
+  bash "$ROOT/tools/cloudevents.sh" fetch
   with_stack run_suites
 }
 

@@ -6,6 +6,7 @@
 
 #include "messages/clock.hpp"
 #include "messages/events.hpp"
+#include "messages/trace_context.hpp"
 
 namespace flashsale::log {
 
@@ -52,6 +53,10 @@ void configure(const std::string& level_name, const std::string& format) {
     if (level_name == name_of(l))
       threshold = l;
   as_json = format != "text";
+}
+
+std::pair<std::string, std::string> trace_field(std::string_view traceparent) {
+  return {"trace_id", trace_id_of(traceparent)};
 }
 
 void write(level lvl, const std::string& message, const fields& f) {

@@ -2,6 +2,7 @@
 // Structured logs: one JSON object a line on stderr (LOG_FORMAT=json), or plain text.
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -15,6 +16,10 @@ using fields = std::vector<std::pair<std::string, std::string>>;
 void configure(const std::string& level_name, const std::string& format);
 
 void write(level lvl, const std::string& message, const fields& f = {});
+
+/// The ("trace_id", …) field of a line about a request or an event (CONTRACT §3): the
+/// trace id of its W3C traceparent, empty when it has none.
+std::pair<std::string, std::string> trace_field(std::string_view traceparent);
 
 inline void info(const std::string& m, const fields& f = {}) { write(level::info, m, f); }
 inline void warn(const std::string& m, const fields& f = {}) { write(level::warn, m, f); }

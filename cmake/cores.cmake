@@ -5,6 +5,7 @@
 set(FLASHSALE_CORE_SOURCES
   actors/saga/offset_tracker.cpp
   actors/saga/saga_pipeline.cpp
+  actors/order/order_decisions.cpp
   actors/outbox/relay_batch.cpp
   actors/cluster/rendezvous.cpp
   metrics/metrics.cpp

@@ -86,9 +86,10 @@ caf::behavior bridge(caf::event_based_actor* self, bridge_targets t) {
       ask<order_reply>(self, t.registry, t.timeout, std::move(sink), answer, a, std::move(id));
     },
     [=](cancel_atom a, std::string& id, std::string& reason, std::string& user_id,
-        reply_sink_ptr& sink) {
+        std::string& traceparent, reply_sink_ptr& sink) {
       ask<order_reply>(self, t.registry, t.timeout, std::move(sink), order_answer, a,
-                       std::move(id), std::move(reason), std::move(user_id));
+                       std::move(id), std::move(reason), std::move(user_id),
+                       std::move(traceparent));
     },
     [=](list_atom a, list_query& q, reply_sink_ptr& sink) {
       ask<list_reply>(self, t.readers, t.timeout, std::move(sink), list_answer, a,

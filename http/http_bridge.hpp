@@ -24,10 +24,12 @@ struct bridge_targets {
 /// A round-robin pool of `count` bridge actors. Handles, each with a trailing
 /// reply_sink_ptr and no reply:
 ///   (create_atom, create_command), (fetch_atom, std::string id, std::string caller),
-///   (cancel_atom, std::string id, std::string reason, std::string user_id),
+///   (cancel_atom, std::string id, std::string reason, std::string user_id,
+///    std::string traceparent),
 ///   (list_atom, list_query).
 /// `caller` and `user_id` are the normalised X-User-Id, empty when not given: a get of
-/// another user's order is answered 403 (CONTRACT §3 "Ownership").
+/// another user's order is answered 403 (CONTRACT §3 "Ownership"). `traceparent` is
+/// the request's span (messages/trace_context.hpp), for the event a cancel emits.
 caf::actor spawn_http_bridge(caf::actor_system& sys, bridge_targets targets, std::size_t count);
 
 } // namespace flashsale

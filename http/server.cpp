@@ -8,6 +8,7 @@
 #include "http/requests.hpp"
 #include "http/routes.hpp"
 #include "messages/clock.hpp"
+#include "messages/trace_context.hpp"
 #include "messages/uuid.hpp"
 
 #include <caf/send.hpp>
@@ -269,6 +270,12 @@ std::optional<std::string> header(const Ph::Request& req, const char* name) {
   return field_value(raw->value());
 }
 
+/// Our span of the request's trace (CONTRACT §3): continues the caller's traceparent,
+/// or starts a trace when it is absent or malformed (never an error).
+std::string request_span(const Ph::Request& req) {
+  return next_traceparent(header(req, "traceparent").value_or(std::string{}));
+}
+
 class handler final : public Ph::Handler {
 public:
   HTTP_PROTOTYPE(handler)
@@ -411,6 +418,7 @@ private:
       return;
     auto cmd = make_create_command(std::get<create_order_request>(std::move(parsed)),
                                    std::move(*key), unix_now_ms(), settings_.ttl_created);
+    cmd.created_event.traceparent = request_span(req);
     if (conn) // a client that hangs up before the commit leaves no order
       cmd.client_gone = conn->gone_flag();
     caf::anon_send(bridge_, create_atom::value, std::move(cmd), sink);
@@ -423,7 +431,8 @@ private:
       return;
     with_order_id(route, sink, [&](std::string id) {
       caf::anon_send(bridge_, cancel_atom::value, std::move(id),
-                     std::get<std::string>(std::move(reason)), std::move(user_id), sink);
+                     std::get<std::string>(std::move(reason)), std::move(user_id),
+                     request_span(req), sink);
     });
   }
 

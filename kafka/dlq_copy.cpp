@@ -1,5 +1,7 @@
 #include "kafka/dlq_copy.hpp"
 
+#include "messages/trace_context.hpp"
+
 #include <iterator>
 
 namespace flashsale::kafka {
@@ -48,10 +50,18 @@ bool fit_dlq_copy(dlq_copy& c, std::size_t max_bytes) {
 
 void strip_dlq_copy(dlq_copy& c, std::size_t original_value_size) {
   c.value.clear();
+  // The trace survives the cut (CONTRACT §5: a DLQ copy keeps the event's traceparent):
+  // a valid one is 55 bytes, where the headers that made the copy too large are not.
+  std::optional<header> trace;
+  for (std::size_t i = 0; i < c.original_headers; ++i)
+    if (c.headers[i].name == "traceparent" && parse_traceparent(c.headers[i].value))
+      trace = c.headers[i];
   c.headers.erase(c.headers.begin(),
                   c.headers.begin() + static_cast<std::ptrdiff_t>(c.original_headers));
   c.original_headers = 0;
   drop_truncated_header(c);
+  if (trace)
+    c.headers.push_back(std::move(*trace));
   c.headers.push_back({truncated_header, std::to_string(original_value_size)});
 }
 

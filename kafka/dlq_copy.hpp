@@ -30,7 +30,8 @@ std::size_t dlq_wire_size(const dlq_copy& c);
 /// size is added. Returns whether it cut anything.
 bool fit_dlq_copy(dlq_copy& c, std::size_t max_bytes);
 
-/// Strips `c` to its key and the DLQ headers with dlq_truncated (the original value's size).
+/// Strips `c` to its key, the DLQ headers, the original traceparent (if valid) and
+/// dlq_truncated (the original value's size).
 void strip_dlq_copy(dlq_copy& c, std::size_t original_value_size);
 
 } // namespace flashsale::kafka

@@ -2,6 +2,7 @@
 // Event envelopes and payload codecs of CONTRACT §5. Pure: no I/O.
 
 #include "messages/order.hpp"
+#include "messages/rfc3339.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -18,17 +19,15 @@ constexpr const char* payment_events = "payment.v1.events";
 constexpr const char* order_dlq = "order.v1.dlq";
 } // namespace topics
 
-/// RFC 3339 UTC with milliseconds: "2026-01-01T00:00:00.000Z".
-std::string rfc3339_ms(std::int64_t unix_ms);
-/// Parses RFC 3339 (with "Z" or an offset, optional fraction) to Unix ms.
-std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text);
-
 /// An event the order service emits, ready for the outbox.
 struct outgoing_event {
   std::string event_id;   // UUID
   std::string event_type; // "ORDER_CREATED", ...
   std::string order_id;   // the message key
   std::string envelope;   // the whole JSON envelope (the Kafka value)
+  /// W3C traceparent of our span in the trace of the request or event that caused it
+  /// (messages/trace_context.hpp), sent as the event's header; empty: none.
+  std::string traceparent;
 };
 
 outgoing_event make_order_created(const order& o, std::int64_t now_ms);
@@ -55,6 +54,9 @@ struct incoming_event {
   std::string payment_intent_id; // payment events only
   std::string reason;            // failure events, if present
   std::int64_t occurred_at_ms = 0;
+  /// The message's traceparent header as received (the consumer sets it; a held event
+  /// keeps it in its stored body); empty when absent. Checked only where it is used.
+  std::string traceparent;
 };
 
 enum class decode_failure {
@@ -71,7 +73,8 @@ struct decode_error {
 std::variant<incoming_event, decode_error> decode_incoming(std::string_view value);
 
 /// The envelope of CONTRACT §5 with the members of `e` the order service reads, which
-/// decode_incoming turns back into `e` (an event held for later keeps this text).
+/// decode_incoming turns back into `e` (an event held for later keeps this text), plus
+/// a top-level "traceparent" when `e` has one, so a replayed event stays in its trace.
 std::string encode_incoming(const incoming_event& e);
 
 /// The trigger an incoming event type maps to; nullopt for INVENTORY_RELEASED (no

@@ -151,9 +151,10 @@ new_items AS (
        AS i(order_id, line_no, sku_id, quantity, price)
   JOIN new_orders n ON n.id = i.order_id),
 new_events AS (
-  INSERT INTO outbox_events (event_id, aggregate_id, event_type, payload)
-  SELECT e.event_id, e.order_id, 'ORDER_CREATED', e.payload
-  FROM unnest($14::uuid[], $15::uuid[], $16::text[]) AS e(event_id, order_id, payload)
+  INSERT INTO outbox_events (event_id, aggregate_id, event_type, payload, traceparent)
+  SELECT e.event_id, e.order_id, 'ORDER_CREATED', e.payload, NULLIF(e.traceparent, '')
+  FROM unnest($14::uuid[], $15::uuid[], $16::text[], $17::text[])
+       AS e(event_id, order_id, payload, traceparent)
   JOIN new_orders n ON n.id = e.order_id)
 SELECT id::text FROM new_orders
 )SQL";
@@ -162,7 +163,7 @@ pqxx::result insert_batch(pqxx::transaction_base& tx,
                           const std::vector<const create_command*>& cmds) {
   array_literal ids, users, keys, hashes, currencies, totals, created, deadlines;
   array_literal item_orders, lines, skus, quantities, prices;
-  array_literal event_ids, event_orders, payloads;
+  array_literal event_ids, event_orders, payloads, traceparents;
   for (const auto* c : cmds) {
     const order& o = c->fresh;
     ids.add(o.id);
@@ -183,12 +184,14 @@ pqxx::result insert_batch(pqxx::transaction_base& tx,
     event_ids.add(c->created_event.event_id);
     event_orders.add(o.id);
     payloads.add(c->created_event.envelope);
+    traceparents.add(c->created_event.traceparent);
   }
   tx.conn().prepare(create_batch_name, create_batch_sql); // no-op once registered
   return tx.exec_prepared(create_batch_name, ids.str(), users.str(), keys.str(), hashes.str(),
                           currencies.str(), totals.str(), created.str(), deadlines.str(),
                           item_orders.str(), lines.str(), skus.str(), quantities.str(),
-                          prices.str(), event_ids.str(), event_orders.str(), payloads.str());
+                          prices.str(), event_ids.str(), event_orders.str(), payloads.str(),
+                          traceparents.str());
 }
 
 using stored_by_key = std::map<std::pair<std::string, std::string>, stored_order>;
@@ -424,9 +427,9 @@ constexpr const char* write_batch_sql = R"SQL(
 WITH input AS (
   SELECT * FROM unnest($1::int[], $2::uuid[], $3::text[], $4::text[], $5::text[],
                        $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[],
-                       $11::text[], $12::text[], $13::text[])
+                       $11::text[], $12::text[], $13::text[], $14::text[])
     AS t(idx, order_id, expected, next, reason, deadline, now_ms, inbox_id, inbox_type,
-         event_id, event_type, payload, hold_body)),
+         event_id, event_type, payload, hold_body, traceparent)),
 inbox AS (
   INSERT INTO processed_events (event_id, order_id, event_type)
   SELECT NULLIF(inbox_id, '')::uuid, order_id, inbox_type FROM input WHERE inbox_id <> ''
@@ -451,8 +454,9 @@ dl AS (
   INSERT INTO order_deadlines (due_at, order_id)
   SELECT u.expired_at, u.id FROM upd u WHERE u.moved AND u.expired_at IS NOT NULL),
 ev AS (
-  INSERT INTO outbox_events (event_id, aggregate_id, event_type, payload)
-  SELECT NULLIF(f.event_id, '')::uuid, f.order_id, f.event_type, f.payload
+  INSERT INTO outbox_events (event_id, aggregate_id, event_type, payload, traceparent)
+  SELECT NULLIF(f.event_id, '')::uuid, f.order_id, f.event_type, f.payload,
+         NULLIF(f.traceparent, '')
   FROM fresh f JOIN upd u ON u.idx = f.idx
   WHERE f.event_id <> ''
   ORDER BY f.idx),
@@ -503,7 +507,7 @@ void write_round(pqxx::transaction_base& tx, const std::vector<const write_comma
   if (round.empty())
     return;
   array_literal idx, ids, expected, next, reasons, deadlines, now, inbox_ids, inbox_types,
-    event_ids, event_types, payloads, holds;
+    event_ids, event_types, payloads, holds, traceparents;
   for (auto i : round) {
     const auto& c = *cmds[i];
     idx.add(static_cast<std::int64_t>(i));
@@ -519,11 +523,13 @@ void write_round(pqxx::transaction_base& tx, const std::vector<const write_comma
     event_types.add(c.event ? c.event->event_type : std::string{});
     payloads.add(c.event ? c.event->envelope : std::string{});
     holds.add(c.hold_body);
+    traceparents.add(c.event ? c.event->traceparent : std::string{});
   }
   auto rows = tx.exec_prepared(write_batch_name, idx.str(), ids.str(), expected.str(),
                                next.str(), reasons.str(), deadlines.str(), now.str(),
                                inbox_ids.str(), inbox_types.str(), event_ids.str(),
-                               event_types.str(), payloads.str(), holds.str());
+                               event_types.str(), payloads.str(), holds.str(),
+                               traceparents.str());
   array_literal undo; // inbox rows of events that did not apply: they must stay deliverable
   bool any_undo = false;
   for (const auto& r : rows) {

@@ -96,7 +96,8 @@ SET claimed_until = now() + $4 * interval '1 millisecond', claim_id = lease.id
 FROM runs, lease
 WHERE e.seq = runs.seq AND runs.rank <= $2
 RETURNING e.seq, e.event_id::text, e.aggregate_id::text, e.event_type, e.payload,
-          e.retry_count, extract(epoch FROM e.created_at)::float8, e.claim_id
+          e.retry_count, extract(epoch FROM e.created_at)::float8, e.claim_id,
+          COALESCE(e.traceparent, '')
 )SQL";
 
 std::string bigint_array(const std::vector<std::int64_t>& values) {
@@ -173,6 +174,7 @@ outbox_claim claim_outbox(pqxx::connection_base& conn, std::size_t max_orders,
     row.retry_count = r[5].as<int>();
     row.created_at = r[6].as<double>();
     claim.claim_id = r[7].as<std::int64_t>();
+    row.traceparent = r[8].as<std::string>();
     orders.insert(row.aggregate_id);
     claim.rows.push_back(std::move(row));
   }

@@ -22,6 +22,7 @@ struct outbox_row {
   std::string aggregate_id; // the order id: the Kafka key
   std::string event_type;
   std::string payload; // the whole envelope: the Kafka value
+  std::string traceparent; // W3C, the event's traceparent header; empty: none
   int retry_count = 0;
   double created_at = 0; // Unix seconds
 };

@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
       .receive([&](const order_reply& r) { print(r), rc = 0; }, on_error);
   } else if (command == "cancel") {
     self->request(*node, reply_timeout, cancel_atom::value, order_id, std::string{"USER_CANCEL"},
-                  std::string{})
+                  std::string{}, std::string{})
       .receive([&](const order_reply& r) { print(r), rc = 0; }, on_error);
   } else if (command == "event") {
     incoming_event ev;

@@ -14,6 +14,7 @@
 #include "actors/outbox/outbox_relay.hpp"
 #include "actors/stop.hpp"
 #include "metrics/metrics.hpp"
+#include "messages/trace_context.hpp"
 #include "messages/uuid.hpp"
 #include "persistence/migrator.hpp"
 #include "persistence/order_repository.hpp"
@@ -153,7 +154,8 @@ void drop_bench_database(const std::string& server_url) {
   tx.exec(std::string{"DROP DATABASE IF EXISTS "} + bench_db + " WITH (FORCE)");
 }
 
-/// An ORDER_CREATED-sized envelope (~450 bytes).
+/// An ORDER_CREATED-sized envelope (~450 bytes); rows carry a traceparent as the
+/// service writes them (migration 000011), so the relay sends every header of §5.
 std::string envelope(const std::string& event_id, const std::string& order_id) {
   return R"({"event_id":")" + event_id
          + R"(","event_type":"ORDER_CREATED","occurred_at":"2026-01-01T00:00:00.000Z",)"
@@ -175,16 +177,17 @@ void insert_events(pqxx::connection& conn, std::size_t events, std::size_t order
     id = new_uuid();
   pqxx::work tx{conn};
   std::string values;
-  values.reserve(events * 560);
+  values.reserve(events * 620);
   for (std::size_t done = 0; done < events;) {
     std::shuffle(ids.begin(), ids.end(), rng);
     for (std::size_t i = 0; i < ids.size() && done < events; ++i, ++done) {
       auto event_id = new_uuid();
       values += (values.empty() ? "('" : ",('") + event_id + "','" + ids[i] + "','ORDER_CREATED',"
-                + tx.quote(envelope(event_id, ids[i])) + ")";
+                + tx.quote(envelope(event_id, ids[i])) + ",'" + next_traceparent({}) + "')";
     }
   }
-  tx.exec("INSERT INTO outbox_events (event_id, aggregate_id, event_type, payload) VALUES "
+  tx.exec("INSERT INTO outbox_events (event_id, aggregate_id, event_type, payload, "
+          "traceparent) VALUES "
           + values);
   tx.commit();
 }
@@ -317,9 +320,10 @@ void produce_load(const std::string& url, double rate, int seconds) {
       auto order = new_uuid();
       auto event_id = new_uuid();
       values += (values.empty() ? "('" : ",('") + event_id + "','" + order + "','ORDER_CREATED',"
-                + tx.quote(envelope(event_id, order)) + ")";
+                + tx.quote(envelope(event_id, order)) + ",'" + next_traceparent({}) + "')";
     }
-    tx.exec("INSERT INTO outbox_events (event_id, aggregate_id, event_type, payload) VALUES "
+    tx.exec("INSERT INTO outbox_events (event_id, aggregate_id, event_type, payload, "
+          "traceparent) VALUES "
             + values);
     tx.exec(std::string{"SELECT pg_notify('"} + persistence::outbox_channel + "', '')");
     tx.commit();

@@ -23,6 +23,7 @@
 #include "kafka/producer.hpp"
 #include "messages/clock.hpp"
 #include "messages/events.hpp"
+#include "messages/trace_context.hpp"
 #include "messages/uuid.hpp"
 
 #include <librdkafka/rdkafkacpp.h>
@@ -65,6 +66,9 @@ struct sim_config {
   int skus = 50;                     // SIM_SKUS
   long stock_per_sku = 100;          // SIM_STOCK_PER_SKU
   std::string sku_prefix = "sku-";   // SIM_SKU_PREFIX
+  /// Only orders all of whose SKUs start with this are answered (a test on the shared
+  /// broker plays its own orders, not the history of the topic); empty: every order.
+  std::string answer_prefix;         // SIM_ANSWER_SKU_PREFIX
   long intent_delay_ms = 200;        // SIM_INTENT_DELAY_MS
   long payment_delay_ms = 500;       // SIM_PAYMENT_DELAY_MS
   double decline_rate = 0.1;         // SIM_DECLINE_RATE
@@ -117,7 +121,8 @@ void usage(std::FILE* out) {
                "Environment: KAFKA_BROKERS (required), SIM_GROUP_ID (saga-sim), SIM_SKUS (50),\n"
                "SIM_STOCK_PER_SKU (100), SIM_SKU_PREFIX (sku-), SIM_INTENT_DELAY_MS (200),\n"
                "SIM_PAYMENT_DELAY_MS (500), SIM_DECLINE_RATE (0.1), SIM_NO_ANSWER_RATE (0.05),\n"
-               "SIM_RESERVATION_TTL_S (900), SIM_PAYMENT_TTL_S (900), SIM_REPORT (no report).\n");
+               "SIM_RESERVATION_TTL_S (900), SIM_PAYMENT_TTL_S (900), SIM_REPORT (no report),\n"
+               "SIM_ANSWER_SKU_PREFIX (empty: answer every order).\n");
 }
 
 std::optional<sim_config> load(int argc, char** argv) {
@@ -125,6 +130,7 @@ std::optional<sim_config> load(int argc, char** argv) {
   c.brokers = env_or("KAFKA_BROKERS", "");
   c.group_id = env_or("SIM_GROUP_ID", c.group_id);
   c.sku_prefix = env_or("SIM_SKU_PREFIX", c.sku_prefix);
+  c.answer_prefix = env_or("SIM_ANSWER_SKU_PREFIX", "");
   c.report_path = env_or("SIM_REPORT", "");
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -184,6 +190,7 @@ struct sim_order {
   std::string payment_intent_id;
   order_phase phase = order_phase::failed;
   std::string reason; // why it was released
+  std::string trace;  // ORDER_CREATED's traceparent: the saga's events continue it
 };
 
 class books {
@@ -411,6 +418,17 @@ private:
     return static_cast<int>(wait.count());
   }
 
+  /// The message's traceparent header, empty when it has none.
+  static std::string traceparent_of(RdKafka::Message& m) {
+    auto* headers = m.headers();
+    if (!headers)
+      return {};
+    auto h = headers->get_last("traceparent");
+    if (h.err() != RdKafka::ERR_NO_ERROR || !h.value())
+      return {};
+    return {static_cast<const char*>(h.value()), h.value_size()};
+  }
+
   void on_message(RdKafka::Message& m) {
     rapidjson::Document doc;
     doc.Parse<rapidjson::kParseNumbersAsStringsFlag>(static_cast<const char*>(m.payload()),
@@ -428,14 +446,14 @@ private:
                 ? std::string{payload["order_id"].GetString()}
                 : std::string{};
     if (type == "ORDER_CREATED")
-      on_created(payload);
+      on_created(payload, traceparent_of(m));
     else if (type == "ORDER_CANCELLED" || type == "ORDER_EXPIRED")
-      on_ended(id, type);
+      on_ended(id, type, traceparent_of(m));
     else if (type == "ORDER_PAID")
       on_paid(id);
   }
 
-  void on_created(const rapidjson::Value& payload) {
+  void on_created(const rapidjson::Value& payload, const std::string& trace) {
     auto created = parse_created(payload);
     if (!created) {
       ++counts_["in_malformed"];
@@ -443,7 +461,11 @@ private:
     }
     if (orders_.count(created->order_id))
       return; // delivered again
+    for (const auto& l : created->order.lines)
+      if (l.sku.rfind(cfg_.answer_prefix, 0) != 0)
+        return; // another player's order
     auto& o = orders_[created->order_id] = std::move(created->order);
+    o.trace = trace;
     const auto& id = created->order_id;
     if (!books_.reserve(o.lines)) {
       o.phase = order_phase::failed;
@@ -451,7 +473,8 @@ private:
         envelope(topics::inventory_events, "INVENTORY_RESERVATION_FAILED", id, [&](json_writer& w) {
           put_lines(w, "failed_items", o.lines);
           put(w, "reason", "STOCK_EXHAUSTED");
-        }));
+        }),
+        o.trace);
       return;
     }
     o.phase = order_phase::reserved;
@@ -459,11 +482,12 @@ private:
     send(envelope(topics::inventory_events, "INVENTORY_RESERVED", id, [&](json_writer& w) {
       put_lines(w, "items", o.lines);
       put(w, "reservation_expires_at", expires);
-    }));
+    }),
+         o.trace);
     at(cfg_.intent_delay_ms, step::intent, id);
   }
 
-  void on_ended(const std::string& id, const std::string& type) {
+  void on_ended(const std::string& id, const std::string& type, const std::string& trace) {
     auto i = orders_.find(id);
     if (i == orders_.end() || i->second.phase != order_phase::reserved)
       return;
@@ -474,7 +498,8 @@ private:
     send(envelope(topics::inventory_events, "INVENTORY_RELEASED", id, [&](json_writer& w) {
       put_lines(w, "items", o.lines);
       put(w, "reason", o.reason);
-    }));
+    }),
+         trace);
   }
 
   void on_paid(const std::string& id) {
@@ -513,7 +538,8 @@ private:
       w.RawValue(o.amount.c_str(), o.amount.size(), rapidjson::kNumberType);
       put(w, "currency", o.currency);
       put(w, "expires_at", expires);
-    }));
+    }),
+         o.trace);
     at(cfg_.payment_delay_ms, step::payment, id);
   }
 
@@ -524,7 +550,8 @@ private:
         put(w, "payment_intent_id", o.payment_intent_id);
         put(w, "gateway_event_id", new_uuid());
         put(w, "reason", "CARD_DECLINED");
-      }));
+      }),
+           o.trace);
     } else if (u < cfg_.decline_rate + cfg_.no_answer_rate) {
       ++counts_["out_no_answer"];
     } else {
@@ -532,13 +559,20 @@ private:
         put(w, "payment_intent_id", o.payment_intent_id);
         put(w, "gateway_event_id", new_uuid());
         put(w, "paid_at", rfc3339_ms(unix_now_ms()));
-      }));
+      }),
+           o.trace);
     }
   }
 
-  void send(const outgoing& e) {
+  /// Sends `e` in the trace of its cause (`trace`, the traceparent of the order event
+  /// that led to it): a span of ours in that trace, or a new trace when there is none,
+  /// as a service with a tracing SDK would.
+  void send(const outgoing& e, const std::string& trace) {
     ++counts_["out_" + e.type];
-    auto refused = producer_->produce(e.topic, e.order_id, e.value, {{"event_type", e.type}}, 0);
+    auto refused = producer_->produce(e.topic, e.order_id, e.value,
+                                      {{"event_type", e.type},
+                                       {"traceparent", next_traceparent(trace)}},
+                                      0);
     if (refused) {
       ++counts_["delivery_failed"];
       std::fprintf(stderr, "saga-sim: %s not queued: %s\n", e.type.c_str(), refused->error.c_str());

@@ -77,9 +77,11 @@ caf::behavior cluster_gate(gate_actor* self, caf::actor registry) {
       return pass<order_reply>(self, "fetch", what, id, invalid(what), a, id);
     },
     [self](cancel_atom a, const std::string& id, const std::string& reason,
-           const std::string& user_id) -> caf::result<order_reply> {
-      auto what = check_peer_cancel(id, reason, user_id);
-      return pass<order_reply>(self, "cancel", what, id, invalid(what), a, id, reason, user_id);
+           const std::string& user_id,
+           const std::string& traceparent) -> caf::result<order_reply> {
+      auto what = check_peer_cancel(id, reason, user_id, traceparent);
+      return pass<order_reply>(self, "cancel", what, id, invalid(what), a, id, reason, user_id,
+                               traceparent);
     },
     [self](event_atom a, const incoming_event& ev) -> caf::result<event_reply> {
       auto what = check_peer_value(ev);

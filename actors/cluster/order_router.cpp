@@ -94,9 +94,10 @@ caf::behavior order_router(router_actor* self, caf::actor registry,
       return route<order_reply>(self, router_state::fetch, self->state.cfg.read_timeout, id, a, id);
     },
     [self](cancel_atom a, const std::string& id, const std::string& reason,
-           const std::string& user_id) -> caf::result<order_reply> {
+           const std::string& user_id,
+           const std::string& traceparent) -> caf::result<order_reply> {
       return route<order_reply>(self, router_state::cancel, self->state.cfg.forward_timeout, id,
-                                a, id, reason, user_id);
+                                a, id, reason, user_id, traceparent);
     },
     [self](event_atom a, const incoming_event& ev) -> caf::result<event_reply> {
       return route<event_reply>(self, router_state::event, self->state.cfg.forward_timeout,

@@ -1,6 +1,7 @@
 #include "actors/cluster/wire_format.hpp"
 
 #include "actors/protocol.hpp"
+#include "messages/trace_context.hpp"
 #include "messages/validation.hpp"
 
 #include <caf/actor_system_config.hpp>
@@ -55,6 +56,8 @@ std::string check_peer_value(const incoming_event& x) {
     return what;
   if (!is_known_incoming_type(x.event_type))
     return "unknown event_type";
+  if (!x.traceparent.empty() && !parse_traceparent(x.traceparent))
+    return "traceparent neither empty nor valid";
   return {};
 }
 
@@ -63,8 +66,12 @@ std::string check_peer_order_id(const std::string& id) {
 }
 
 std::string check_peer_cancel(const std::string& id, const std::string& reason,
-                              const std::string& user_id) {
-  return check_cancel(id, reason, user_id);
+                              const std::string& user_id, const std::string& traceparent) {
+  if (auto what = check_cancel(id, reason, user_id); !what.empty())
+    return what;
+  if (!traceparent.empty() && !parse_traceparent(traceparent))
+    return "traceparent neither empty nor valid";
+  return {};
 }
 
 void add_cluster_message_types(caf::actor_system_config& cfg) {

@@ -48,9 +48,9 @@ std::string check_peer_value(const order& x);
 std::string check_peer_value(const incoming_event& x);
 /// A command's order id: a canonical lower-case UUID.
 std::string check_peer_order_id(const std::string& id);
-/// A forwarded cancel: check_cancel.
+/// A forwarded cancel: check_cancel, and an empty or valid traceparent.
 std::string check_peer_cancel(const std::string& id, const std::string& reason,
-                              const std::string& user_id);
+                              const std::string& user_id, const std::string& traceparent);
 
 /// The load step of every inspect overload below: a failed check fails the load.
 caf::error peer_value_error(const std::string& what);
@@ -94,7 +94,7 @@ typename Inspector::result_type inspect(Inspector& f, order& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, incoming_event& x) {
   return f(caf::meta::type_name("fs_incoming_event"), x.event_id, x.event_type, x.order_id,
-           x.payment_intent_id, x.reason, x.occurred_at_ms, checked_on_load(x));
+           x.payment_intent_id, x.reason, x.occurred_at_ms, x.traceparent, checked_on_load(x));
 }
 
 /// Registers the types above that appear at the top level of cross-node messages.

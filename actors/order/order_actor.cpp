@@ -1,96 +1,50 @@
 #include "actors/order/order_actor.hpp"
 
 #include "actors/log.hpp"
+#include "actors/order/order_decisions.hpp"
 #include "actors/protocol.hpp"
 #include "messages/clock.hpp"
-#include "messages/saga_step.hpp"
+#include "messages/trace_context.hpp"
 
+#include <caf/actor_clock.hpp>
 #include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/local_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include <algorithm>
 #include <chrono>
 #include <functional>
+#include <optional>
 
 namespace flashsale {
 
 namespace {
 
-/// A write found the row changed under it (another writer during a handover): reload
-/// and decide again, a few times at most.
-constexpr int max_stale_retries = 3;
-
 struct order_state {
-  std::string id;
-  std::optional<order> current;
-  api_error unavailable_reason{error_code::order_not_found, "order not found"};
+  std::optional<order_decisions> core; // set first thing in order_behavior
   caf::actor registry;
   caf::actor writers;
   caf::actor readers;
   order_settings settings;
-  bool has_early = false; // events are held for this order (early_events)
-  bool replaying = false; // a replay of them is under way
-  std::chrono::steady_clock::time_point last_active = std::chrono::steady_clock::now();
+  caf::actor_clock::time_point last_active; // on the actor system's clock
   static inline const char* name = "order_actor";
 };
 
 using order_self = caf::stateful_actor<order_state>;
 
-std::optional<std::int64_t> deadline_for(order_status s, const order_settings& cfg,
-                                         std::int64_t now_s) {
-  switch (s) {
-    case order_status::created:
-      return now_s + cfg.ttl_created.count();
-    case order_status::reserved:
-      return now_s + cfg.ttl_reserved.count();
-    case order_status::payment_pending:
-      return now_s + cfg.ttl_payment_pending.count();
-    default:
-      return std::nullopt;
-  }
+order_decisions& core(order_self* self) {
+  return *self->state.core;
 }
 
-std::optional<outgoing_event> event_for(const order& o, const transition& t, std::int64_t ms) {
-  switch (t.emits) {
-    case order_event::order_cancelled:
-      return make_order_cancelled(o.id, t.reason, ms);
-    case order_event::order_expired:
-      return make_order_expired(o.id, t.reason, ms);
-    case order_event::order_paid:
-      return make_order_paid(o.id, ms);
-    default:
-      return std::nullopt;
-  }
+const std::string& id_of(order_self* self) {
+  return core(self).id();
 }
 
-write_command make_write(const order& o, const transition& t, const order_settings& cfg) {
-  write_command cmd;
-  cmd.order_id = o.id;
-  cmd.expected = o.status;
-  cmd.next = t.to;
-  cmd.reason = t.reason;
-  cmd.now_ms = unix_now_ms();
-  cmd.deadline = deadline_for(t.to, cfg, cmd.now_ms / 1000);
-  cmd.event = event_for(o, t, cmd.now_ms);
-  return cmd;
+void request_passivation(order_self* self) {
+  self->send(self->state.registry, passivate_atom::value, id_of(self),
+             caf::actor_cast<caf::actor>(self));
 }
-
-/// Keeps the order as the guarded UPDATE leaves its row: a write without a change of
-/// status (a hold, a release, a payment rejection) changes no column, updated_at
-/// included, so a GET after a reload answers the same (issue 22).
-void apply_write(order& o, const write_command& cmd) {
-  if (cmd.next == cmd.expected)
-    return;
-  o.status = cmd.next;
-  o.reason = cmd.reason;
-  o.updated_at = cmd.now_ms / 1000;
-  o.expired_at = cmd.deadline;
-}
-
-void request_passivation(order_self* self);
 
 /// An actor without a loaded order (the load failed, or the row is gone) must not stay:
 /// it would answer every later message with the same failure while that traffic keeps
@@ -98,47 +52,34 @@ void request_passivation(order_self* self);
 /// the order starts a fresh actor that loads again (the messages already queued here
 /// are answered with the failure).
 void end_if_empty(order_self* self) {
-  if (!self->state.current)
+  if (core(self).empty())
     request_passivation(self);
 }
 
 /// Loads the order from the database before any other message is handled.
 void load(order_self* self, std::function<void()> then) {
   auto& st = self->state;
-  self->request(st.readers, st.settings.db_timeout, load_atom::value, st.id)
+  self->request(st.readers, st.settings.db_timeout, load_atom::value, id_of(self))
     .await(
       [=](load_reply& r) {
-        auto& st = self->state;
-        st.current.reset();
-        st.has_early = r.has_early;
-        if (r.found)
-          st.current = std::move(r.value);
-        else if (r.failed)
-          st.unavailable_reason = r.error;
-        else
-          st.unavailable_reason = {error_code::order_not_found, "order not found"};
+        core(self).loaded(r);
         end_if_empty(self);
         then();
       },
       [=](caf::error&) {
-        self->state.current.reset();
-        self->state.unavailable_reason = {error_code::unavailable, "database did not answer"};
+        core(self).load_unanswered();
         end_if_empty(self);
         then();
       });
-}
-
-void request_passivation(order_self* self) {
-  self->send(self->state.registry, passivate_atom::value, self->state.id,
-             caf::actor_cast<caf::actor>(self));
 }
 
 /// Passivation after `passivate_after` without a command. One timer per idle period
 /// instead of a receive timeout: CAF re-arms a receive timeout after every message
 /// (three per saga event: the event, the load and the write answers), each one a trip
 /// through the clock thread. The check re-arms itself for the rest of the period, and
-/// keeps asking while the registry has not stopped the actor.
-void arm_idle_check(order_self* self, std::chrono::steady_clock::duration delay) {
+/// keeps asking while the registry has not stopped the actor. Idle time is measured
+/// on the actor system's clock, which tests drive.
+void arm_idle_check(order_self* self, caf::actor_clock::duration_type delay) {
   self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(delay)
                              + std::chrono::milliseconds{1},
                      idle_check_atom::value);
@@ -146,7 +87,7 @@ void arm_idle_check(order_self* self, std::chrono::steady_clock::duration delay)
 
 void check_idle(order_self* self) {
   auto& st = self->state;
-  auto idle = std::chrono::steady_clock::now() - st.last_active;
+  auto idle = self->clock().now() - st.last_active;
   if (idle >= st.settings.passivate_after) {
     request_passivation(self);
     arm_idle_check(self, st.settings.passivate_after);
@@ -156,273 +97,132 @@ void check_idle(order_self* self) {
 }
 
 void touch(order_self* self) {
-  self->state.last_active = std::chrono::steady_clock::now();
-}
-
-/// How a guarded write ended, as the deciding functions need it.
-enum class commit_end { applied, duplicate, not_found, failed, rejected };
-
-/// A write the database refused for its own values (persistence isolates it from its
-/// batch): retrying cannot help.
-bool is_rejected(const write_outcome& out) {
-  return out.error.code == error_code::validation_failed
-         || out.error.code == error_code::invalid_request;
+  self->state.last_active = self->clock().now();
 }
 
 using commit_done = std::function<void(commit_end, api_error)>;
 using retry_fn = std::function<void(int attempt)>;
 
-void arm_deadline(order_self* self);
+/// A timer for the current state's deadline; stale timers find another status and
+/// do nothing.
+void arm_deadline(order_self* self) {
+  auto delay = core(self).deadline_in(unix_now_ms());
+  if (delay)
+    self->delayed_send(self, *delay, deadline_atom::value, core(self).current()->status);
+}
+
 void replay_early(order_self* self);
 
-/// Commits `cmd` through a writer and keeps the in-memory order in step with the row.
-/// A stale guard (someone else wrote) reloads the order and calls `retry` to decide
-/// again; a duplicate inbox id reloads too, since another writer applied it.
+/// Performs what the core made of a write's answer: finish (after a reload for a
+/// duplicate), or reload and decide again (`retry`) for a stale guard.
+void after_write(order_self* self, const commit_step& s, int attempt, const retry_fn& retry,
+                 const commit_done& done) {
+  if (s.passivate)
+    end_if_empty(self);
+  switch (s.next) {
+    case commit_step::reload_and_retry:
+      load(self, [=] { retry(attempt + 1); });
+      return;
+    case commit_step::reload_and_finish:
+      load(self, [=] { done(s.end, s.error); });
+      return;
+    case commit_step::finish:
+      if (s.arm_deadline)
+        arm_deadline(self);
+      done(s.end, s.error);
+      if (s.replay_held)
+        replay_early(self);
+      return;
+  }
+}
+
+/// Commits `cmd` through a writer; the core keeps the in-memory order in step with
+/// the row.
 void commit(order_self* self, write_command cmd, int attempt, retry_fn retry,
             commit_done done) {
   auto& st = self->state;
   self->request(st.writers, st.settings.db_timeout, write_atom::value, cmd)
     .await(
       [=](write_outcome& out) {
-        auto& st = self->state;
-        switch (out.status) {
-          case write_status::applied:
-            apply_write(*st.current, cmd);
-            arm_deadline(self);
-            done(commit_end::applied, {});
-            if (cmd.next != cmd.expected) // held events may act in the new state
-              replay_early(self);
-            return;
-          case write_status::stale:
-            if (attempt >= max_stale_retries) {
-              done(commit_end::failed, {error_code::unavailable, "order is busy, retry"});
-              return;
-            }
-            load(self, [=] { retry(attempt + 1); });
-            return;
-          case write_status::duplicate:
-            load(self, [=] { done(commit_end::duplicate, {}); });
-            return;
-          case write_status::not_found:
-            st.current.reset();
-            end_if_empty(self);
-            done(commit_end::not_found, {error_code::order_not_found, "order not found"});
-            return;
-          case write_status::failed:
-            done(is_rejected(out) ? commit_end::rejected : commit_end::failed, out.error);
-            return;
-        }
+        after_write(self, core(self).written(cmd, out, attempt), attempt, retry, done);
       },
       [=](caf::error&) {
-        done(commit_end::failed, {error_code::unavailable, "database did not answer"});
+        after_write(self, core(self).write_unanswered(), attempt, retry, done);
       });
 }
 
+/// `cmd` with its event (if any) in the trace of `traceparent`, our span for the cause.
+write_command traced(write_command cmd, const std::string& traceparent) {
+  if (cmd.event)
+    cmd.event->traceparent = traceparent;
+  return cmd;
+}
+
 void decide_cancel(order_self* self, std::string reason, std::string user_id,
-                   caf::typed_response_promise<order_reply> rp, int attempt) {
-  auto& st = self->state;
-  if (!st.current) {
-    rp.deliver(order_reply{false, {}, st.unavailable_reason});
+                   std::string traceparent, caf::typed_response_promise<order_reply> rp,
+                   int attempt) {
+  auto d = core(self).cancel(reason, user_id, unix_now_ms());
+  if (d.reply) {
+    rp.deliver(std::move(*d.reply));
     return;
   }
-  const order& o = *st.current;
-  if (!user_id.empty() && user_id != o.user_id) {
-    rp.deliver(reply_error(error_code::forbidden, "the order belongs to another user"));
-    return;
-  }
-  if (o.status == order_status::cancelled) {
-    rp.deliver(reply_ok(o));
-    return;
-  }
-  auto t = next_transition(o.status, order_trigger::user_cancel, reason);
-  if (!t) {
-    rp.deliver(reply_error(error_code::order_invalid_state,
-                           "an order in status " + std::string{to_string(o.status)}
-                             + " cannot be cancelled"));
-    return;
-  }
-  auto retry = [=](int next) { decide_cancel(self, reason, user_id, rp, next); };
-  commit(self, make_write(o, *t, st.settings), attempt, retry,
+  auto retry = [=](int next) { decide_cancel(self, reason, user_id, traceparent, rp, next); };
+  commit(self, traced(std::move(*d.write), traceparent), attempt, retry,
          [=](commit_end end, api_error err) mutable {
-           auto& st = self->state;
-           if (end == commit_end::failed || end == commit_end::rejected
-               || end == commit_end::not_found || !st.current)
-             rp.deliver(order_reply{false, {}, err});
-           else
-             rp.deliver(reply_ok(*st.current));
+           rp.deliver(core(self).cancel_finished(end, err));
          });
 }
 
 using event_done = std::function<void(event_reply)>;
 
-event_reply answer(order_self* self, event_status s) {
-  auto& cur = self->state.current;
-  return {s, cur ? cur->status : order_status::created};
-}
-
-/// The status of an order the actor could not load: missing, or not known yet because
-/// the database is unavailable (then the event must be delivered again).
-event_status without_order(order_self* self) {
-  return self->state.unavailable_reason.code == error_code::order_not_found
-           ? event_status::not_found
-           : event_status::failed;
-}
-
-/// Finishes a commit by telling the caller what became of its event.
-commit_done finish_event(order_self* self, event_status on_applied, event_done done) {
-  return [=](commit_end end, api_error) {
-    switch (end) {
-      case commit_end::applied:
-        done(answer(self, on_applied));
-        return;
-      case commit_end::duplicate:
-        done(answer(self, event_status::duplicate));
-        return;
-      case commit_end::not_found:
-        done(answer(self, event_status::not_found));
-        return;
-      case commit_end::failed:
-        done(answer(self, event_status::failed));
-        return;
-      case commit_end::rejected:
-        log::error("saga event rejected by the database", {{"order_id", self->state.id}});
-        done(answer(self, event_status::rejected));
-        return;
-    }
-  };
-}
-
-/// A write that leaves the order as it is (the UPDATE to itself orders it with the
-/// order's other writes): for what an event records without a transition.
-write_command unchanged_write(const order& o) {
-  write_command cmd;
-  cmd.order_id = o.id;
-  cmd.expected = o.status;
-  cmd.next = o.status;
-  cmd.reason = o.reason;
-  cmd.deadline = o.expired_at;
-  cmd.now_ms = unix_now_ms();
-  return cmd;
-}
-
-/// A payment succeeded for an order that can no longer be paid: no transition, but
-/// ORDER_PAYMENT_REJECTED tells the Payment service to refund.
-write_command payment_rejection(const order& o, const incoming_event& ev) {
-  auto cmd = unchanged_write(o);
-  auto why = o.status == order_status::expired ? "ORDER_EXPIRED" : "ORDER_CANCELLED";
-  cmd.event = make_order_payment_rejected(o.id, ev.payment_intent_id, why, cmd.now_ms);
-  return cmd;
-}
-
-/// An event that came before its order can take it: its inbox row and its early_events
-/// row, no status change.
-write_command hold_write(const order& o, const incoming_event& ev) {
-  auto cmd = unchanged_write(o);
-  cmd.hold_body = encode_incoming(ev);
-  return cmd;
-}
-
-/// The write for `step` (not ignore) of `ev` in the current state.
-write_command step_write(order_self* self, saga_step step, const incoming_event& ev) {
-  const order& o = *self->state.current;
-  switch (step) {
-    case saga_step::apply:
-      return make_write(o, *next_transition(o.status, *trigger_for(ev.event_type)),
-                        self->state.settings);
-    case saga_step::reject:
-      return payment_rejection(o, ev);
-    case saga_step::hold:
-      return hold_write(o, ev);
-    case saga_step::ignore:
-      break;
-  }
-  auto cmd = hold_write(o, ev); // no effect: the UPDATE to itself only
-  cmd.hold_body.clear();
-  return cmd;
-}
-
-const char* to_string_step(saga_step step) {
-  switch (step) {
-    case saga_step::apply:
-      return "applied";
-    case saga_step::reject:
-      return "payment_rejected";
-    case saga_step::hold:
-      return "held";
-    case saga_step::ignore:
-      break;
-  }
-  return "no_effect";
-}
-
-event_status status_of(saga_step step) {
-  switch (step) {
-    case saga_step::reject:
-      return event_status::payment_rejected;
-    case saga_step::hold:
-      return event_status::held;
-    default:
-      return event_status::applied;
-  }
+void log_rejected(order_self* self, commit_end end) {
+  if (end == commit_end::rejected)
+    log::error("saga event rejected by the database", {{"order_id", id_of(self)}});
 }
 
 void decide_event(order_self* self, incoming_event ev, event_done done, int attempt) {
-  auto& st = self->state;
-  if (!st.current) {
-    done({without_order(self), order_status::created});
+  auto d = core(self).event(ev, unix_now_ms());
+  if (d.reply) {
+    done(*d.reply);
     return;
   }
-  auto step = saga_step_for(ev.event_type, st.current->status);
-  if (step == saga_step::ignore) { // also INVENTORY_RELEASED: acknowledged, no transition
-    done(answer(self, event_status::ignored));
-    return;
-  }
-  auto cmd = step_write(self, step, ev);
-  cmd.inbox_event_id = ev.event_id;
-  cmd.inbox_event_type = ev.event_type;
+  auto step = d.step;
   auto retry = [=](int next) { decide_event(self, ev, done, next); };
-  auto finish = finish_event(self, status_of(step), done);
-  commit(self, std::move(cmd), attempt, retry, [=](commit_end end, api_error err) {
-    if (end == commit_end::applied && step == saga_step::hold) {
-      self->state.has_early = true;
+  commit(self, traced(std::move(*d.write), ev.traceparent), attempt, retry,
+         [=](commit_end end, api_error) {
+    if (end == commit_end::applied && step == saga_step::hold)
       log::debug("saga event came before its order can take it, held",
                  {{"order_id", ev.order_id}, {"event_id", ev.event_id},
-                  {"event_type", ev.event_type}});
-    }
-    finish(end, err);
+                  {"event_type", ev.event_type}, log::trace_field(ev.traceparent)});
+    log_rejected(self, end);
+    done(core(self).event_finished(end, step));
+  });
+}
+
+/// Applies the current state's deadline if it has passed.
+void decide_deadline(order_self* self, event_done done, int attempt) {
+  auto d = core(self).expire(unix_now_ms());
+  if (d.reply) {
+    done(*d.reply);
+    if (d.replay_held)
+      replay_early(self);
+    return;
+  }
+  auto retry = [=](int next) { decide_deadline(self, done, next); };
+  // A deadline has no request or event behind it: its event starts a trace.
+  commit(self, traced(std::move(*d.write), next_traceparent({})), attempt, retry,
+         [=](commit_end end, api_error) {
+    log_rejected(self, end);
+    done(core(self).expire_finished(end));
   });
 }
 
 // -- held events ------------------------------------------------------------------------
 
-using held_list = std::vector<incoming_event>;
-
-void replay_next(order_self* self, held_list held, int attempt);
+void replay_next(order_self* self, held_events held, int attempt);
 
 void end_replay(order_self* self, bool rows_left) {
-  self->state.replaying = false;
-  self->state.has_early = rows_left;
-}
-
-/// The held events in the order they came; one whose text no longer decodes (it was
-/// written by this service, so only a bug makes that) keeps its id and no type, and
-/// is released without effect.
-held_list decode_held(const std::string& order_id, std::vector<held_event>& rows) {
-  held_list held;
-  for (auto& row : rows) {
-    auto decoded = decode_incoming(row.body);
-    if (auto* ev = std::get_if<incoming_event>(&decoded)) {
-      held.push_back(std::move(*ev));
-      continue;
-    }
-    log::error("held saga event cannot be decoded, released without effect",
-               {{"order_id", order_id}, {"event_id", row.event_id}});
-    incoming_event bad;
-    bad.event_id = row.event_id;
-    bad.order_id = order_id;
-    held.push_back(std::move(bad));
-  }
-  return held;
+  core(self).replay_ended(rows_left);
 }
 
 /// Re-decides the order's held events now that it is past CREATED: the first one that
@@ -431,46 +231,49 @@ held_list decode_held(const std::string& order_id, std::vector<held_event>& rows
 /// message of the order comes between; a failure leaves the rows for the next
 /// transition, load or sweeper expiry.
 void replay_early(order_self* self) {
-  auto& st = self->state;
-  if (st.replaying || !st.has_early || !st.current || st.current->status == order_status::created)
+  if (!core(self).replay_due())
     return;
-  st.replaying = true;
-  self->request(st.readers, st.settings.db_timeout, early_atom::value, st.id)
+  core(self).replay_started();
+  auto not_read = [=] {
+    log::warn("held saga events not read, replayed later", {{"order_id", id_of(self)}});
+    end_replay(self, true);
+  };
+  self->request(self->state.readers, self->state.settings.db_timeout, early_atom::value,
+                id_of(self))
     .await(
       [=](early_reply& r) {
         if (r.failed) {
-          log::warn("held saga events not read, replayed later", {{"order_id", self->state.id}});
-          end_replay(self, true);
+          not_read();
           return;
         }
-        replay_next(self, decode_held(self->state.id, r.events), 0);
+        std::vector<std::string> undecodable;
+        auto held = held_events::decode(id_of(self), r.events, undecodable);
+        for (const auto& event_id : undecodable)
+          log::error("held saga event cannot be decoded, released without effect",
+                     {{"order_id", id_of(self)}, {"event_id", event_id}});
+        replay_next(self, std::move(held), 0);
       },
-      [=](caf::error&) {
-        log::warn("held saga events not read, replayed later", {{"order_id", self->state.id}});
-        end_replay(self, true);
-      });
+      [=](caf::error&) { not_read(); });
 }
 
 /// Releases the held event's row without effect (the UPDATE to itself), then goes on
 /// with the rest; if that fails, the row stays and is replayed again later.
-void release_held(order_self* self, std::string event_id, held_list rest, int attempt) {
-  auto& st = self->state;
-  if (!st.current) {
+void release_held(order_self* self, std::string event_id, held_events rest, int attempt) {
+  if (core(self).empty()) {
     end_replay(self, true);
     return;
   }
-  auto cmd = unchanged_write(*st.current);
-  cmd.release_event_id = event_id;
   auto retry = [=](int next) { release_held(self, event_id, rest, next); };
-  commit(self, std::move(cmd), attempt, retry, [=](commit_end end, api_error) {
-    if (end == commit_end::failed || end == commit_end::rejected) {
-      log::warn("held saga event copied to the DLQ but not released, replayed later",
-                {{"order_id", self->state.id}, {"event_id", event_id}});
-      end_replay(self, true);
-      return;
-    }
-    replay_next(self, rest, 0);
-  });
+  commit(self, core(self).release_write(event_id, unix_now_ms()), attempt, retry,
+         [=](commit_end end, api_error) {
+           if (!order_decisions::released(end)) {
+             log::warn("held saga event copied to the DLQ but not released, replayed later",
+                       {{"order_id", id_of(self)}, {"event_id", event_id}});
+             end_replay(self, true);
+             return;
+           }
+           replay_next(self, rest, 0);
+         });
 }
 
 /// A held event whose write the database rejects at replay goes to order.v1.dlq like
@@ -479,11 +282,11 @@ void release_held(order_self* self, std::string event_id, held_list rest, int at
 /// its row is released: a crash in between copies it again, it is never dropped
 /// uncopied. Without a consumer here, or if the copy fails, the row stays for a later
 /// replay.
-void dead_letter_held(order_self* self, incoming_event ev, held_list rest) {
-  auto& st = self->state;
+void dead_letter_held(order_self* self, incoming_event ev, held_events rest) {
   auto keep = [=](const char* why) {
     log::warn("held saga event rejected by the database, not copied to the DLQ yet",
-              {{"order_id", ev.order_id}, {"event_id", ev.event_id}, {"why", why}});
+              {{"order_id", ev.order_id}, {"event_id", ev.event_id}, {"why", why},
+               log::trace_field(ev.traceparent)});
     end_replay(self, true);
   };
   auto sink = caf::actor_cast<caf::actor>(self->home_system().registry().get(dlq_atom::value));
@@ -492,7 +295,7 @@ void dead_letter_held(order_self* self, incoming_event ev, held_list rest) {
     return;
   }
   self
-    ->request(sink, st.settings.dlq_timeout, dlq_atom::value, ev.order_id, ev.event_id,
+    ->request(sink, self->state.settings.dlq_timeout, dlq_atom::value, ev.order_id, ev.event_id,
               ev.event_type, encode_incoming(ev))
     .await(
       [=](bool copied) {
@@ -505,71 +308,42 @@ void dead_letter_held(order_self* self, incoming_event ev, held_list rest) {
       [=](caf::error&) { keep("the saga consumer did not answer"); });
 }
 
-void replay_next(order_self* self, held_list held, int attempt) {
-  auto& st = self->state;
-  if (!st.current) {
+void replay_next(order_self* self, held_events held, int attempt) {
+  if (core(self).empty()) {
     end_replay(self, true);
     return;
   }
-  for (std::size_t i = 0; i < held.size(); ++i) {
-    auto step = saga_step_for(held[i].event_type, st.current->status);
-    if (step == saga_step::hold)
-      continue; // still ahead of its order
-    auto ev = held[i];
-    auto cmd = step_write(self, step, ev);
-    cmd.release_event_id = ev.event_id;
-    auto retry = [=](int next) { replay_next(self, held, next); };
-    auto rest = held;
-    rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(i));
-    commit(self, std::move(cmd), attempt, retry, [=](commit_end end, api_error) {
-      if (end == commit_end::failed) {
-        log::warn("held saga event not replayed, replayed later",
-                  {{"order_id", ev.order_id}, {"event_id", ev.event_id}});
-        end_replay(self, true);
-        return;
-      }
-      if (end == commit_end::rejected) {
-        dead_letter_held(self, ev, rest);
-        return;
-      }
-      log::info("held saga event replayed",
-                {{"order_id", ev.order_id}, {"event_id", ev.event_id},
-                 {"event_type", ev.event_type},
-                 {"outcome", end == commit_end::applied ? to_string_step(step) : "duplicate"}});
-      replay_next(self, rest, 0);
-    });
+  auto p = held.next(core(self).current()->status);
+  if (!p) {
+    end_replay(self, !held.empty());
     return;
   }
-  end_replay(self, !held.empty());
-}
-
-/// Applies the current state's deadline if it has passed.
-void decide_deadline(order_self* self, event_done done, int attempt) {
-  auto& st = self->state;
-  if (!st.current) {
-    done({without_order(self), order_status::created});
-    return;
-  }
-  const order& o = *st.current;
-  auto t = next_transition(o.status, order_trigger::deadline);
-  if (!t || !o.expired_at || *o.expired_at * 1000 > unix_now_ms()) {
-    done(answer(self, event_status::ignored));
-    replay_early(self); // the sweeper also expires orders whose held events wait (000008)
-    return;
-  }
-  auto retry = [=](int next) { decide_deadline(self, done, next); };
-  commit(self, make_write(o, *t, st.settings), attempt, retry,
-         finish_event(self, event_status::applied, done));
-}
-
-/// A timer for the current state's deadline; stale timers find another status and
-/// do nothing.
-void arm_deadline(order_self* self) {
-  auto& cur = self->state.current;
-  if (!cur || !cur->expired_at || is_terminal(cur->status))
-    return;
-  auto delay = std::max<std::int64_t>(0, *cur->expired_at * 1000 - unix_now_ms());
-  self->delayed_send(self, std::chrono::milliseconds{delay}, deadline_atom::value, cur->status);
+  auto ev = held.at(p->index);
+  auto step = p->step;
+  auto rest = held.without(p->index);
+  auto retry = [=](int next) { replay_next(self, held, next); };
+  commit(self, traced(core(self).held_write(held, *p, unix_now_ms()), ev.traceparent), attempt,
+         retry,
+         [=](commit_end end, api_error) {
+           switch (core(self).held_finished(end)) {
+             case held_next::stop:
+               log::warn("held saga event not replayed, replayed later",
+                         {{"order_id", ev.order_id}, {"event_id", ev.event_id},
+                          log::trace_field(ev.traceparent)});
+               end_replay(self, true);
+               return;
+             case held_next::dead_letter:
+               dead_letter_held(self, ev, rest);
+               return;
+             case held_next::go_on:
+               break;
+           }
+           log::info("held saga event replayed",
+                     {{"order_id", ev.order_id}, {"event_id", ev.event_id},
+                      {"event_type", ev.event_type}, log::trace_field(ev.traceparent),
+                      {"outcome", end == commit_end::applied ? to_string_step(step) : "duplicate"}});
+           replay_next(self, rest, 0);
+         });
 }
 
 void log_failed_deadline(const std::string& id, const event_reply& r) {
@@ -580,11 +354,12 @@ void log_failed_deadline(const std::string& id, const event_reply& r) {
 caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor registry,
                              caf::actor writers, caf::actor readers, order_settings settings) {
   auto& st = self->state;
-  st.id = std::move(order_id);
+  st.core.emplace(std::move(order_id), settings);
   st.registry = std::move(registry);
   st.writers = std::move(writers);
   st.readers = std::move(readers);
   st.settings = settings;
+  st.last_active = self->clock().now();
   // Order actors live and die with their registry, which stops them when it ends (no
   // monitor here: each would stay attached to the registry, and keep the memory of the
   // passivated actor, until the registry ends).
@@ -596,14 +371,13 @@ caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor 
   return {
     [=](fetch_atom, const std::string&) {
       touch(self);
-      auto& st = self->state;
-      return st.current ? reply_ok(*st.current) : order_reply{false, {}, st.unavailable_reason};
+      return core(self).fetch();
     },
-    [=](cancel_atom, const std::string&, std::string& reason,
-        std::string& user_id) -> caf::result<order_reply> {
+    [=](cancel_atom, const std::string&, std::string& reason, std::string& user_id,
+        std::string& traceparent) -> caf::result<order_reply> {
       touch(self);
       auto rp = self->make_response_promise<order_reply>();
-      decide_cancel(self, std::move(reason), std::move(user_id), rp, 0);
+      decide_cancel(self, std::move(reason), std::move(user_id), std::move(traceparent), rp, 0);
       return rp;
     },
     [=](event_atom, incoming_event& ev) -> caf::result<event_reply> {
@@ -619,10 +393,9 @@ caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor 
       return rp;
     },
     [=](deadline_atom, order_status armed_for) {
-      auto& cur = self->state.current;
-      if (!cur || cur->status != armed_for)
+      if (!core(self).deadline_current(armed_for))
         return;
-      auto id = self->state.id;
+      auto id = id_of(self);
       decide_deadline(self, [id](event_reply r) { log_failed_deadline(id, r); }, 0);
     },
     [=](stop_atom) { self->quit(); },

@@ -13,7 +13,8 @@ namespace flashsale {
 
 /// Handles (answered with order_reply):
 ///   (fetch_atom, std::string order_id)
-///   (cancel_atom, std::string order_id, std::string reason, std::string user_id)
+///   (cancel_atom, std::string order_id, std::string reason, std::string user_id,
+///    std::string traceparent)
 /// and (stop_atom) from the registry after it asked to passivate.
 caf::actor spawn_order_actor(caf::local_actor* parent, std::string order_id,
                              caf::actor registry, caf::actor writers, caf::actor readers,

@@ -65,8 +65,8 @@ caf::behavior registry(registry_self* self, caf::actor writers, caf::actor reade
       return self->delegate(actor_for(self, id), a, id);
     },
     [=](cancel_atom a, const std::string& id, const std::string& reason,
-        const std::string& user_id) {
-      return self->delegate(actor_for(self, id), a, id, reason, user_id);
+        const std::string& user_id, const std::string& traceparent) {
+      return self->delegate(actor_for(self, id), a, id, reason, user_id, traceparent);
     },
     [=](event_atom a, const incoming_event& ev) {
       return self->delegate(actor_for(self, ev.order_id), a, ev);

@@ -11,7 +11,8 @@ namespace flashsale {
 
 /// Handles:
 ///   (fetch_atom, std::string order_id) -> order_reply
-///   (cancel_atom, std::string order_id, std::string reason, std::string user_id)
+///   (cancel_atom, std::string order_id, std::string reason, std::string user_id,
+///    std::string traceparent)
 ///     -> order_reply
 ///   (event_atom, incoming_event) -> event_reply   (saga events from Kafka)
 ///   (expire_atom, std::string order_id) -> event_reply (the sweeper: apply the

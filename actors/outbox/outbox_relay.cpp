@@ -97,7 +97,7 @@ void produce_batch(relay_state& st) {
       continue;
     auto refused =
       st.producer->produce(st.cfg.topic, row.aggregate_id, row.payload,
-                           {{"event_type", row.event_type}}, report_token(st.generation, i));
+                           headers_of(row), report_token(st.generation, i));
     if (refused) {
       st.outcomes[i] = refused_outcome(refused->permanent, refused->error);
       stopped.insert(row.aggregate_id);
@@ -260,8 +260,7 @@ void send_alone(relay_actor* self) {
       continue;
     st.metrics.retried_alone->inc();
     if (auto refused = st.producer->produce(st.cfg.topic, row.aggregate_id, row.payload,
-                                            {{"event_type", row.event_type}},
-                                            report_token(st.generation, i))) {
+                                            headers_of(row), report_token(st.generation, i))) {
       st.outcomes[i] = refused_outcome(refused->permanent, refused->error);
       continue;
     }

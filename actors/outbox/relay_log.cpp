@@ -14,7 +14,8 @@ void log_failure(const persistence::outbox_row& row, const persistence::outbox_f
                      {"event_type", row.event_type},
                      {"attempt", std::to_string(row.retry_count + 1)},
                      {"bytes", std::to_string(row.payload.size())},
-                     {"error", f.error}};
+                     {"error", f.error},
+                     log::trace_field(row.traceparent)};
   // Said on an event's first failure; an outage would otherwise log every retry.
   if (f.dead)
     log::error("outbox event dead: no broker can accept it", fields);
@@ -31,7 +32,8 @@ void log_batch_record(const batch_record& record,
     log_failure(rows[record.failed_rows[k]], record.failed[k]);
   for (auto i : record.late)
     log::warn("outbox event delivered after an earlier one of its order failed",
-              {{"order_id", rows[i].aggregate_id}, {"event_id", rows[i].event_id}});
+              {{"order_id", rows[i].aggregate_id}, {"event_id", rows[i].event_id},
+               log::trace_field(rows[i].traceparent)});
 }
 
 void log_refused_batch(std::size_t relay, std::size_t rows, const persistence::outbox_row& first,

@@ -1,6 +1,7 @@
 #include "actors/outbox/relay_producer.hpp"
 
 #include "actors/log.hpp"
+#include "messages/event_headers.hpp"
 
 #include <string>
 
@@ -61,6 +62,16 @@ make_relay_producer(const relay_settings& cfg, std::size_t index,
     log::warn("outbox relay: no topic metadata yet",
               {{"relay", std::to_string(index)}, {"error", *failed}});
   return producer;
+}
+
+std::vector<kafka::header> headers_of(const persistence::outbox_row& row) {
+  auto made = event_headers(
+    {row.event_id, row.event_type, row.aggregate_id, row.payload, row.traceparent});
+  std::vector<kafka::header> out;
+  out.reserve(made.size());
+  for (auto& [name, value] : made)
+    out.push_back({std::move(name), std::move(value)});
+  return out;
 }
 
 } // namespace flashsale

@@ -233,10 +233,15 @@ bool ensure_clients(consumer_state& st) {
 /// A copy of the message with its original headers and the four of CONTRACT §5.
 void send_to_dlq(consumer_state& st, saga_dlq_copy copy) {
   const auto& m = copy.message;
+  std::string_view traceparent;
+  for (const auto& h : m.headers)
+    if (h.name == "traceparent")
+      traceparent = h.value;
   log::warn("saga message to DLQ", {{"topic", m.topic},
                                     {"partition", std::to_string(m.partition)},
                                     {"offset", std::to_string(m.offset)},
-                                    {"reason", copy.reason}});
+                                    {"reason", copy.reason},
+                                    log::trace_field(traceparent)});
   // No handler runs inside write(): reports come through poll() and pump().
   st.pipeline.dlq_sent(st.dlq_writer->write(m, copy.reason), std::move(copy.ref),
                        copy.consumed_at);
@@ -261,8 +266,16 @@ void copy_held_to_dlq(consumer_actor* self, const std::string& order_id,
   m.key = order_id;
   m.value = body;
   m.headers = {{"event_type", event_type}, {"held_in", "early_events"}};
+  // The held body keeps the traceparent of our span when the event came (events.cpp).
+  std::string traceparent;
+  auto decoded = decode_incoming(body);
+  if (auto* held = std::get_if<incoming_event>(&decoded))
+    traceparent = held->traceparent;
+  if (!traceparent.empty())
+    m.headers.push_back({"traceparent", traceparent});
   log::warn("held saga event to DLQ",
-            {{"order_id", order_id}, {"event_id", event_id}, {"reason", rejected_dlq_reason}});
+            {{"order_id", order_id}, {"event_id", event_id}, {"reason", rejected_dlq_reason},
+             log::trace_field(traceparent)});
   st.metrics.handled[event_status::rejected]->inc();
   st.held_dlq.emplace(st.dlq_writer->write(m, rejected_dlq_reason), std::move(rp));
 }
@@ -339,7 +352,8 @@ void handle_message(consumer_actor* self, kafka::consumed_message m) {
     case saga_intake::unknown_type:
       st.metrics.unknown_type->inc();
       log::debug("saga event of unknown type skipped",
-                 {{"order_id", in.order_id}, {"event_type", in.event_type}});
+                 {{"order_id", in.order_id}, {"event_type", in.event_type},
+                  log::trace_field(in.traceparent)});
       return;
     case saga_intake::queued:
       st.metrics.consumed_of(in.event_type).inc();

@@ -1,5 +1,7 @@
 #include "actors/saga/saga_pipeline.hpp"
 
+#include "messages/trace_context.hpp"
+
 #include <algorithm>
 #include <string_view>
 
@@ -16,6 +18,18 @@ saga_pipeline::saga_pipeline(saga_pipeline_settings settings)
   : cfg_(settings), slots_(settings.max_dispatched), flow_(settings.max_in_flight) {
 }
 
+namespace {
+
+/// The message's traceparent header, empty when it has none.
+std::string_view traceparent_of(const kafka::consumed_message& m) {
+  for (const auto& h : m.headers)
+    if (h.name == "traceparent")
+      return h.value;
+  return {};
+}
+
+} // namespace
+
 saga_intake saga_pipeline::on_message(kafka::consumed_message m, steady::time_point now) {
   saga_intake in;
   auto ref = offsets_.consumed({m.topic, m.partition}, m.offset);
@@ -28,6 +42,9 @@ saga_intake saga_pipeline::on_message(kafka::consumed_message m, steady::time_po
     return in;
   }
   auto& ev = std::get<incoming_event>(decoded);
+  // Our span of the sender's trace (CONTRACT §5): the header, never the JSON, names it.
+  ev.traceparent = next_traceparent(traceparent_of(m));
+  in.traceparent = ev.traceparent;
   in.order_id = ev.order_id;
   in.event_type = ev.event_type;
   if (!is_known_incoming_type(ev.event_type)) {

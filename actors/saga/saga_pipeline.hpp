@@ -84,6 +84,7 @@ struct saga_intake {
   std::optional<saga_dlq_copy> dlq;
   std::string order_id;   // unknown_type, queued
   std::string event_type; // unknown_type, queued
+  std::string traceparent; // unknown_type, queued: our span of the event's trace
   std::vector<saga_request> send;
 };
 

@@ -120,7 +120,7 @@ BOOST_FIXTURE_TEST_CASE(failed_reload_ends_the_actor_and_the_next_message_starts
   exec(url, "UPDATE orders SET status = 'RESERVED' WHERE id = '" + id + "'");
   failures->store(1);
   auto cancelled = ask(caf::make_message(cancel_atom::value, id, std::string{"USER_CANCEL"},
-                                         std::string{}));
+                                         std::string{}, std::string{}));
   BOOST_CHECK(!cancelled.ok);
   BOOST_CHECK(cancelled.error.code == error_code::unavailable);
   BOOST_CHECK_EQUAL(failures->load(), 0); // the reload went to the failing reader
@@ -130,7 +130,7 @@ BOOST_FIXTURE_TEST_CASE(failed_reload_ends_the_actor_and_the_next_message_starts
                                   << after.error.message);
   BOOST_CHECK(after.value.status == order_status::reserved);
   auto again = ask(caf::make_message(cancel_atom::value, id, std::string{"USER_CANCEL"},
-                                     std::string{}));
+                                     std::string{}, std::string{}));
   BOOST_CHECK(again.ok);
   BOOST_CHECK(again.value.status == order_status::cancelled);
 }
@@ -244,7 +244,7 @@ BOOST_AUTO_TEST_CASE(a_write_the_database_rejects_fails_alone_the_others_commit)
 BOOST_FIXTURE_TEST_CASE(a_rejected_event_write_is_answered_rejected, reload_fixture) {
   auto id = create(new_uuid());
   auto cancelled = ask(caf::make_message(cancel_atom::value, id, std::string{"USER_CANCEL"},
-                                         std::string{}));
+                                         std::string{}, std::string{}));
   BOOST_REQUIRE(cancelled.ok);
   incoming_event ev; // a payment for a cancelled order: ORDER_PAYMENT_REJECTED carries the id
   ev.event_id = new_uuid();

@@ -104,7 +104,8 @@ struct actor_fixture {
   }
 
   order_reply cancel(const std::string& id, const std::string& user = "") {
-    return ask_registry(caf::make_message(cancel_atom::value, id, std::string{"USER_CANCEL"}, user));
+    return ask_registry(
+      caf::make_message(cancel_atom::value, id, std::string{"USER_CANCEL"}, user, std::string{}));
   }
 };
 

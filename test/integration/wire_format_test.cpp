@@ -318,11 +318,14 @@ BOOST_AUTO_TEST_CASE(forwarded_commands_are_checked_like_http_input) {
   BOOST_TEST(check_peer_order_id(order_uuid).empty());
   BOOST_TEST(!check_peer_order_id("").empty());
   BOOST_TEST(!check_peer_order_id("../../etc").empty());
-  BOOST_TEST(check_peer_cancel(order_uuid, "USER_CANCEL", "").empty());
-  BOOST_TEST(check_peer_cancel(order_uuid, "STOCK_EXHAUSTED", order_uuid).empty());
-  BOOST_TEST(!check_peer_cancel(order_uuid, "PAYMENT_FAILED", "").empty());
-  BOOST_TEST(!check_peer_cancel(order_uuid, "USER_CANCEL", "someone").empty());
-  BOOST_TEST(!check_peer_cancel("x", "USER_CANCEL", "").empty());
+  BOOST_TEST(check_peer_cancel(order_uuid, "USER_CANCEL", "", "").empty());
+  BOOST_TEST(check_peer_cancel(order_uuid, "STOCK_EXHAUSTED", order_uuid, "").empty());
+  BOOST_TEST(!check_peer_cancel(order_uuid, "PAYMENT_FAILED", "", "").empty());
+  BOOST_TEST(!check_peer_cancel(order_uuid, "USER_CANCEL", "someone", "").empty());
+  BOOST_TEST(!check_peer_cancel("x", "USER_CANCEL", "", "").empty());
+  const std::string trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  BOOST_TEST(check_peer_cancel(order_uuid, "USER_CANCEL", "", trace).empty());
+  BOOST_TEST(!check_peer_cancel(order_uuid, "USER_CANCEL", "", "00-nope").empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -82,6 +82,23 @@ BOOST_AUTO_TEST_CASE(headers_too_large_for_any_value_leave_only_the_dlq_headers)
   BOOST_TEST(!c.key.empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_stripped_copy_keeps_the_events_traceparent) {
+  const std::string trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  auto c = copy_of("small");
+  c.headers.insert(c.headers.begin(), {{"huge", std::string(5000, 'h')}, {"traceparent", trace}});
+  c.original_headers = 3;
+  BOOST_TEST(fit_dlq_copy(c, 1000));
+  BOOST_TEST(!find(c, "huge"));
+  BOOST_TEST_REQUIRE(find(c, "traceparent"));
+  BOOST_TEST(find(c, "traceparent")->value == trace);
+  BOOST_TEST(dlq_wire_size(c) <= 1000u);
+  auto bad = copy_of("small"); // a malformed one is not worth the bytes
+  bad.headers.insert(bad.headers.begin(), {"traceparent", std::string(5000, 't')});
+  bad.original_headers = 2;
+  BOOST_TEST(fit_dlq_copy(bad, 1000));
+  BOOST_TEST(!find(bad, "traceparent"));
+}
+
 BOOST_AUTO_TEST_CASE(stripping_keeps_key_and_dlq_headers_and_one_size_header) {
   auto c = copy_of(std::string(3000, 'y'));
   BOOST_TEST(fit_dlq_copy(c, 2000)); // cut: dlq_truncated=3000

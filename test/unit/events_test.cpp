@@ -410,6 +410,25 @@ BOOST_AUTO_TEST_CASE(a_held_event_decodes_back_to_itself) {
   e.payment_intent_id.clear(); // optional members stay absent
   e.reason.clear();
   BOOST_TEST(encode_incoming(e).find("reason") == std::string::npos);
+  BOOST_TEST(encode_incoming(e).find("traceparent") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_held_event_keeps_its_traceparent) {
+  incoming_event e;
+  e.event_id = event_id;
+  e.event_type = "PAYMENT_SUCCEEDED";
+  e.order_id = order_id;
+  e.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  auto back = decode_incoming(encode_incoming(e));
+  BOOST_TEST_REQUIRE(std::holds_alternative<incoming_event>(back));
+  BOOST_TEST(std::get<incoming_event>(back).traceparent == e.traceparent);
+  // A malformed one in a body is dropped, not trusted.
+  auto odd = decode_incoming(R"({"event_id":")" + std::string{event_id}
+                             + R"(","event_type":"PAYMENT_SUCCEEDED","traceparent":"x",)"
+                               R"("payload":{"order_id":")"
+                             + std::string{order_id} + R"("}})");
+  BOOST_TEST_REQUIRE(std::holds_alternative<incoming_event>(odd));
+  BOOST_TEST(std::get<incoming_event>(odd).traceparent.empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

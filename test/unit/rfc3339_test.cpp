@@ -1,4 +1,4 @@
-#include "messages/events.hpp"
+#include "messages/rfc3339.hpp"
 
 #include <boost/test/unit_test.hpp>
 

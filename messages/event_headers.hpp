@@ -1,0 +1,39 @@
+#pragma once
+// The Kafka headers of every event the order service produces (CONTRACT §5): event_type,
+// the CloudEvents 1.0 Kafka protocol binding in binary mode (the attributes as ce_*
+// headers, the value stays our envelope) and the W3C traceparent. Pure: no I/O.
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace flashsale {
+
+namespace cloud_events {
+constexpr const char* spec_version = "1.0";
+constexpr const char* source = "/flashsale/order-service";
+constexpr const char* content_type = "application/json";
+} // namespace cloud_events
+
+using event_header_list = std::vector<std::pair<std::string, std::string>>;
+
+/// What the headers are made of: the outbox row's columns.
+struct event_header_input {
+  std::string_view event_id;
+  std::string_view event_type;
+  std::string_view order_id;
+  std::string_view envelope;    // the value: occurred_at is read from it
+  std::string_view traceparent; // empty: none stored (a row older than migration 000011)
+};
+
+/// event_type, ce_specversion, ce_id, ce_type, ce_source, ce_time, ce_subject,
+/// content-type, and traceparent when the row has one. ce_time is the envelope's
+/// occurred_at, left out only if the envelope has none (never for our own envelopes).
+event_header_list event_headers(const event_header_input& in);
+
+/// The envelope's "occurred_at" text as our encoder writes it (a scan, not a parse: the
+/// relay does this for every event); empty when absent.
+std::string_view occurred_at_of(std::string_view envelope);
+
+} // namespace flashsale
