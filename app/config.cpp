@@ -79,8 +79,8 @@ void read_http_addr(const env_lookup& env, config& cfg) {
   auto port = colon == std::string::npos ? std::nullopt : parse_long(text->substr(colon + 1));
   if (!port || *port < 0 || *port > 65535 || colon == 0)
     throw config_error{"HTTP_ADDR must be host:port (e.g. 0.0.0.0:8080), got " + quoted(*text)};
-  cfg.http_host = text->substr(0, colon);
-  cfg.http_port = static_cast<std::uint16_t>(*port);
+  cfg.http.host = text->substr(0, colon);
+  cfg.http.port = static_cast<std::uint16_t>(*port);
 }
 
 void read_roles(const env_lookup& env, config& cfg) {
@@ -181,13 +181,13 @@ void read_admission(const env_lookup& env, http::adaptive_limit_settings& a) {
 }
 
 void read_database_bounds(const env_lookup& env, config& cfg) {
-  long connect = cfg.db_connect_timeout.count(), idle = cfg.db_keepalive_idle.count();
+  long connect = cfg.db.connect_timeout.count(), idle = cfg.db.keepalives_idle.count();
   read_int(env, "DB_CONNECT_TIMEOUT_S", 2, 600, connect); // libpq takes 2 s at least
   read_int(env, "DB_KEEPALIVE_IDLE_S", 1, 3600, idle);
-  cfg.db_connect_timeout = std::chrono::seconds{connect};
-  cfg.db_keepalive_idle = std::chrono::seconds{idle};
-  read_millis(env, "DB_STATEMENT_TIMEOUT_MS", 100, 600000, cfg.db_statement_timeout);
-  read_millis(env, "DB_TCP_USER_TIMEOUT_MS", 100, 600000, cfg.db_tcp_user_timeout);
+  cfg.db.connect_timeout = std::chrono::seconds{connect};
+  cfg.db.keepalives_idle = std::chrono::seconds{idle};
+  read_millis(env, "DB_STATEMENT_TIMEOUT_MS", 100, 600000, cfg.db.statement_timeout);
+  read_millis(env, "DB_TCP_USER_TIMEOUT_MS", 100, 600000, cfg.db.tcp_user_timeout);
 }
 
 /// NODE_ID and CLUSTER_HOST, with defaults that differ per process and per machine.
@@ -198,7 +198,7 @@ void read_cluster(const env_lookup& env, config& cfg) {
       throw config_error{"NODE_ID must be 1-128 characters, got " + quoted(*id)};
     cfg.node_id = *id;
   }
-  const auto& h = cfg.http_host;
+  const auto& h = cfg.http.host;
   cfg.cluster_host =
     (h.empty() || h == "0.0.0.0" || h == "*" || h == "::" || h == "[::]") ? host_name() : h;
   if (auto host = env("CLUSTER_HOST")) {
@@ -238,33 +238,33 @@ std::variant<config, std::string> load_config(const env_lookup& env) {
     cfg.kafka_brokers = required(env, "KAFKA_BROKERS");
     read_http_addr(env, cfg);
     read_roles(env, cfg);
-    read_int(env, "OUTBOX_RELAYS", 0, 64, cfg.outbox_relays);
-    read_int(env, "OUTBOX_BATCH", 1, 10000, cfg.outbox_batch);
-    read_seconds(env, "OUTBOX_RETENTION_S", cfg.outbox_retention);
-    read_millis(env, "OUTBOX_POLL_MS", 10, 60000, cfg.outbox_poll);
-    read_seconds(env, "ORDER_TTL_CREATED_S", cfg.ttl_created);
-    read_seconds(env, "ORDER_TTL_RESERVED_S", cfg.ttl_reserved);
-    read_seconds(env, "ORDER_TTL_PAYMENT_PENDING_S", cfg.ttl_payment_pending);
+    read_int(env, "OUTBOX_RELAYS", 0, 64, cfg.outbox.relays);
+    read_int(env, "OUTBOX_BATCH", 1, 10000, cfg.outbox.batch);
+    read_seconds(env, "OUTBOX_RETENTION_S", cfg.outbox.retention);
+    read_millis(env, "OUTBOX_POLL_MS", 10, 60000, cfg.outbox.poll_interval);
+    read_seconds(env, "ORDER_TTL_CREATED_S", cfg.order.ttl_created);
+    read_seconds(env, "ORDER_TTL_RESERVED_S", cfg.order.ttl_reserved);
+    read_seconds(env, "ORDER_TTL_PAYMENT_PENDING_S", cfg.order.ttl_payment_pending);
     if (auto g = env("KAFKA_GROUP_ID")) {
       if (g->empty())
         throw config_error{"KAFKA_GROUP_ID must not be empty"};
-      cfg.kafka_group_id = *g;
+      cfg.consumer.group_id = *g;
     }
     read_choice(env, "LOG_LEVEL", {"debug", "info", "warn", "error"}, cfg.log_level);
     read_choice(env, "LOG_FORMAT", {"json", "text"}, cfg.log_format);
     read_int(env, "DB_WRITERS", 1, 32, cfg.db_writers);
     read_int(env, "DB_READERS", 1, 32, cfg.db_readers);
     read_int(env, "DB_MAX_BATCH", 1, 10000, cfg.db_max_batch);
-    read_int(env, "HTTP_THREADS", 1, 64, cfg.http_threads);
-    read_seconds(env, "HTTP_KEEPALIVE_TIMEOUT_S", cfg.http_keepalive_timeout);
-    read_int(env, "HTTP_MAX_CONNECTIONS", 1, 1000000, cfg.http_max_connections);
-    read_millis(env, "HTTP_HEADER_TIMEOUT_MS", 100, 3600000, cfg.http_header_timeout);
-    read_millis(env, "HTTP_BODY_TIMEOUT_MS", 100, 3600000, cfg.http_body_timeout);
-    read_millis(env, "HTTP_WRITE_TIMEOUT_MS", 100, 3600000, cfg.http_write_timeout);
-    read_int(env, "HTTP_MAX_IN_FLIGHT", 1, 1000000, cfg.http_max_in_flight);
-    read_admission(env, cfg.http_admission);
-    read_int(env, "CONSUMER_MAX_IN_FLIGHT", 1, 1000000, cfg.consumer_max_in_flight);
-    read_seconds(env, "ORDER_PASSIVATE_S", cfg.passivate_after);
+    read_int(env, "HTTP_THREADS", 1, 64, cfg.http.threads);
+    read_seconds(env, "HTTP_KEEPALIVE_TIMEOUT_S", cfg.http.keepalive_timeout);
+    read_int(env, "HTTP_MAX_CONNECTIONS", 1, 1000000, cfg.http.connections.max_connections);
+    read_millis(env, "HTTP_HEADER_TIMEOUT_MS", 100, 3600000, cfg.http.connections.header_timeout);
+    read_millis(env, "HTTP_BODY_TIMEOUT_MS", 100, 3600000, cfg.http.connections.body_timeout);
+    read_millis(env, "HTTP_WRITE_TIMEOUT_MS", 100, 3600000, cfg.http.connections.write_timeout);
+    read_int(env, "HTTP_MAX_IN_FLIGHT", 1, 1000000, cfg.http.max_in_flight);
+    read_int(env, "CONSUMER_MAX_IN_FLIGHT", 1, 1000000, cfg.consumer.max_in_flight);
+    read_seconds(env, "ORDER_PASSIVATE_S", cfg.order.passivate_after);
+    read_admission(env, cfg.http.admission);
     read_seconds(env, "INBOX_RETENTION_S", cfg.inbox_retention);
     read_millis(env, "INBOX_JANITOR_INTERVAL_MS", 10, 3600000, cfg.inbox_janitor_interval);
     read_int(env, "INBOX_JANITOR_BATCH", 1, 100000, cfg.inbox_janitor_batch);
@@ -295,7 +295,7 @@ std::variant<dlq_config, std::string> load_dlq_config(const env_lookup& env) {
 
 time_budgets budgets_of(const config& cfg) {
   time_budgets b{};
-  b.db_call = cfg.db_statement_timeout + db_call_grace;
+  b.db_call = cfg.db.statement_timeout + db_call_grace;
   b.order_step = b.db_call;
   b.owner_command = 2 * b.order_step;
   b.forward = cfg.cluster_forward_timeout.count() > 0 ? cfg.cluster_forward_timeout

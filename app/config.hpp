@@ -1,8 +1,13 @@
 #pragma once
-// The service's configuration: one documented source (CONTRACT §2). Defaults live
-// here, next to the variable names.
+// The service's configuration: one documented source (CONTRACT §2). Each component's
+// settings struct owns its defaults, next to the variable names that set them; config
+// composes those structs and writes only the defaults that belong to no component.
 
-#include "http/adaptive_limit.hpp"
+#include "actors/order/order_settings.hpp"
+#include "actors/outbox/relay_settings.hpp"
+#include "actors/saga/consumer_settings.hpp"
+#include "http/server_settings.hpp"
+#include "persistence/pg_limits.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -25,33 +30,20 @@ struct roles {
 struct config {
   std::string database_url;                      // DATABASE_URL (required)
   std::string kafka_brokers;                     // KAFKA_BROKERS (required)
-  std::string http_host = "0.0.0.0";             // HTTP_ADDR host part
-  std::uint16_t http_port = 8080;                // HTTP_ADDR port part
-  roles enabled;                                 // ORDER_ROLES
-  int outbox_relays = 4;                         // OUTBOX_RELAYS
-  int outbox_batch = 1024;                       // OUTBOX_BATCH
-  std::chrono::seconds outbox_retention{3600};   // OUTBOX_RETENTION_S: keep SENT rows
-  std::chrono::milliseconds outbox_poll{1000};   // OUTBOX_POLL_MS: fallback poll without NOTIFY
-  std::chrono::seconds ttl_created{300};         // ORDER_TTL_CREATED_S
-  std::chrono::seconds ttl_reserved{120};        // ORDER_TTL_RESERVED_S
-  std::chrono::seconds ttl_payment_pending{600}; // ORDER_TTL_PAYMENT_PENDING_S
-  std::string kafka_group_id = "order-service";  // KAFKA_GROUP_ID
+  http::server_settings http;   // HTTP_ADDR, HTTP_THREADS, HTTP_KEEPALIVE_TIMEOUT_S,
+                                // HTTP_MAX_CONNECTIONS, HTTP_HEADER/BODY/WRITE_TIMEOUT_MS,
+                                // HTTP_MAX_IN_FLIGHT
+  roles enabled;                // ORDER_ROLES
+  relay_settings outbox;        // OUTBOX_RELAYS, OUTBOX_BATCH, OUTBOX_RETENTION_S, OUTBOX_POLL_MS
+  order_settings order;         // ORDER_TTL_CREATED_S, ORDER_TTL_RESERVED_S,
+                                // ORDER_TTL_PAYMENT_PENDING_S, ORDER_PASSIVATE_S
+  consumer_settings consumer;   // KAFKA_GROUP_ID, CONSUMER_MAX_IN_FLIGHT
   std::string log_level = "info";                // LOG_LEVEL: debug|info|warn|error
   std::string log_format = "json";               // LOG_FORMAT: json|text
   // Tuning, documented in README:
   int db_writers = 2;                            // DB_WRITERS: group-commit writers
   int db_readers = 2;                            // DB_READERS
   int db_max_batch = 256;                        // DB_MAX_BATCH: commands per commit
-  int http_threads = 2;                          // HTTP_THREADS
-  std::chrono::seconds http_keepalive_timeout{75}; // HTTP_KEEPALIVE_TIMEOUT_S: idle connections
-  long http_max_connections = 10000;             // HTTP_MAX_CONNECTIONS: open connections
-  std::chrono::milliseconds http_header_timeout{10000}; // HTTP_HEADER_TIMEOUT_MS: request head read
-  std::chrono::milliseconds http_body_timeout{10000};   // HTTP_BODY_TIMEOUT_MS: request body read
-  std::chrono::milliseconds http_write_timeout{10000};  // HTTP_WRITE_TIMEOUT_MS: an answer's write
-  int http_max_in_flight = 256;                  // HTTP_MAX_IN_FLIGHT: order requests in flight
-  http::adaptive_limit_settings http_admission;  // HTTP_ADMISSION, HTTP_ADMISSION_*: under it
-  std::size_t consumer_max_in_flight = 5000;     // CONSUMER_MAX_IN_FLIGHT: saga events unhandled
-  std::chrono::seconds passivate_after{30};      // ORDER_PASSIVATE_S
   // The consumer's inbox (processed_events) forgets an event_id after this long. 14 days:
   // Kafka deletes a message only once its whole segment is older than log.retention.hours
   // (default 168 h = 7 days) and a segment rolls after log.roll.hours (default 168 h), so
@@ -61,10 +53,8 @@ struct config {
   int inbox_janitor_batch = 1000;                // INBOX_JANITOR_BATCH: rows per DELETE
 
   // Bounds on every PostgreSQL connection (docs/OPERATIONS.md "Database blackholed"):
-  std::chrono::seconds db_connect_timeout{2};           // DB_CONNECT_TIMEOUT_S
-  std::chrono::milliseconds db_statement_timeout{5000}; // DB_STATEMENT_TIMEOUT_MS
-  std::chrono::milliseconds db_tcp_user_timeout{5000};  // DB_TCP_USER_TIMEOUT_MS
-  std::chrono::seconds db_keepalive_idle{5};            // DB_KEEPALIVE_IDLE_S
+  // DB_CONNECT_TIMEOUT_S, DB_STATEMENT_TIMEOUT_MS, DB_TCP_USER_TIMEOUT_MS, DB_KEEPALIVE_IDLE_S
+  persistence::pg_limits db;
 
   // Many nodes (DESIGN.md), documented in README:
   std::string node_id;             // NODE_ID (default: hostname-pid)
@@ -110,7 +100,7 @@ struct time_budgets {
   std::chrono::milliseconds http_request;
 };
 
-constexpr std::chrono::milliseconds db_call_grace{1000};  // pg_limits::call_grace
+constexpr std::chrono::milliseconds db_call_grace = persistence::pg_limits{}.call_grace;
 constexpr std::chrono::milliseconds forward_margin{1000}; // the answer's way back
 constexpr std::chrono::milliseconds http_request_timeout{5000};
 

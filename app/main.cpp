@@ -98,8 +98,8 @@ int health(const flashsale::config& cfg) {
     return 0;
   }
   flashsale::health_check_settings hs;
-  hs.host = flashsale::dial_host(cfg.http_host);
-  hs.port = cfg.http_port;
+  hs.host = flashsale::dial_host(cfg.http.host);
+  hs.port = cfg.http.port;
   auto r = flashsale::check_health(hs);
   (r.healthy ? std::cout : std::cerr) << (r.healthy ? "healthy: " : "unhealthy: ") << r.detail << "\n";
   return r.healthy ? 0 : 1;

@@ -37,20 +37,14 @@ constexpr std::chrono::milliseconds health_interval{1000};
 constexpr std::size_t bridge_actors = 2;
 
 order_settings order_settings_from(const config& cfg) {
-  order_settings s;
-  s.ttl_created = cfg.ttl_created;
-  s.ttl_reserved = cfg.ttl_reserved;
-  s.ttl_payment_pending = cfg.ttl_payment_pending;
-  s.passivate_after = cfg.passivate_after;
+  order_settings s = cfg.order;
   s.db_timeout = budgets_of(cfg).order_step;
   return s;
 }
 
 consumer_settings consumer_settings_from(const config& cfg) {
-  consumer_settings s;
+  consumer_settings s = cfg.consumer;
   s.kafka_brokers = cfg.kafka_brokers;
-  s.group_id = cfg.kafka_group_id;
-  s.max_in_flight = cfg.consumer_max_in_flight;
   s.request_timeout = budgets_of(cfg).event_request;
   return s;
 }
@@ -79,7 +73,7 @@ cluster_settings cluster_settings_from(const config& cfg, std::uint16_t caf_port
   s.host = cfg.cluster_host;
   s.caf_port = caf_port;
   if (cfg.enabled.http)
-    s.http_url = "http://" + cfg.cluster_host + ":" + std::to_string(cfg.http_port);
+    s.http_url = "http://" + cfg.cluster_host + ":" + std::to_string(cfg.http.port);
   s.heartbeat = cfg.cluster_heartbeat;
   s.timeout = cfg.cluster_timeout;
   s.tls = {cfg.cluster_tls_ca, cfg.cluster_tls_cert, cfg.cluster_tls_key};
@@ -239,36 +233,26 @@ int serve(const config& given) {
   if (cfg.enabled.http) {
     bridge = spawn_http_bridge(sys, {router, writers, readers, budgets_of(cfg).http_request},
                                bridge_actors);
-    http::server_settings hs;
-    hs.host = cfg.http_host;
-    hs.port = cfg.http_port;
-    hs.threads = cfg.http_threads;
-    hs.ttl_created = cfg.ttl_created;
-    hs.keepalive_timeout = cfg.http_keepalive_timeout;
-    hs.connections.max_connections = static_cast<std::size_t>(cfg.http_max_connections);
-    hs.connections.header_timeout = cfg.http_header_timeout;
-    hs.connections.body_timeout = cfg.http_body_timeout;
-    hs.connections.write_timeout = cfg.http_write_timeout;
-    hs.max_in_flight = cfg.http_max_in_flight;
-    hs.admission = cfg.http_admission;
+    http::server_settings hs = cfg.http;
+    hs.ttl_created = cfg.order.ttl_created;
     api = std::make_unique<http::server>(hs, bridge, metrics, health);
     try {
       api->start();
     } catch (const std::exception& e) {
-      log::error("cannot listen", {{"addr", cfg.http_host + ":" + std::to_string(cfg.http_port)},
+      log::error("cannot listen", {{"addr", cfg.http.host + ":" + std::to_string(cfg.http.port)},
                                    {"error", e.what()}});
       api.reset();
       shut_down();
       return 1;
     }
     log::info("http listening",
-              {{"addr", cfg.http_host + ":" + std::to_string(api->port())},
+              {{"addr", cfg.http.host + ":" + std::to_string(api->port())},
                {"max_connections", std::to_string(api->max_connections())},
-               {"max_in_flight", std::to_string(cfg.http_max_in_flight)},
-               {"admission", cfg.http_admission.enabled ? "adaptive" : "static"}});
-    if (api->max_connections() < static_cast<std::size_t>(cfg.http_max_connections))
+               {"max_in_flight", std::to_string(cfg.http.max_in_flight)},
+               {"admission", cfg.http.admission.enabled ? "adaptive" : "static"}});
+    if (api->max_connections() < cfg.http.connections.max_connections)
       log::warn("HTTP_MAX_CONNECTIONS lowered to what the descriptor limit (ulimit -n) allows",
-                {{"wanted", std::to_string(cfg.http_max_connections)},
+                {{"wanted", std::to_string(cfg.http.connections.max_connections)},
                  {"cap", std::to_string(api->max_connections())}});
   }
 

@@ -7,6 +7,7 @@
 // text and applies only the keep-alive timeout to a request trickled on a persistent
 // connection; its timeouts stay as a backstop behind ours.
 
+#include "http/connection_settings.hpp"
 #include "metrics/metrics.hpp"
 
 #include <atomic>
@@ -21,15 +22,6 @@
 #include <vector>
 
 namespace flashsale::http {
-
-struct connection_settings {
-  std::size_t max_connections = 10000;              // HTTP_MAX_CONNECTIONS
-  std::chrono::milliseconds header_timeout{10000};  // HTTP_HEADER_TIMEOUT_MS
-  std::chrono::milliseconds body_timeout{10000};    // HTTP_BODY_TIMEOUT_MS
-  std::chrono::milliseconds write_timeout{10000};   // HTTP_WRITE_TIMEOUT_MS
-  std::chrono::milliseconds idle_timeout{75000};    // HTTP_KEEPALIVE_TIMEOUT_S
-  std::chrono::milliseconds tick{100};              // the watchdog's period: the timeouts' resolution
-};
 
 /// Where a connection is: between requests, reading a request's head or body, waiting for
 /// its answer, writing it, or cut by us (everything it still sends is dropped).

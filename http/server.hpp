@@ -4,8 +4,8 @@
 
 #include "actors/health_monitor.hpp"
 #include "http/admission.hpp"
-#include "http/connection.hpp"
 #include "http/connection_guard.hpp"
+#include "http/server_settings.hpp"
 #include "metrics/metrics.hpp"
 
 #include <caf/actor.hpp>
@@ -21,18 +21,6 @@ class Endpoint;
 }
 
 namespace flashsale::http {
-
-struct server_settings {
-  std::string host = "0.0.0.0";         // HTTP_ADDR
-  std::uint16_t port = 8080;            // HTTP_ADDR
-  int threads = 2;                      // Pistache I/O threads
-  std::chrono::seconds ttl_created{300}; // ORDER_TTL_CREATED_S
-  std::chrono::seconds keepalive_timeout{75}; // HTTP_KEEPALIVE_TIMEOUT_S: idle connections
-  connection_settings connections;      // HTTP_MAX_CONNECTIONS, HTTP_HEADER/BODY/WRITE_TIMEOUT_MS
-  int max_in_flight = 256;              // HTTP_MAX_IN_FLIGHT: order requests in flight, at most
-  adaptive_limit_settings admission;    // HTTP_ADMISSION, HTTP_ADMISSION_*: under the above
-  parser_limits limits;
-};
 
 class server {
 public:

@@ -78,18 +78,18 @@ BOOST_AUTO_TEST_CASE(defaults_of_the_contract) {
   auto cfg = config_ok(minimal);
   BOOST_TEST(cfg.database_url == "postgresql://u@localhost/orders");
   BOOST_TEST(cfg.kafka_brokers == "localhost:9092");
-  BOOST_TEST(cfg.http_host == "0.0.0.0");
-  BOOST_TEST(cfg.http_port == 8080);
+  BOOST_TEST(cfg.http.host == "0.0.0.0");
+  BOOST_TEST(cfg.http.port == 8080);
   BOOST_TEST(cfg.enabled.http);
   BOOST_TEST(cfg.enabled.relay);
   BOOST_TEST(cfg.enabled.consumer);
   BOOST_TEST(cfg.enabled.expiry);
-  BOOST_TEST(cfg.outbox_relays == 4);
-  BOOST_TEST(cfg.outbox_batch == 1024);
-  BOOST_TEST(cfg.ttl_created.count() == 300);
-  BOOST_TEST(cfg.ttl_reserved.count() == 120);
-  BOOST_TEST(cfg.ttl_payment_pending.count() == 600);
-  BOOST_TEST(cfg.kafka_group_id == "order-service");
+  BOOST_TEST(cfg.outbox.relays == 4u);
+  BOOST_TEST(cfg.outbox.batch == 1024u);
+  BOOST_TEST(cfg.order.ttl_created.count() == 300);
+  BOOST_TEST(cfg.order.ttl_reserved.count() == 120);
+  BOOST_TEST(cfg.order.ttl_payment_pending.count() == 600);
+  BOOST_TEST(cfg.consumer.group_id == "order-service");
   BOOST_TEST(cfg.log_level == "info");
   BOOST_TEST(cfg.log_format == "json");
 }
@@ -116,28 +116,28 @@ BOOST_AUTO_TEST_CASE(every_variable_is_read) {
                              {"KAFKA_GROUP_ID", "g2"},
                              {"LOG_LEVEL", "debug"},
                              {"LOG_FORMAT", "text"}}));
-  BOOST_TEST(cfg.http_host == "127.0.0.1");
-  BOOST_TEST(cfg.http_port == 9000);
+  BOOST_TEST(cfg.http.host == "127.0.0.1");
+  BOOST_TEST(cfg.http.port == 9000);
   BOOST_TEST(!cfg.enabled.http);
   BOOST_TEST(cfg.enabled.relay);
   BOOST_TEST(!cfg.enabled.consumer);
   BOOST_TEST(cfg.enabled.expiry);
-  BOOST_TEST(cfg.outbox_relays == 8);
-  BOOST_TEST(cfg.outbox_batch == 10);
-  BOOST_TEST(cfg.ttl_created.count() == 3);
-  BOOST_TEST(cfg.ttl_reserved.count() == 4);
-  BOOST_TEST(cfg.ttl_payment_pending.count() == 5);
-  BOOST_TEST(cfg.kafka_group_id == "g2");
+  BOOST_TEST(cfg.outbox.relays == 8u);
+  BOOST_TEST(cfg.outbox.batch == 10u);
+  BOOST_TEST(cfg.order.ttl_created.count() == 3);
+  BOOST_TEST(cfg.order.ttl_reserved.count() == 4);
+  BOOST_TEST(cfg.order.ttl_payment_pending.count() == 5);
+  BOOST_TEST(cfg.consumer.group_id == "g2");
   BOOST_TEST(cfg.log_level == "debug");
   BOOST_TEST(cfg.log_format == "text");
 }
 
 BOOST_AUTO_TEST_CASE(http_addr) {
   auto cfg = config_ok(with({{"HTTP_ADDR", "localhost:0"}}));
-  BOOST_TEST(cfg.http_host == "localhost");
-  BOOST_TEST(cfg.http_port == 0);
+  BOOST_TEST(cfg.http.host == "localhost");
+  BOOST_TEST(cfg.http.port == 0);
   cfg = config_ok(with({{"HTTP_ADDR", "0.0.0.0:65535"}}));
-  BOOST_TEST(cfg.http_port == 65535);
+  BOOST_TEST(cfg.http.port == 65535);
 
   for (const std::string bad : {"", "8080", "localhost", "localhost:", ":8080", "host:abc",
                                 "host:65536", "host:-1", "host:80x", "host:99999999999999999999"})
@@ -160,27 +160,27 @@ BOOST_AUTO_TEST_CASE(integers) {
     for (const std::string bad : {"abc", "", "1.5", "-5", "4 ", "99999999999999999999999"})
       config_error(with({{name, bad}}), name);
   config_error(with({{"OUTBOX_BATCH", "0"}}), "OUTBOX_BATCH");
-  BOOST_TEST(config_ok(with({{"OUTBOX_RELAYS", "0"}})).outbox_relays == 0);
+  BOOST_TEST(config_ok(with({{"OUTBOX_RELAYS", "0"}})).outbox.relays == 0u);
 }
 
 // Issue 12 items 4 and 5: the connection and admission bounds.
 BOOST_AUTO_TEST_CASE(http_bounds) {
   auto d = config_ok(minimal);
-  BOOST_TEST(d.http_max_connections == 10000);
-  BOOST_TEST(d.http_header_timeout.count() == 10000);
-  BOOST_TEST(d.http_body_timeout.count() == 10000);
-  BOOST_TEST(d.http_write_timeout.count() == 10000);
-  BOOST_TEST(d.http_max_in_flight == 256);
+  BOOST_TEST(d.http.connections.max_connections == 10000u);
+  BOOST_TEST(d.http.connections.header_timeout.count() == 10000);
+  BOOST_TEST(d.http.connections.body_timeout.count() == 10000);
+  BOOST_TEST(d.http.connections.write_timeout.count() == 10000);
+  BOOST_TEST(d.http.max_in_flight == 256);
   auto cfg = config_ok(with({{"HTTP_MAX_CONNECTIONS", "50"},
                              {"HTTP_HEADER_TIMEOUT_MS", "2000"},
                              {"HTTP_BODY_TIMEOUT_MS", "3000"},
                              {"HTTP_WRITE_TIMEOUT_MS", "4000"},
                              {"HTTP_MAX_IN_FLIGHT", "2"}}));
-  BOOST_TEST(cfg.http_max_connections == 50);
-  BOOST_TEST(cfg.http_header_timeout.count() == 2000);
-  BOOST_TEST(cfg.http_body_timeout.count() == 3000);
-  BOOST_TEST(cfg.http_write_timeout.count() == 4000);
-  BOOST_TEST(cfg.http_max_in_flight == 2);
+  BOOST_TEST(cfg.http.connections.max_connections == 50u);
+  BOOST_TEST(cfg.http.connections.header_timeout.count() == 2000);
+  BOOST_TEST(cfg.http.connections.body_timeout.count() == 3000);
+  BOOST_TEST(cfg.http.connections.write_timeout.count() == 4000);
+  BOOST_TEST(cfg.http.max_in_flight == 2);
   for (const char* name : {"HTTP_MAX_CONNECTIONS", "HTTP_MAX_IN_FLIGHT"})
     for (const std::string bad : {"0", "-1", "abc", "1000001"})
       config_error(with({{name, bad}}), name);
@@ -193,16 +193,16 @@ BOOST_AUTO_TEST_CASE(http_bounds) {
 // Issue 20 item 3: the adaptive admission bound, on by default under HTTP_MAX_IN_FLIGHT.
 BOOST_AUTO_TEST_CASE(admission_variables) {
   auto d = config_ok(minimal);
-  BOOST_TEST(d.http_admission.enabled);
-  BOOST_TEST(d.http_admission.min_limit == 16);
-  BOOST_TEST(d.http_admission.floor.count() == 50);
+  BOOST_TEST(d.http.admission.enabled);
+  BOOST_TEST(d.http.admission.min_limit == 16);
+  BOOST_TEST(d.http.admission.floor.count() == 50);
   auto cfg = config_ok(with({{"HTTP_ADMISSION", "static"},
                              {"HTTP_ADMISSION_MIN", "4"},
                              {"HTTP_ADMISSION_FLOOR_MS", "50"}}));
-  BOOST_TEST(!cfg.http_admission.enabled);
-  BOOST_TEST(cfg.http_admission.min_limit == 4);
-  BOOST_TEST(cfg.http_admission.floor.count() == 50);
-  BOOST_TEST(config_ok(with({{"HTTP_ADMISSION", "adaptive"}})).http_admission.enabled);
+  BOOST_TEST(!cfg.http.admission.enabled);
+  BOOST_TEST(cfg.http.admission.min_limit == 4);
+  BOOST_TEST(cfg.http.admission.floor.count() == 50);
+  BOOST_TEST(config_ok(with({{"HTTP_ADMISSION", "adaptive"}})).http.admission.enabled);
   config_error(with({{"HTTP_ADMISSION", "gradient"}}), "HTTP_ADMISSION");
   for (const char* name : {"HTTP_ADMISSION_MIN", "HTTP_ADMISSION_FLOOR_MS"})
     for (const std::string bad : {"0", "-1", "abc"})
@@ -238,7 +238,7 @@ BOOST_AUTO_TEST_CASE(cluster_variables) {
 BOOST_AUTO_TEST_CASE(time_budgets_are_consistent) {
   auto check_invariant = [](const config& c) {
     auto b = budgets_of(c);
-    BOOST_TEST(b.db_call.count() > c.db_statement_timeout.count());
+    BOOST_TEST(b.db_call.count() > c.db.statement_timeout.count());
     BOOST_TEST(b.order_step.count() >= b.db_call.count());
     BOOST_TEST(b.owner_command.count() >= 2 * b.order_step.count());
     BOOST_TEST(b.forward.count() > b.owner_command.count());
@@ -248,7 +248,7 @@ BOOST_AUTO_TEST_CASE(time_budgets_are_consistent) {
     BOOST_TEST(b.forward_read.count() <= b.forward.count());
   };
   auto d = config_ok(minimal);
-  BOOST_TEST(d.db_statement_timeout.count() == 5000);
+  BOOST_TEST(d.db.statement_timeout.count() == 5000);
   check_invariant(d);
   BOOST_TEST(budgets_of(d).forward.count() == 13000);
   auto slow = config_ok(with({{"DB_STATEMENT_TIMEOUT_MS", "20000"}}));
@@ -263,15 +263,15 @@ BOOST_AUTO_TEST_CASE(time_budgets_are_consistent) {
 
 BOOST_AUTO_TEST_CASE(database_bounds) {
   auto d = config_ok(minimal);
-  BOOST_TEST(d.db_connect_timeout.count() == 2);
-  BOOST_TEST(d.db_tcp_user_timeout.count() == 5000);
-  BOOST_TEST(d.db_keepalive_idle.count() == 5);
+  BOOST_TEST(d.db.connect_timeout.count() == 2);
+  BOOST_TEST(d.db.tcp_user_timeout.count() == 5000);
+  BOOST_TEST(d.db.keepalives_idle.count() == 5);
   auto c = config_ok(with({{"DB_CONNECT_TIMEOUT_S", "3"}, {"DB_STATEMENT_TIMEOUT_MS", "700"},
                            {"DB_TCP_USER_TIMEOUT_MS", "900"}, {"DB_KEEPALIVE_IDLE_S", "2"}}));
-  BOOST_TEST(c.db_connect_timeout.count() == 3);
-  BOOST_TEST(c.db_statement_timeout.count() == 700);
-  BOOST_TEST(c.db_tcp_user_timeout.count() == 900);
-  BOOST_TEST(c.db_keepalive_idle.count() == 2);
+  BOOST_TEST(c.db.connect_timeout.count() == 3);
+  BOOST_TEST(c.db.statement_timeout.count() == 700);
+  BOOST_TEST(c.db.tcp_user_timeout.count() == 900);
+  BOOST_TEST(c.db.keepalives_idle.count() == 2);
   config_error(with({{"DB_CONNECT_TIMEOUT_S", "1"}}), "DB_CONNECT_TIMEOUT_S");
   config_error(with({{"DB_STATEMENT_TIMEOUT_MS", "abc"}}), "DB_STATEMENT_TIMEOUT_MS");
 }
@@ -331,7 +331,7 @@ BOOST_AUTO_TEST_CASE(dotenv_file) {
 
   auto cfg = config_ok(env);
   BOOST_TEST(cfg.log_level == "debug");
-  BOOST_TEST(cfg.http_port == 2);
+  BOOST_TEST(cfg.http.port == 2);
 }
 
 BOOST_AUTO_TEST_CASE(dotenv_with_crlf_line_ends) {
