@@ -6,6 +6,7 @@ set(FLASHSALE_CORE_SOURCES
   actors/saga/offset_tracker.cpp
   actors/saga/saga_pipeline.cpp
   actors/order/order_decisions.cpp
+  actors/order/held_events.cpp
   actors/outbox/relay_batch.cpp
   actors/cluster/rendezvous.cpp
   metrics/metrics.cpp

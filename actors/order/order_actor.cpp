@@ -23,9 +23,7 @@ namespace {
 struct order_state {
   std::optional<order_decisions> core; // set first thing in order_behavior
   caf::actor registry;
-  caf::actor writers;
-  caf::actor readers;
-  caf::actor dlq;
+  order_ports ports; // writers, readers, the DLQ sink
   order_settings settings;
   caf::actor_clock::time_point last_active; // on the actor system's clock
   static inline const char* name = "order_actor";
@@ -59,7 +57,7 @@ void end_if_empty(order_self* self) {
 /// Loads the order from the database before any other message is handled.
 void load(order_self* self, std::function<void()> then) {
   auto& st = self->state;
-  self->request(st.readers, st.settings.db_timeout, load_atom::value, id_of(self))
+  self->request(st.ports.readers, st.settings.db_timeout, load_atom::value, id_of(self))
     .await(
       [=](load_reply& r) {
         core(self).loaded(r);
@@ -141,7 +139,7 @@ void after_write(order_self* self, const commit_step& s, int attempt, const retr
 void commit(order_self* self, write_command cmd, int attempt, retry_fn retry,
             commit_done done) {
   auto& st = self->state;
-  self->request(st.writers, st.settings.db_timeout, write_atom::value, cmd)
+  self->request(st.ports.writers, st.settings.db_timeout, write_atom::value, cmd)
     .await(
       [=](write_outcome& out) {
         after_write(self, core(self).written(cmd, out, attempt), attempt, retry, done);
@@ -149,13 +147,6 @@ void commit(order_self* self, write_command cmd, int attempt, retry_fn retry,
       [=](caf::error&) {
         after_write(self, core(self).write_unanswered(), attempt, retry, done);
       });
-}
-
-/// `cmd` with its event (if any) in the trace of `traceparent`, our span for the cause.
-write_command traced(write_command cmd, const std::string& traceparent) {
-  if (cmd.event)
-    cmd.event->traceparent = traceparent;
-  return cmd;
 }
 
 void decide_cancel(order_self* self, std::string reason, std::string user_id,
@@ -217,8 +208,6 @@ void decide_deadline(order_self* self, event_done done, int attempt) {
   });
 }
 
-// -- held events ------------------------------------------------------------------------
-
 void replay_next(order_self* self, held_events held, int attempt);
 
 void end_replay(order_self* self, bool rows_left) {
@@ -238,7 +227,7 @@ void replay_early(order_self* self) {
     log::warn("held saga events not read, replayed later", {{"order_id", id_of(self)}});
     end_replay(self, true);
   };
-  self->request(self->state.readers, self->state.settings.db_timeout, early_atom::value,
+  self->request(self->state.ports.readers, self->state.settings.db_timeout, early_atom::value,
                 id_of(self))
     .await(
       [=](early_reply& r) {
@@ -288,7 +277,7 @@ void dead_letter_held(order_self* self, incoming_event ev, held_events rest) {
                log::trace_field(ev.traceparent)});
     end_replay(self, true);
   };
-  const auto& sink = self->state.dlq;
+  const auto& sink = self->state.ports.dlq;
   if (!sink) {
     keep("no DLQ sink in this process");
     return;
@@ -345,19 +334,12 @@ void replay_next(order_self* self, held_events held, int attempt) {
          });
 }
 
-void log_failed_deadline(const std::string& id, const event_reply& r) {
-  if (r.status == event_status::failed)
-    log::warn("deadline not applied, the sweeper retries", {{"order_id", id}});
-}
-
 caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor registry,
                              order_ports ports, order_settings settings) {
   auto& st = self->state;
   st.core.emplace(std::move(order_id), settings);
   st.registry = std::move(registry);
-  st.writers = std::move(ports.writers);
-  st.readers = std::move(ports.readers);
-  st.dlq = std::move(ports.dlq);
+  st.ports = std::move(ports);
   st.settings = settings;
   st.last_active = self->clock().now();
   // Order actors live and die with their registry, which stops them when it ends (no
@@ -396,7 +378,11 @@ caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor 
       if (!core(self).deadline_current(armed_for))
         return;
       auto id = id_of(self);
-      decide_deadline(self, [id](event_reply r) { log_failed_deadline(id, r); }, 0);
+      auto logged = [id](event_reply r) {
+        if (r.status == event_status::failed)
+          log::warn("deadline not applied, the sweeper retries", {{"order_id", id}});
+      };
+      decide_deadline(self, logged, 0);
     },
     [=](stop_atom) { self->quit(); },
     [=](idle_check_atom) { check_idle(self); },

@@ -7,6 +7,7 @@
 // writes through the persistence actors, replies, timers, passivation. No CAF, no I/O;
 // times come in as arguments.
 
+#include "actors/order/held_events.hpp"
 #include "actors/order/order_settings.hpp"
 #include "messages/commands.hpp"
 #include "messages/replies.hpp"
@@ -24,6 +25,9 @@ namespace flashsale {
 /// A write found the row changed under it (another writer during a handover): reload
 /// and decide again, a few times at most.
 inline constexpr int max_stale_retries = 3;
+
+/// `cmd` with its event (if any) in the trace of `traceparent`: our span for its cause.
+write_command traced(write_command cmd, const std::string& traceparent);
 
 /// How a guarded write ended, as the deciding functions need it.
 enum class commit_end { applied, duplicate, not_found, failed, rejected };
@@ -56,35 +60,6 @@ enum class held_next {
   go_on,       // decide the rest
   stop,        // keep the rows for a later replay (next transition, load or expiry)
   dead_letter, // the database rejected it: copy it to the DLQ, then release its row
-};
-
-/// The events held for an order (early_events), in the order they came, as a replay
-/// goes through them.
-class held_events {
-public:
-  held_events() = default;
-
-  /// Decodes the rows; one whose text no longer decodes (it was written by this
-  /// service, so only a bug makes that) keeps its id and no type, is released without
-  /// effect, and its id is added to `undecodable`.
-  static held_events decode(const std::string& order_id, const std::vector<held_event>& rows,
-                            std::vector<std::string>& undecodable);
-
-  /// The next held event that can act in `current` (apply, reject, or be dropped):
-  /// the first one that would not be held again. Nothing when all still wait.
-  struct pick {
-    std::size_t index = 0;
-    saga_step step = saga_step::ignore;
-  };
-  std::optional<pick> next(order_status current) const;
-
-  const incoming_event& at(std::size_t i) const { return events_[i]; }
-  held_events without(std::size_t i) const;
-  bool empty() const { return events_.empty(); }
-  std::size_t size() const { return events_.size(); }
-
-private:
-  std::vector<incoming_event> events_;
 };
 
 class order_decisions {
