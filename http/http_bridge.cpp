@@ -13,13 +13,6 @@ namespace flashsale {
 
 namespace {
 
-http_reply error_reply(const api_error& e) {
-  http_reply r{http_status(e.code), error_body_json(e), {}};
-  if (e.code == error_code::unavailable)
-    r.headers.emplace_back("Retry-After", "1");
-  return r;
-}
-
 http_reply infrastructure_failure(const caf::error&) {
   return error_reply({error_code::unavailable, "the service is overloaded, retry later"});
 }

@@ -3,6 +3,8 @@
 // the bridge actor calls send() from its own thread once the work is done, so no HTTP
 // thread waits for the database.
 
+#include "messages/api_error.hpp"
+
 #include <memory>
 #include <string>
 #include <utility>
@@ -17,6 +19,18 @@ struct http_reply {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
 };
+
+/// The JSON error answer of CONTRACT §3; a 503 says when to retry.
+inline http_reply error_reply(const api_error& e) {
+  http_reply r{http_status(e.code), error_body_json(e), {}};
+  if (e.code == error_code::unavailable)
+    r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+inline http_reply error_reply(error_code code, std::string message) {
+  return error_reply({code, std::move(message)});
+}
 
 class reply_sink {
 public:

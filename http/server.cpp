@@ -235,14 +235,6 @@ void settle_connection(const Ph::Request& req, Ph::ResponseWriter& response, boo
     response.headers().add<Ph::Header::Connection>(Ph::ConnectionControl::KeepAlive);
 }
 
-http_reply error_reply(const api_error& e) {
-  return {http_status(e.code), error_body_json(e), {}};
-}
-
-http_reply error_reply(error_code code, std::string message) {
-  return error_reply({code, std::move(message)});
-}
-
 /// Answers the error `parsed` holds, if any; true when it did.
 template <class T>
 bool answered_error(const std::variant<T, api_error>& parsed, const reply_sink_ptr& sink) {
@@ -267,10 +259,8 @@ http_reply method_not_allowed(const route_match& route) {
 /// The answer beyond the admission limit, built once: a refusal must cost next to nothing.
 const http_reply& busy_reply() {
   static const http_reply busy = [] {
-    http_reply r = error_reply(error_code::unavailable,
-                               "the service is at its admission limit, retry later");
-    r.headers.emplace_back("Retry-After", "1");
-    return r;
+    return error_reply(error_code::unavailable,
+                       "the service is at its admission limit, retry later");
   }();
   return busy;
 }
