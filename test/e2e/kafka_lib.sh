@@ -41,7 +41,8 @@ topic_events() {
     jq -rR 'split("\t") as [$m, $v] | ($m | fromjson) as $m
       | (($v // "") | try fromjson catch {}) as $e | ($e | if type == "object" then . else {} end) as $e
       | [$e.event_type // "-", ($e.payload | objects | .order_id) // "-", $e.event_id // "-",
-         $m.p, $m.o, ($m.h | sub("^event_type="; "") | if . == "" then "-" else . end)]
+         $m.p, $m.o, ([$m.h | split(",")[] | select(startswith("event_type="))][0] // ""
+                      | sub("^event_type="; "") | if . == "" then "-" else . end)]
       | map(tostring) | join(" ")'
 }
 
