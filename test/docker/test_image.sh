@@ -37,10 +37,11 @@ check() {
   if "$@"; then PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); echo "FAIL: $what" >&2; fi
 }
 wait_until() { # TIMEOUT_S WHAT COMMAND...
-  local deadline=$((SECONDS + $1)) what=$2
+  local timeout=$1 what=$2
+  local deadline=$((SECONDS + timeout))
   shift 2
   until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || { echo "timed out after $1 s: $what" >&2; return 1; }
+    ((SECONDS < deadline)) || { echo "timed out after $timeout s: $what" >&2; return 1; }
     sleep 0.2
   done
 }
@@ -146,7 +147,7 @@ MIGRATE_RC=$(dk wait "$(name_of migrate)")
 MIGRATE_LOG=$(dk logs "$(name_of migrate)" 2>&1)
 check "migrate up exits 0 once the database is up (got $MIGRATE_RC)" test "$MIGRATE_RC" = 0
 check "migrate up reports what it applied" grep -Eq '^applied [1-9][0-9]* migration' <<<"$MIGRATE_LOG"
-check "and ran as nobody" test "$(dk inspect -f '{{.Config.User}}' "$(name_of migrate)")" = ""
+check "and ran as nobody (the image's USER)" test "$(dk inspect -f '{{.Config.User}}' "$(name_of migrate)")" = nobody
 
 # --- certificates, the certs script as in compose
 CERTS=$RUN/certs
@@ -184,12 +185,13 @@ three_live() { [[ $(live_nodes) == 3 ]]; }
 check "the nodes see each other over mutual TLS" wait_until 30 "3 live nodes" three_live
 
 # --- the saga simulator's container drives an order to a terminal state
-run_bg saga-sim -e KAFKA_BROKERS="$KAFKA_BROKERS" -e SIM_GROUP_ID="saga-sim-$GROUP" \
-  --entrypoint flashsale-saga-sim "$IMAGE"
+# As docker-compose.yaml runs it: `healthcheck: disable: true` (it serves no HTTP).
+run_bg saga-sim --no-healthcheck -e KAFKA_BROKERS="$KAFKA_BROKERS" \
+  -e SIM_GROUP_ID="saga-sim-$GROUP" --entrypoint flashsale-saga-sim "$IMAGE"
 check "saga-sim has no inherited health check" test "$(health_of "$(name_of saga-sim)")" = none
 BODY=$(curl -s -X POST "http://127.0.0.1:${HTTP[2]}/api/v1/orders" -H 'Content-Type: application/json' \
   -H "X-Idempotency-Key: docker-e2e-$$-$RANDOM" \
-  --data '{"user_id":"docker-e2e","currency":"EUR","total_amount":25.00,"items":[{"sku_id":"sku-1","quantity":2,"price":12.50}]}')
+  --data '{"user_id":"'"$(cat /proc/sys/kernel/random/uuid)"'","currency":"EUR","total_amount":25.00,"items":[{"sku_id":"sku-1","quantity":2,"price":12.50}]}')
 ORDER=$(jq -r '.data.id // empty' <<<"$BODY")
 check "order created ($BODY)" test -n "$ORDER"
 status_of() { curl -s "http://127.0.0.1:${HTTP[3]}/api/v1/orders/$ORDER" | jq -r '.data.status'; }
@@ -198,8 +200,12 @@ check "the order reaches a terminal state" wait_until 90 "order $ORDER terminal"
 say "order $ORDER: $(status_of)"
 
 # --- SIGTERM: every node drains and exits 0
-for n in 1 2 3; do dk stop -t 40 "$(name_of "node-$n")" >/dev/null & done
-wait
+STOPS=()
+for n in 1 2 3; do
+  dk stop -t 40 "$(name_of "node-$n")" >/dev/null &
+  STOPS+=($!)
+done
+wait "${STOPS[@]}" # not a bare wait: the engine runs in the background of this shell too
 for n in 1 2 3; do
   check "node-$n exits 0 on SIGTERM" test "$(dk inspect -f '{{.State.ExitCode}}' "$(name_of "node-$n")")" = 0
 done
