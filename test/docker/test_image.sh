@@ -67,8 +67,12 @@ cleanup() {
     kill -TERM "$DOCKERD_PID" 2>/dev/null || true
     wait "$DOCKERD_PID" 2>/dev/null || true
   fi
-  [[ -n $PG_STARTED ]] && as_pg "$PG_BIN/pg_ctl" -D "$RUN/pg/data" -m immediate -w stop >/dev/null 2>&1
-  rm -rf "$RUN"
+  if [[ -n $PG_STARTED ]]; then
+    as_pg "$PG_BIN/pg_ctl" -D "$RUN/pg/data" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  # The engine leaves its network namespace bind-mounted below its exec root.
+  grep -o " $RUN/[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  rm -rf "$RUN" || echo "test_image: could not remove $RUN" >&2
   exit "$status"
 }
 trap cleanup EXIT
