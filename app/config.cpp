@@ -197,6 +197,7 @@ void read_cluster(const env_lookup& env, config& cfg) {
     if (id->empty() || id->size() > 128)
       throw config_error{"NODE_ID must be 1-128 characters, got " + quoted(*id)};
     cfg.node_id = *id;
+    cfg.node_id_given = true;
   }
   const auto& h = cfg.http.host;
   cfg.cluster_host =

@@ -25,6 +25,10 @@ struct roles {
   bool relay = true;
   bool consumer = true;
   bool expiry = true;
+  /// A node that takes creates, saga events or deadlines owns shards (DESIGN.md "Many
+  /// nodes"): it joins the shards' group, and for the shards it owns it consumes their
+  /// saga events and sweeps their deadlines, whichever of the three it was given.
+  bool owns_shards() const { return http || consumer || expiry; }
 };
 
 struct config {
@@ -58,6 +62,7 @@ struct config {
 
   // Many nodes (DESIGN.md), documented in README:
   std::string node_id;             // NODE_ID (default: hostname-pid)
+  bool node_id_given = false;      // NODE_ID set: static membership in the shards' group
   std::string cluster_host;        // CLUSTER_HOST (default: HTTP host, or hostname)
   std::uint16_t caf_node_port = 0; // CAF_NODE_PORT: registry endpoint, 0 = any
   std::chrono::milliseconds cluster_heartbeat{1000};       // CLUSTER_HEARTBEAT_MS

@@ -45,6 +45,9 @@ order_settings order_settings_from(const config& cfg) {
 consumer_settings consumer_settings_from(const config& cfg) {
   consumer_settings s = cfg.consumer;
   s.kafka_brokers = cfg.kafka_brokers;
+  s.database_url = cfg.database_url;
+  s.node_id = cfg.node_id;
+  s.static_membership = cfg.node_id_given;
   s.request_timeout = budgets_of(cfg).event_request;
   return s;
 }
@@ -166,8 +169,13 @@ int serve(const config& given) {
                                   &metrics, limits);
   auto readers = spawn_db_readers(sys, cfg.database_url, cfg.db_readers, limits);
   auto held_dlq = spawn_held_dlq(sys, {cfg.kafka_brokers}, metrics);
+  // Which shards this node owns, as Kafka's group assigns them (DESIGN.md "Many nodes").
+  std::shared_ptr<shard_ownership> shards;
+  if (cfg.enabled.owns_shards())
+    shards = std::make_shared<shard_ownership>();
+  health->shards = shards;
   auto registry =
-    spawn_order_registry(sys, {writers, readers, held_dlq}, order_settings_from(cfg));
+    spawn_order_registry(sys, {writers, readers, held_dlq, shards}, order_settings_from(cfg));
   // Many nodes (DESIGN.md): peers reach this node's registry through its gate on the
   // cluster port, if it has one; the router in front of the registry sends each command
   // to the order's owner. The bridge, the consumer and the sweeper talk to the router.
@@ -183,22 +191,18 @@ int serve(const config& given) {
     return 1;
   }
   auto view = std::make_shared<cluster_view>(cfg.node_id);
-  auto member = spawn_cluster_member(sys, cluster, view, registry, gate, metrics);
-  auto router =
-    spawn_order_router(sys, registry, view,
-                       {budgets_of(cfg).forward, budgets_of(cfg).forward_read}, metrics);
+  auto member = spawn_cluster_member(sys, cluster, view, gate, metrics);
+  auto router = spawn_order_router(sys, registry, view, shards, {budgets_of(cfg).forward}, metrics);
   auto monitor = spawn_health_monitor(sys, cfg.database_url, cfg.kafka_brokers, health,
                                       health_interval);
   caf::actor consumer;
   caf::actor inbox_janitor; // the consumer's inbox: forgets event ids past their window
-  if (cfg.enabled.consumer) {
-    consumer = spawn_kafka_consumer(sys, consumer_settings_from(cfg), router, metrics);
-    inbox_janitor = spawn_inbox_janitor(sys, inbox_janitor_settings_from(cfg), metrics);
-  }
   caf::actor sweeper;
-  if (cfg.enabled.expiry) {
-    auto es = expiry_settings_from(cfg);
-    sweeper = spawn_expiry_sweeper(sys, es, router, metrics);
+  if (shards) { // the saga events and the deadlines of the shards this node owns
+    consumer =
+      spawn_kafka_consumer(sys, consumer_settings_from(cfg), router, {shards, registry}, metrics);
+    inbox_janitor = spawn_inbox_janitor(sys, inbox_janitor_settings_from(cfg), metrics);
+    sweeper = spawn_expiry_sweeper(sys, expiry_settings_from(cfg), registry, shards, metrics);
   }
   caf::actor relays;
   if (cfg.enabled.relay)

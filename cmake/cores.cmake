@@ -8,7 +8,7 @@ set(FLASHSALE_CORE_SOURCES
   actors/order/order_decisions.cpp
   actors/order/held_events.cpp
   actors/outbox/relay_batch.cpp
-  actors/cluster/rendezvous.cpp
+  actors/cluster/shard_ownership.cpp
   metrics/metrics.cpp
   http/routes.cpp
   http/connection.cpp

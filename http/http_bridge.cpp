@@ -37,6 +37,7 @@ http_reply create_answer(const create_outcome& out) {
       return error_reply({error_code::idempotency_key_reused,
                           "this idempotency key was used with a different request body"});
     case create_status::failed:
+    case create_status::fenced: // 503: nothing committed, a retry lands on an owner
       break;
   }
   return error_reply(out.error);

@@ -8,11 +8,12 @@
 namespace flashsale::http {
 
 create_command make_create_command(create_order_request req, std::string idempotency_key,
-                                   std::int64_t now_ms, std::chrono::seconds ttl_created) {
+                                   std::int64_t now_ms, std::chrono::seconds ttl_created,
+                                   std::string order_id) {
   create_command cmd;
   cmd.fingerprint = request_fingerprint(req);
   order& o = cmd.fresh;
-  o.id = new_uuid();
+  o.id = std::move(order_id);
   o.user_id = std::move(req.user_id);
   o.status = order_status::created;
   o.currency = std::move(req.currency);

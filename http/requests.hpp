@@ -3,6 +3,7 @@
 
 #include "messages/api_error.hpp"
 #include "messages/commands.hpp"
+#include "messages/uuid.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -15,8 +16,10 @@ namespace flashsale::http {
 
 /// A new order for a validated request: fresh id, status CREATED, its deadline, the
 /// fingerprint for idempotency and its ORDER_CREATED event.
+/// `order_id`: the new order's id (new_uuid(), or one minted in an owned shard).
 create_command make_create_command(create_order_request req, std::string idempotency_key,
-                                   std::int64_t now_ms, std::chrono::seconds ttl_created);
+                                   std::int64_t now_ms, std::chrono::seconds ttl_created,
+                                   std::string order_id = new_uuid());
 
 /// A header's value as HTTP defines it (RFC 9110 §5.5): without the spaces and tabs
 /// around it, which the HTTP library leaves in part.

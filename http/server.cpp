@@ -419,8 +419,21 @@ private:
         || answered_error(ownership_error(caller, std::get<create_order_request>(parsed).user_id),
                           sink))
       return;
+    // The id is minted in a shard this node owns: the create is never forwarded.
+    std::optional<std::pair<std::string, shard_fence>> minted;
+    if (health_->shards) {
+      minted = health_->shards->mint(new_uuid);
+      if (!minted) {
+        sink->send(error_reply(error_code::unavailable,
+                               "this node owns no shard of orders now, retry"));
+        return;
+      }
+    }
     auto cmd = make_create_command(std::get<create_order_request>(std::move(parsed)),
-                                   std::move(*key), unix_now_ms(), settings_.ttl_created);
+                                   std::move(*key), unix_now_ms(), settings_.ttl_created,
+                                   minted ? minted->first : new_uuid());
+    if (minted)
+      cmd.fence = minted->second;
     cmd.created_event.traceparent = request_span(req);
     if (conn) // a client that hangs up before the commit leaves no order
       cmd.client_gone = conn->gone_flag();
@@ -449,13 +462,16 @@ private:
   }
 
   void ready(const reply_sink_ptr& sink) {
-    bool db = health_->database_ok, kafka = health_->kafka_ok;
+    bool db = health_->database_ok, kafka = health_->kafka_ok, joined = health_->joined();
     std::string body = std::string{R"({"database":")"} + (db ? "up" : "down")
                        + R"(","kafka":")" + (kafka ? "up" : "down") + "\"";
+    if (health_->shards)
+      body += R"(,"shards":{"joined":)" + std::string{joined ? "true" : "false"}
+              + R"(,"owned":)" + std::to_string(health_->shards->owned_count()) + "}";
     if (health_->outbox)
       body += R"(,"outbox":)" + outbox_json(*health_->outbox);
     body += "}";
-    sink->send({db && kafka ? 200 : 503, body, {}});
+    sink->send({db && kafka && joined ? 200 : 503, body, {}});
   }
 
   template <class F>

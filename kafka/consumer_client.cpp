@@ -71,12 +71,33 @@ struct consumer_client::impl : RdKafka::RebalanceCb, RdKafka::EventCb {
     return ok;
   }
 
+  /// assign() or, under a cooperative protocol, incremental_assign(): its error.
+  RdKafka::ErrorCode assign(RdKafka::KafkaConsumer* consumer, partition_list& partitions) {
+    if (consumer->rebalance_protocol() != "COOPERATIVE")
+      return consumer->assign(partitions);
+    return take_error(consumer->incremental_assign(partitions));
+  }
+
+  RdKafka::ErrorCode unassign(RdKafka::KafkaConsumer* consumer, partition_list& partitions) {
+    if (consumer->rebalance_protocol() != "COOPERATIVE")
+      return consumer->unassign();
+    return take_error(consumer->incremental_unassign(partitions));
+  }
+
+  static RdKafka::ErrorCode take_error(RdKafka::Error* e) {
+    if (!e)
+      return RdKafka::ERR_NO_ERROR;
+    auto code = e->code();
+    delete e;
+    return code;
+  }
+
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     partition_list& partitions) override {
     auto plain = to_plain(partitions);
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       bool paused = h.assigned ? h.assigned(plain) : false;
-      auto e = consumer->assign(partitions);
+      auto e = assign(consumer, partitions);
       assignment_ok = e == RdKafka::ERR_NO_ERROR;
       if (!assignment_ok) {
         report("assign", e, describe(partitions));
@@ -89,7 +110,7 @@ struct consumer_client::impl : RdKafka::RebalanceCb, RdKafka::EventCb {
         h.revoked(plain, consumer->assignment_lost());
       // Refused: librdkafka may go on fetching partitions the owner no longer tracks; it
       // skips their messages and the group's next owner reads them.
-      if (auto e = consumer->unassign(); e != RdKafka::ERR_NO_ERROR)
+      if (auto e = unassign(consumer, partitions); e != RdKafka::ERR_NO_ERROR)
         report("unassign", e, describe(partitions));
     }
   }
@@ -134,6 +155,13 @@ std::unique_ptr<consumer_client> consumer_client::create(const consumer_client_s
                         s.extra, error);
   if (!conf)
     return nullptr;
+  if (!s.instance_id.empty()
+      && conf->set("group.instance.id", s.instance_id, error) != RdKafka::Conf::CONF_OK)
+    return nullptr;
+  if (s.cooperative
+      && conf->set("partition.assignment.strategy", "cooperative-sticky", error)
+           != RdKafka::Conf::CONF_OK)
+    return nullptr;
   if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(p.get()), error)
         != RdKafka::Conf::CONF_OK
       || conf->set("event_cb", static_cast<RdKafka::EventCb*>(p.get()), error)
@@ -142,11 +170,11 @@ std::unique_ptr<consumer_client> consumer_client::create(const consumer_client_s
   p->handle.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
   if (!p->handle)
     return nullptr;
-  auto err = p->handle->subscribe(s.topics);
-  if (err != RdKafka::ERR_NO_ERROR) {
-    error = RdKafka::err2str(err);
-    return nullptr;
-  }
+  if (!s.topics.empty())
+    if (auto err = p->handle->subscribe(s.topics); err != RdKafka::ERR_NO_ERROR) {
+      error = RdKafka::err2str(err);
+      return nullptr;
+    }
   return std::unique_ptr<consumer_client>{new consumer_client{std::move(p)}};
 }
 
@@ -193,6 +221,68 @@ std::optional<std::string> consumer_client::commit(std::vector<topic_partition>&
   RdKafka::TopicPartition::destroy(list);
   if (err != RdKafka::ERR_NO_ERROR)
     return RdKafka::err2str(err);
+  return std::nullopt;
+}
+
+namespace {
+
+partition_list to_list(const std::vector<topic_partition>& parts) {
+  partition_list list;
+  list.reserve(parts.size());
+  for (const auto& tp : parts)
+    list.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition, tp.offset));
+  return list;
+}
+
+} // namespace
+
+bool consumer_client::add(const std::vector<topic_partition>& partitions, bool paused) {
+  auto list = to_list(partitions);
+  auto e = impl::take_error(impl_->handle->incremental_assign(list));
+  bool ok = e == RdKafka::ERR_NO_ERROR;
+  if (!ok)
+    impl_->report("assign", e, describe(list));
+  else if (paused)
+    impl_->pause_resume(true, list); // a failure: the owner's next pause_all() retries
+  RdKafka::TopicPartition::destroy(list);
+  return ok;
+}
+
+bool consumer_client::remove(const std::vector<topic_partition>& partitions) {
+  auto list = to_list(partitions);
+  auto e = impl::take_error(impl_->handle->incremental_unassign(list));
+  if (e != RdKafka::ERR_NO_ERROR)
+    impl_->report("unassign", e, describe(list));
+  RdKafka::TopicPartition::destroy(list);
+  return e == RdKafka::ERR_NO_ERROR;
+}
+
+std::optional<int> consumer_client::partition_count(const std::string& topic,
+                                                    std::chrono::milliseconds timeout,
+                                                    std::string& error) {
+  std::string create_error;
+  std::unique_ptr<RdKafka::Topic> t{
+    RdKafka::Topic::create(impl_->handle.get(), topic, nullptr, create_error)};
+  if (!t) {
+    error = create_error;
+    return std::nullopt;
+  }
+  RdKafka::Metadata* raw = nullptr;
+  auto err = impl_->handle->metadata(false, t.get(), &raw, static_cast<int>(timeout.count()));
+  std::unique_ptr<RdKafka::Metadata> md{raw};
+  if (err != RdKafka::ERR_NO_ERROR) {
+    error = RdKafka::err2str(err);
+    return std::nullopt;
+  }
+  for (const auto* tm : *md->topics())
+    if (tm->topic() == topic) {
+      if (tm->err() != RdKafka::ERR_NO_ERROR || tm->partitions()->empty()) {
+        error = RdKafka::err2str(tm->err());
+        return std::nullopt;
+      }
+      return static_cast<int>(tm->partitions()->size());
+    }
+  error = "topic not in the metadata";
   return std::nullopt;
 }
 

@@ -21,11 +21,20 @@ struct consumer_client_settings {
   std::string brokers;
   std::string group_id;
   std::string client_id = "flashsale-order-consumer";
-  std::vector<std::string> topics;
+  std::vector<std::string> topics; // subscribed; none: partitions come through add()
   std::chrono::milliseconds session_timeout{10000};
+  /// Static membership (KIP-345): a member that comes back within the session timeout
+  /// under the same id gets its partitions back without a rebalance. Empty: dynamic.
+  std::string instance_id;
+  /// Incremental rebalances (KIP-429): a join or leave moves only the partitions that
+  /// change hands; the others keep being consumed.
+  bool cooperative = false;
   /// More librdkafka properties, applied last (tests, tuning).
   std::map<std::string, std::string> extra;
 };
+
+/// The offset that makes a partition start where its group committed (OFFSET_INVALID).
+inline constexpr std::int64_t committed_offset = -1001;
 
 struct topic_partition {
   std::string topic;
@@ -82,6 +91,17 @@ public:
   /// Commits the given positions synchronously. Returns the error when the commit
   /// failed as a whole; each partition's `ok` says whether it was committed.
   std::optional<std::string> commit(std::vector<topic_partition>& offsets);
+
+  /// Adds partitions to a client without subscription, read from their committed
+  /// offsets (paused when `paused`), or takes them away; false (and `failed` called)
+  /// when librdkafka refused.
+  bool add(const std::vector<topic_partition>& partitions, bool paused);
+  bool remove(const std::vector<topic_partition>& partitions);
+
+  /// The topic's partition count from the brokers' metadata, nullopt (with `error`) when
+  /// the brokers do not answer within `timeout` or do not know the topic.
+  std::optional<int> partition_count(const std::string& topic, std::chrono::milliseconds timeout,
+                                     std::string& error);
 
   /// Pauses or resumes every assigned partition; false (and `failed` called) when
   /// librdkafka refused it for any of them, which the caller must try again.

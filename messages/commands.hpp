@@ -5,6 +5,7 @@
 #include "messages/create_order.hpp"
 #include "messages/events.hpp"
 #include "messages/order.hpp"
+#include "messages/shard.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -29,9 +30,12 @@ struct create_command {
   /// Set by the HTTP layer once the client's connection is gone: no answer can reach it,
   /// so the create must not commit (checked at the same points). Null: never.
   std::shared_ptr<const std::atomic<bool>> client_gone;
+  /// The new order's shard and the epoch this node holds it under: refused (fenced)
+  /// when another node acquired the shard since.
+  shard_fence fence;
 };
 
-enum class create_status { created, replayed, key_reused, failed };
+enum class create_status { created, replayed, key_reused, failed, fenced };
 
 struct create_outcome {
   create_status status = create_status::failed;
@@ -59,6 +63,8 @@ struct write_command {
   /// row inserted (the hold inserted that), and the command applies only if the row
   /// was still there (else duplicate). Empty: none.
   std::string release_event_id;
+  /// The order's shard and the epoch its writer holds it under (see create_command).
+  shard_fence fence;
 };
 
 /// An event held in early_events, as the order actor replays it.
@@ -72,6 +78,7 @@ enum class write_status {
   stale,     // the row's status is no longer `expected`: nothing written
   duplicate, // the inbox already holds the event id: nothing written
   not_found, // no such order
+  fenced,    // the writer's epoch is no longer the shard's: another node owns it now
   failed,    // database error (see error)
 };
 

@@ -2,6 +2,8 @@
 
 #include <pqxx/pqxx>
 
+#include <optional>
+
 namespace flashsale::persistence {
 
 namespace {
@@ -24,6 +26,7 @@ WITH due AS (
                   false) AS live
   FROM order_deadlines d LEFT JOIN orders o ON o.id = d.order_id
   WHERE d.due_at <= now() AND (d.claimed_until IS NULL OR d.claimed_until <= now())
+    AND ($3::int[] IS NULL OR d.shard = ANY($3::int[]))
   ORDER BY d.due_at
   LIMIT $1
   FOR UPDATE OF d SKIP LOCKED),
@@ -39,9 +42,17 @@ SELECT order_id::text, live FROM due ORDER BY due_at
 } // namespace
 
 due_batch due_orders(pqxx::connection_base& conn, std::size_t limit,
-                     std::chrono::milliseconds claim) {
+                     std::chrono::milliseconds claim, const std::vector<int>* shards) {
+  std::optional<std::string> list; // NULL: every shard
+  if (shards) {
+    std::string l = "{";
+    for (int s : *shards)
+      l += (l.size() > 1 ? "," : "") + std::to_string(s);
+    list = l + "}";
+  }
   pqxx::work tx{conn};
-  auto rows = tx.exec_params(due_sql, static_cast<long>(limit), static_cast<long>(claim.count()));
+  auto rows = tx.exec_params(due_sql, static_cast<long>(limit), static_cast<long>(claim.count()),
+                             list);
   tx.commit();
   due_batch batch;
   batch.rows = rows.size();

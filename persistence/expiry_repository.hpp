@@ -23,8 +23,9 @@ struct due_batch {
 /// orders still waiting in a non-terminal state for such a deadline and claims their
 /// rows for `claim` (other sweepers skip them until then), and deletes the rows their
 /// orders left behind. Rows another sweeper is claiming right now are skipped, not
-/// waited for. An order can appear twice. Throws on database errors.
+/// waited for. An order can appear twice. Only rows of `shards` are looked at (the
+/// shards this node owns); none: every row (tools and tests). Throws on database errors.
 due_batch due_orders(pqxx::connection_base& conn, std::size_t limit,
-                     std::chrono::milliseconds claim);
+                     std::chrono::milliseconds claim, const std::vector<int>* shards = nullptr);
 
 } // namespace flashsale::persistence

@@ -1,6 +1,7 @@
 #include "persistence/order_repository.hpp"
 
 #include "persistence/pg_session.hpp"
+#include "persistence/shard_repository.hpp"
 
 #include <pqxx/pqxx>
 
@@ -129,21 +130,23 @@ constexpr const char* create_batch_name = "fs_create_orders";
 constexpr const char* create_batch_sql = R"SQL(
 WITH new_orders AS (
   INSERT INTO orders (id, user_id, idempotency_key, request_hash, status, currency,
-                      total_amount, created_at, updated_at, expired_at, created_expired_at)
+                      total_amount, created_at, updated_at, expired_at, created_expired_at,
+                      shard, epoch)
   SELECT o.id, o.user_id, o.idem_key, o.request_hash, 'CREATED', o.currency, o.total,
          to_timestamp(o.created_at), to_timestamp(o.created_at), to_timestamp(o.deadline),
-         to_timestamp(o.deadline)
+         to_timestamp(o.deadline), NULLIF(o.shard, -1), NULLIF(o.epoch, 0)
   FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::bigint[],
-              $7::bigint[], $8::bigint[])
-       AS o(id, user_id, idem_key, request_hash, currency, total, created_at, deadline)
+              $7::bigint[], $8::bigint[], $18::int[], $19::bigint[])
+       AS o(id, user_id, idem_key, request_hash, currency, total, created_at, deadline,
+            shard, epoch)
   -- One insertion order for every writer: two batches holding the same keys then wait
   -- for each other instead of deadlocking.
   ORDER BY o.user_id, o.idem_key
   ON CONFLICT (user_id, idempotency_key) DO NOTHING
-  RETURNING id, expired_at),
+  RETURNING id, expired_at, shard),
 new_deadlines AS (
-  INSERT INTO order_deadlines (due_at, order_id)
-  SELECT n.expired_at, n.id FROM new_orders n),
+  INSERT INTO order_deadlines (due_at, order_id, shard)
+  SELECT n.expired_at, n.id, n.shard FROM new_orders n),
 new_items AS (
   INSERT INTO order_items (order_id, line_no, sku_id, quantity, price)
   SELECT i.order_id, i.line_no, i.sku_id, i.quantity, i.price
@@ -163,10 +166,12 @@ pqxx::result insert_batch(pqxx::transaction_base& tx,
                           const std::vector<const create_command*>& cmds) {
   array_literal ids, users, keys, hashes, currencies, totals, created, deadlines;
   array_literal item_orders, lines, skus, quantities, prices;
-  array_literal event_ids, event_orders, payloads, traceparents;
+  array_literal event_ids, event_orders, payloads, traceparents, shards, epochs;
   for (const auto* c : cmds) {
     const order& o = c->fresh;
     ids.add(o.id);
+    shards.add(static_cast<std::int64_t>(c->fence.shard));
+    epochs.add(c->fence.epoch);
     users.add(o.user_id);
     keys.add(c->idempotency_key);
     hashes.add(c->fingerprint);
@@ -191,7 +196,7 @@ pqxx::result insert_batch(pqxx::transaction_base& tx,
                           currencies.str(), totals.str(), created.str(), deadlines.str(),
                           item_orders.str(), lines.str(), skus.str(), quantities.str(),
                           prices.str(), event_ids.str(), event_orders.str(), payloads.str(),
-                          traceparents.str());
+                          traceparents.str(), shards.str(), epochs.str());
 }
 
 using stored_by_key = std::map<std::pair<std::string, std::string>, stored_order>;
@@ -323,6 +328,34 @@ std::vector<std::size_t> all_indexes(std::size_t n) {
   return idx;
 }
 
+/// The answer for a command whose writer no longer owns the order's shard.
+api_error fenced_error() {
+  return {error_code::unavailable, "this node no longer owns the order, retry"};
+}
+
+/// The positions of `cmds` whose fence holds (shard_repository.hpp: the shards' locks
+/// are held shared from here to the end of `tx`); the others are answered `fenced`.
+template <class Cmd, class Outcome, class Status>
+std::vector<std::size_t> unfenced(pqxx::transaction_base& tx, const std::vector<const Cmd*>& cmds,
+                                  std::vector<Outcome>& out, Status fenced) {
+  std::vector<shard_fence> fences;
+  fences.reserve(cmds.size());
+  for (const auto* c : cmds)
+    fences.push_back(c->fence);
+  auto stale = stale_fences(tx, fences);
+  std::vector<std::size_t> keep;
+  for (std::size_t i = 0; i < cmds.size(); ++i) {
+    if (!stale[i]) {
+      keep.push_back(i);
+      continue;
+    }
+    out[i] = Outcome{};
+    out[i].status = fenced;
+    out[i].error = fenced_error();
+  }
+  return keep;
+}
+
 /// The batch again after the database rejected it for the data of some command.
 std::vector<create_outcome> create_isolated(pqxx::connection_base& conn,
                                             const std::vector<const create_command*>& cmds,
@@ -331,7 +364,7 @@ std::vector<create_outcome> create_isolated(pqxx::connection_base& conn,
   bool any_new = false;
   pqxx::work tx{conn};
   isolate(
-    tx, all_indexes(cmds.size()),
+    tx, unfenced(tx, cmds, out, create_status::fenced),
     [&](pqxx::transaction_base& sp, const std::vector<std::size_t>& idx) {
       std::vector<const create_command*> part;
       for (auto i : idx)
@@ -362,8 +395,15 @@ std::vector<create_outcome> create_orders(pqxx::connection_base& conn,
     return out;
   try {
     pqxx::work tx{conn};
-    if (create_in(tx, cmds, out))
+    auto keep = unfenced(tx, cmds, out, create_status::fenced);
+    std::vector<const create_command*> part;
+    for (auto i : keep)
+      part.push_back(cmds[i]);
+    std::vector<create_outcome> part_out;
+    if (!part.empty() && create_in(tx, part, part_out))
       notify_outbox(tx);
+    for (std::size_t k = 0; k < keep.size(); ++k)
+      out[keep[k]] = std::move(part_out[k]);
     commit_unless_withdrawn(tx, may_commit);
     return out;
   } catch (const pqxx::sql_error&) {
@@ -427,9 +467,10 @@ constexpr const char* write_batch_sql = R"SQL(
 WITH input AS (
   SELECT * FROM unnest($1::int[], $2::uuid[], $3::text[], $4::text[], $5::text[],
                        $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[],
-                       $11::text[], $12::text[], $13::text[], $14::text[])
+                       $11::text[], $12::text[], $13::text[], $14::text[], $15::int[],
+                       $16::bigint[])
     AS t(idx, order_id, expected, next, reason, deadline, now_ms, inbox_id, inbox_type,
-         event_id, event_type, payload, hold_body, traceparent)),
+         event_id, event_type, payload, hold_body, traceparent, shard, epoch)),
 inbox AS (
   INSERT INTO processed_events (event_id, order_id, event_type)
   SELECT NULLIF(inbox_id, '')::uuid, order_id, inbox_type FROM input WHERE inbox_id <> ''
@@ -446,13 +487,15 @@ upd AS (
     updated_at = CASE WHEN f.next = f.expected THEN o.updated_at
                       ELSE to_timestamp(f.now_ms / 1000) END, -- whole seconds, as the actor keeps it
     expired_at = CASE WHEN f.next = f.expected THEN o.expired_at
-                      ELSE to_timestamp(NULLIF(f.deadline, '')::bigint) END
+                      ELSE to_timestamp(NULLIF(f.deadline, '')::bigint) END,
+    shard = coalesce(NULLIF(f.shard, -1), o.shard),
+    epoch = NULLIF(f.epoch, 0)
   FROM fresh f
   WHERE o.id = f.order_id AND o.status = f.expected
-  RETURNING f.idx, o.id, o.expired_at, f.next <> f.expected AS moved),
+  RETURNING f.idx, o.id, o.expired_at, o.shard, f.next <> f.expected AS moved),
 dl AS (
-  INSERT INTO order_deadlines (due_at, order_id)
-  SELECT u.expired_at, u.id FROM upd u WHERE u.moved AND u.expired_at IS NOT NULL),
+  INSERT INTO order_deadlines (due_at, order_id, shard)
+  SELECT u.expired_at, u.id, u.shard FROM upd u WHERE u.moved AND u.expired_at IS NOT NULL),
 ev AS (
   INSERT INTO outbox_events (event_id, aggregate_id, event_type, payload, traceparent)
   SELECT NULLIF(f.event_id, '')::uuid, f.order_id, f.event_type, f.payload,
@@ -507,10 +550,12 @@ void write_round(pqxx::transaction_base& tx, const std::vector<const write_comma
   if (round.empty())
     return;
   array_literal idx, ids, expected, next, reasons, deadlines, now, inbox_ids, inbox_types,
-    event_ids, event_types, payloads, holds, traceparents;
+    event_ids, event_types, payloads, holds, traceparents, shards, epochs;
   for (auto i : round) {
     const auto& c = *cmds[i];
     idx.add(static_cast<std::int64_t>(i));
+    shards.add(static_cast<std::int64_t>(c.fence.shard));
+    epochs.add(c.fence.epoch);
     ids.add(c.order_id);
     expected.add(std::string{to_string(c.expected)});
     next.add(std::string{to_string(c.next)});
@@ -529,7 +574,7 @@ void write_round(pqxx::transaction_base& tx, const std::vector<const write_comma
                                next.str(), reasons.str(), deadlines.str(), now.str(),
                                inbox_ids.str(), inbox_types.str(), event_ids.str(),
                                event_types.str(), payloads.str(), holds.str(),
-                               traceparents.str());
+                               traceparents.str(), shards.str(), epochs.str());
   array_literal undo; // inbox rows of events that did not apply: they must stay deliverable
   bool any_undo = false;
   for (const auto& r : rows) {
@@ -633,7 +678,15 @@ void notify_if_events(pqxx::transaction_base& tx, const std::vector<const write_
 template <class WriteRound>
 void write_rounds(pqxx::transaction_base& tx, const std::vector<const write_command*>& cmds,
                   std::vector<write_outcome>& out, WriteRound write) {
-  for (const auto& round : rounds_of(cmds)) {
+  auto keep = unfenced(tx, cmds, out, write_status::fenced);
+  std::vector<bool> kept(cmds.size(), false);
+  for (auto i : keep)
+    kept[i] = true;
+  for (auto round : rounds_of(cmds)) {
+    round.erase(std::remove_if(round.begin(), round.end(), [&](std::size_t i) { return !kept[i]; }),
+                round.end());
+    if (round.empty())
+      continue;
     auto released = take_releases(tx, cmds, round, out);
     write(released.round);
     restore_releases(tx, cmds, released, out);

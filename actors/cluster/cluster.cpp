@@ -4,7 +4,8 @@
 #include "actors/log.hpp"
 #include "actors/protocol.hpp"
 #include "metrics/metrics.hpp"
-#include "actors/cluster/rendezvous.hpp"
+#include "persistence/shard_repository.hpp"
+#include "messages/shard.hpp"
 #include "persistence/cluster_repository.hpp"
 #include "persistence/pg_session.hpp"
 
@@ -20,8 +21,14 @@
 
 namespace flashsale {
 
-std::string routing_table::owner_of(const std::string& order_id) const {
-  return rendezvous_owner(order_id, nodes);
+std::optional<std::string> routing_table::owner_of(const std::string& order_id,
+                                                   int count) const {
+  if (count <= 0)
+    return std::nullopt;
+  auto i = shard_owner.find(shard_of(order_id, count));
+  if (i == shard_owner.end())
+    return std::nullopt;
+  return i->second;
 }
 
 cluster_view::cluster_view(std::string self) {
@@ -78,13 +85,13 @@ struct peer {
 struct cluster_state {
   cluster_settings cfg;
   std::shared_ptr<cluster_view> view;
-  caf::actor registry;
   caf::actor gate; // ours, sent in hellos
   cluster_metrics metrics;
   std::unique_ptr<persistence::pg_session> db;
   std::map<std::string, peer> peers;
   std::map<std::string, caf::actor> hellos; // gates of peers that dialled, not yet adopted
   std::vector<std::string> published{}; // the node list of the last table
+  std::map<int, std::string> owners;    // shard owners as last read
   bool started = false;                 // the first heartbeat is committed
   bool failing = false;                 // the last heartbeat failed
   bool refusing = false;                // peers are live but not allowed (logged once)
@@ -94,8 +101,7 @@ struct cluster_state {
 
 using cluster_actor = caf::stateful_actor<cluster_state>;
 
-/// Publishes the routing table; when its node list changed, tells the registry to
-/// release the actors of orders another node owns now.
+/// Publishes the routing table; logs when its node list changed.
 void publish_table(cluster_actor* self) {
   auto& st = self->state;
   auto t = std::make_shared<routing_table>();
@@ -107,6 +113,7 @@ void publish_table(cluster_actor* self) {
       t->registries.emplace(id, p.registry);
     }
   std::sort(t->nodes.begin(), t->nodes.end());
+  t->shard_owner = st.owners;
   bool changed = t->nodes != st.published;
   st.view->update(t);
   st.metrics.nodes->store(static_cast<double>(t->nodes.size()));
@@ -117,9 +124,7 @@ void publish_table(cluster_actor* self) {
   std::string list;
   for (const auto& n : t->nodes)
     list += (list.empty() ? "" : ",") + n;
-  log::info("cluster routing table changed", {{"node_id", st.cfg.node_id}, {"nodes", list}});
-  ownership_test owns = [t](const std::string& id) { return t->owns(id); };
-  self->send(st.registry, release_atom::value, std::move(owns));
+  log::info("cluster peers changed", {{"node_id", st.cfg.node_id}, {"nodes", list}});
 }
 
 /// remote_actor blocks until the peer answers or the connect fails: a detached helper
@@ -250,9 +255,14 @@ void beat(cluster_actor* self) {
     live = st.db->with([&](pqxx::connection_base& conn) {
       return persistence::heartbeat(conn, me, !st.started, st.cfg.timeout);
     });
+    std::map<int, std::string> owners;
+    for (auto& [shard, o] : st.db->with(
+           [](pqxx::connection_base& conn) { return persistence::read_shard_owners(conn); }))
+      owners.emplace(shard, std::move(o.node_id));
+    st.owners = std::move(owners);
   } catch (const std::exception& e) {
     // Keep the table as it is: peers we are connected to still answer, and the
-    // guarded UPDATE keeps data correct if ownership views differ meanwhile.
+    // fence refuses a write of a deposed owner whatever this table says.
     st.metrics.failed_beats->inc();
     if (!st.failing)
       log::warn("cluster heartbeat failed, retrying", {{"error", e.what()}});
@@ -284,12 +294,11 @@ void on_peer_down(cluster_actor* self, const caf::down_msg& dm) {
 }
 
 caf::behavior cluster_member(cluster_actor* self, cluster_settings cfg,
-                             std::shared_ptr<cluster_view> view, caf::actor registry,
-                             caf::actor gate, cluster_metrics metrics) {
+                             std::shared_ptr<cluster_view> view, caf::actor gate,
+                             cluster_metrics metrics) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.view = std::move(view);
-  st.registry = std::move(registry);
   st.gate = std::move(gate);
   if (st.gate)
     self->send(st.gate, member_atom::value, caf::actor_cast<caf::actor>(self));
@@ -328,10 +337,10 @@ caf::behavior cluster_member(cluster_actor* self, cluster_settings cfg,
 } // namespace
 
 caf::actor spawn_cluster_member(caf::actor_system& sys, cluster_settings settings,
-                                std::shared_ptr<cluster_view> view, caf::actor registry,
-                                caf::actor gate, metrics_registry& metrics) {
+                                std::shared_ptr<cluster_view> view, caf::actor gate,
+                                metrics_registry& metrics) {
   return sys.spawn<caf::detached>(cluster_member, std::move(settings), std::move(view),
-                                  std::move(registry), std::move(gate),
+                                  std::move(gate),
                                   register_metrics(metrics));
 }
 

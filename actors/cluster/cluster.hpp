@@ -1,11 +1,12 @@
 #pragma once
-// Cluster membership and the routing table (DESIGN.md "Many nodes"). A detached actor
-// upserts this node's heartbeat in cluster_nodes every `heartbeat`, reads the nodes
-// whose heartbeat is younger than `timeout`, connects to their published registries
-// through CAF's middleman (each connect in a detached helper, since it blocks) and
-// publishes the routing table: this node plus every live peer it is connected to.
-// Owners are chosen over that table by rendezvous hashing; a table change tells the
-// local registry to release the actors of orders this node no longer owns.
+// The cluster's directory of peers (DESIGN.md "Many nodes"). Ownership is not decided
+// here: Kafka's consumer group assigns the shards (actors/saga, shard_ownership.hpp)
+// and PostgreSQL's shard_owners records who acquired each at which epoch. A detached
+// actor upserts this node's address in cluster_nodes every `heartbeat`, reads the
+// nodes whose row is younger than `timeout` and the shard owners, connects to the
+// peers' published registries through CAF's middleman (each connect in a detached
+// helper, since it blocks) and publishes the routing table: who owns each shard and
+// how to reach each peer. The router forwards a cancel to its owner over that table.
 // Of two nodes, the one with the smaller node id dials and then says hello with its
 // own gate over that connection; the other waits for the hello (dialling itself only
 // when none comes within a few heartbeats). Both dialling at once made CAF close both
@@ -46,14 +47,16 @@ struct cluster_settings {
   bool peers_allowed() const { return tls.enabled() || insecure; }
 };
 
-/// Who owns which order, as one node sees it at one moment. Immutable once published.
+/// Who owns which shard and how to reach each peer, as one node sees it at one moment.
+/// Immutable once published.
 struct routing_table {
   std::string self;
   std::vector<std::string> nodes;               // sorted; self and every reachable peer
   std::map<std::string, caf::actor> registries; // the peers' registries, by node id
+  std::map<int, std::string> shard_owner;       // the last acquirer of each shard
 
-  std::string owner_of(const std::string& order_id) const;
-  bool owns(const std::string& order_id) const { return owner_of(order_id) == self; }
+  /// The node that last acquired the order's shard among `count`, if any did.
+  std::optional<std::string> owner_of(const std::string& order_id, int count) const;
 };
 
 /// The current routing table, written by the membership actor and read by the router
@@ -69,14 +72,14 @@ private:
   std::shared_ptr<const routing_table> table_;
 };
 
-/// Spawns the membership actor; `metrics` must outlive it.
+/// Spawns the directory actor; `metrics` must outlive it.
 /// `gate` is what this node publishes (actors/cluster_gate.hpp).
 caf::actor spawn_cluster_member(caf::actor_system& sys, cluster_settings settings,
-                                std::shared_ptr<cluster_view> view, caf::actor registry,
-                                caf::actor gate, metrics_registry& metrics);
+                                std::shared_ptr<cluster_view> view, caf::actor gate,
+                                metrics_registry& metrics);
 
-/// Marks this node as gone in cluster_nodes (so that peers take over at once) and
-/// stops the membership actor; blocks until it is gone.
+/// Marks this node as gone in cluster_nodes (peers stop dialling it) and stops the
+/// directory actor; blocks until it is gone.
 void stop_cluster_member(caf::actor_system& sys, const caf::actor& member);
 
 } // namespace flashsale

@@ -1,6 +1,7 @@
 #include "actors/cluster/order_router.hpp"
 
 #include "actors/cluster/cluster.hpp"
+#include "actors/cluster/shard_ownership.hpp"
 #include "actors/log.hpp"
 #include "actors/protocol.hpp"
 #include "metrics/metrics.hpp"
@@ -17,95 +18,105 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-/// A fallback is logged at most this often: a dead owner causes one per request.
-constexpr std::chrono::seconds fallback_log_every{1};
+/// An unanswered forward is logged at most this often: a dead owner causes one per request.
+constexpr std::chrono::seconds failure_log_every{1};
 
 struct router_state {
   caf::actor registry;
   std::shared_ptr<const cluster_view> view;
+  std::shared_ptr<const shard_ownership> shards;
   router_settings cfg;
-  /// Forwarded commands by kind: a test or an operator tells reads from saga events.
-  enum kind { fetch, cancel, event, expire, kinds };
+  /// Forwarded commands by kind: a test or an operator tells cancels from saga events.
+  enum kind { cancel, event, kinds };
   std::array<counter*, kinds> forwarded{};
-  counter* fallbacks = nullptr;
-  steady::time_point next_fallback_log{};
+  counter* unrouted = nullptr; // no owner known or reachable
+  steady::time_point next_failure_log{};
   static inline const char* name = "order_router";
 };
 
 using router_actor = caf::stateful_actor<router_state>;
 
-void log_fallback(router_actor* self, const std::string& owner, const std::string& order_id,
-                  const caf::error& err) {
+void log_unrouted(router_actor* self, const std::string& owner, const std::string& order_id,
+                  const std::string& why) {
   auto& st = self->state;
-  st.fallbacks->inc();
+  st.unrouted->inc();
   auto now = steady::now();
-  if (now < st.next_fallback_log)
+  if (now < st.next_failure_log)
     return;
-  st.next_fallback_log = now + fallback_log_every;
-  log::warn("owner did not answer, handled here",
-            {{"owner", owner}, {"order_id", order_id}, {"error", self->system().render(err)}});
+  st.next_failure_log = now + failure_log_every;
+  log::warn("no owner answered for an order",
+            {{"owner", owner.empty() ? "unknown" : owner}, {"order_id", order_id}, {"error", why}});
 }
 
-/// Sends (xs...) about `order_id` to its owner's registry and delivers the reply;
-/// falls back to the local registry when the owner is this node, unknown, or silent.
+/// Sends (xs...) about `order_id` to the local registry when this node owns it, else to
+/// its owner's registry; `failed` is the reply while no owner is known or reachable.
 template <class Reply, class... Ts>
 caf::typed_response_promise<Reply> route(router_actor* self, router_state::kind kind,
-                                         std::chrono::milliseconds timeout,
-                                         const std::string& order_id, Ts... xs) {
+                                         const std::string& order_id, Reply failed, Ts... xs) {
   auto& st = self->state;
   auto rp = self->make_response_promise<Reply>();
-  auto table = st.view->current();
-  auto owner = table->owner_of(order_id);
-  auto remote = table->registries.find(owner);
-  if (owner == table->self || remote == table->registries.end()) {
+  if (!st.shards || st.shards->owns(order_id)) {
     rp.delegate(st.registry, xs...);
     return rp;
   }
+  auto table = st.view->current();
+  auto owner = table->owner_of(order_id, st.shards->count());
+  auto remote = owner ? table->registries.find(*owner) : table->registries.end();
+  if (remote == table->registries.end()) {
+    log_unrouted(self, owner.value_or(""), order_id,
+                 owner && *owner == table->self ? "shard not held here now" : "owner unreachable");
+    rp.deliver(failed);
+    return rp;
+  }
   st.forwarded[kind]->inc();
-  self->request(remote->second, timeout, xs...)
+  self->request(remote->second, st.cfg.forward_timeout, xs...)
     .then([rp](Reply& r) mutable { rp.deliver(std::move(r)); },
-          [self, rp, owner, order_id, xs...](caf::error& err) mutable {
-            log_fallback(self, owner, order_id, err);
-            rp.delegate(self->state.registry, xs...);
+          [self, rp, failed, owner = *owner, order_id](caf::error& err) mutable {
+            log_unrouted(self, owner, order_id, self->system().render(err));
+            rp.deliver(failed);
           });
   return rp;
 }
 
 caf::behavior order_router(router_actor* self, caf::actor registry,
-                           std::shared_ptr<const cluster_view> view, router_settings cfg,
+                           std::shared_ptr<const cluster_view> view,
+                           std::shared_ptr<const shard_ownership> shards, router_settings cfg,
                            metrics_registry* metrics) {
   auto& st = self->state;
   st.registry = std::move(registry);
   st.view = std::move(view);
+  st.shards = std::move(shards);
   st.cfg = cfg;
-  const char* names[] = {"fetch", "cancel", "event", "expire"};
+  const char* names[] = {"cancel", "event"};
   for (int k = 0; k < router_state::kinds; ++k)
     st.forwarded[k] = &metrics->get_counter(
       "cluster_forwarded_total", "Commands about an order forwarded to its owner on another node",
       {{"command", names[k]}});
-  st.fallbacks = &metrics->get_counter(
-    "cluster_forward_fallbacks_total",
-    "Forwarded commands the owner did not answer in time, handled by this node instead");
+  st.unrouted = &metrics->get_counter(
+    "cluster_unrouted_total",
+    "Commands about another node's order that no owner took (none known, or it did not answer)");
   // The router lives and dies with its registry.
   self->monitor(st.registry);
   self->set_down_handler([self](caf::down_msg& dm) { self->quit(dm.reason); });
   return {
-    [self](fetch_atom a, const std::string& id) -> caf::result<order_reply> {
-      return route<order_reply>(self, router_state::fetch, self->state.cfg.read_timeout, id, a, id);
+    [self](fetch_atom a, const std::string& id) {
+      // Any order is read here: the live actor, or PostgreSQL (order_registry.cpp).
+      return self->delegate(self->state.registry, a, id);
     },
     [self](cancel_atom a, const std::string& id, const std::string& reason,
            const std::string& user_id,
            const std::string& traceparent) -> caf::result<order_reply> {
-      return route<order_reply>(self, router_state::cancel, self->state.cfg.forward_timeout, id,
-                                a, id, reason, user_id, traceparent);
+      order_reply failed{false, {}, {error_code::unavailable, "the order's owner is not known "
+                                                              "or not reachable now, retry"}};
+      return route<order_reply>(self, router_state::cancel, id, failed, a, id, reason, user_id,
+                                traceparent);
     },
     [self](event_atom a, const incoming_event& ev) -> caf::result<event_reply> {
-      return route<event_reply>(self, router_state::event, self->state.cfg.forward_timeout,
-                                ev.order_id, a, ev);
+      return route<event_reply>(self, router_state::event, ev.order_id,
+                                event_reply{event_status::failed, {}}, a, ev);
     },
-    [self](expire_atom a, const std::string& id) -> caf::result<event_reply> {
-      return route<event_reply>(self, router_state::expire, self->state.cfg.forward_timeout, id,
-                                a, id);
+    [self](expire_atom a, const std::string& id) {
+      return self->delegate(self->state.registry, a, id);
     },
   };
 }
@@ -113,9 +124,11 @@ caf::behavior order_router(router_actor* self, caf::actor registry,
 } // namespace
 
 caf::actor spawn_order_router(caf::actor_system& sys, caf::actor registry,
-                              std::shared_ptr<const cluster_view> view, router_settings settings,
-                              metrics_registry& metrics) {
-  return sys.spawn(order_router, std::move(registry), std::move(view), settings, &metrics);
+                              std::shared_ptr<const cluster_view> view,
+                              std::shared_ptr<const shard_ownership> shards,
+                              router_settings settings, metrics_registry& metrics) {
+  return sys.spawn(order_router, std::move(registry), std::move(view), std::move(shards),
+                   settings, &metrics);
 }
 
 } // namespace flashsale

@@ -1,11 +1,12 @@
 #pragma once
 // The order router (DESIGN.md "Many nodes"): stands in front of the local registry and
-// speaks its protocol. For a command about order X it asks the routing table for X's
-// owner; this node's orders go to the local registry, another node's to that node's
-// registry through CAF's middleman, answered back through here. When the owner does
-// not answer within `forward_timeout` (it died, or its connection broke) the local
-// registry handles the command: the guarded UPDATE and the inbox keep the data correct
-// while two nodes briefly write one order.
+// speaks its protocol. Reads and expiries stay here (the registry answers a read of
+// another node's order from PostgreSQL, and the sweeper sweeps owned shards only). A
+// cancel or a saga event of an order this node does not own goes to the node that
+// acquired its shard, over CAF's middleman (a saga event only when a producer put it on
+// another partition than the contract says: counted); while no owner is known or it
+// does not answer, the command fails (a cancel is answered 503 with Retry-After, an
+// event is tried again). This node never writes an order it does not own.
 
 #include <caf/fwd.hpp>
 
@@ -16,21 +17,17 @@ namespace flashsale {
 
 class cluster_view;
 class metrics_registry;
+class shard_ownership;
 
 struct router_settings {
   std::chrono::milliseconds forward_timeout{13000}; // time_budgets::forward (app/config.hpp)
-  /// A forwarded read waits at most this long before this node answers it itself. A
-  /// read changes nothing, so answering it here is never a second writer, and it must
-  /// beat the HTTP bridge's own deadline: a connection to a peer can stay silent for
-  /// seconds before it is known dead (seen after a peer's SIGKILL), and a read that
-  /// waited the whole write budget would reach its client as 503.
-  std::chrono::milliseconds read_timeout{4000}; // time_budgets::forward_read
 };
 
 /// Handles what the registry handles (fetch, cancel, event, expire; see
 /// order_registry.hpp) with the same replies. `metrics` must outlive it.
 caf::actor spawn_order_router(caf::actor_system& sys, caf::actor registry,
-                              std::shared_ptr<const cluster_view> view, router_settings settings,
-                              metrics_registry& metrics);
+                              std::shared_ptr<const cluster_view> view,
+                              std::shared_ptr<const shard_ownership> shards,
+                              router_settings settings, metrics_registry& metrics);
 
 } // namespace flashsale

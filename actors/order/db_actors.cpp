@@ -29,8 +29,14 @@ constexpr int max_deadlock_retries = 3;
 /// for its own connect attempt (pg_session).
 constexpr std::chrono::milliseconds retry_pause{500};
 
+bool is_fenced(const create_outcome& o) { return o.status == create_status::fenced; }
+bool is_fenced(const write_outcome& o) { return o.status == write_status::fenced; }
+const std::string& order_of(const create_command& c) { return c.fresh.id; }
+const std::string& order_of(const write_command& c) { return c.order_id; }
+
 template <class Command, class Outcome>
 struct pending_batch {
+  counter* fenced = nullptr; // writes refused: this node no longer owns the shard
   std::vector<Command> commands;
   std::vector<caf::typed_response_promise<Outcome>> promises;
 
@@ -58,8 +64,18 @@ struct pending_batch {
     if (seconds)
       seconds->observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    for (std::size_t i = 0; i < promises.size(); ++i)
+    for (std::size_t i = 0; i < promises.size(); ++i) {
+      if (is_fenced(outcomes[i])) {
+        if (fenced)
+          fenced->inc();
+        // Rare (a node that lost its shards while paused): each one is worth a line.
+        log::warn("write refused: another node owns the order's shard now",
+                  {{"order_id", order_of(commands[i])},
+                   {"shard", std::to_string(commands[i].fence.shard)},
+                   {"epoch", std::to_string(commands[i].fence.epoch)}});
+      }
       promises[i].deliver(std::move(outcomes[i]));
+    }
     commands.clear();
     promises.clear();
   }
@@ -255,6 +271,12 @@ caf::behavior db_writer(writer_actor* self, std::string url, std::size_t max_bat
     for (const char* outcome : {"committed", "not_committed", "unknown"})
       in_doubt_counter(*metrics, outcome);
     const char* help = "commands committed together in one transaction";
+    const char* fenced_help = "Order writes the database refused because this node no longer "
+                              "owns the order's shard (a stale epoch)";
+    st.creates.fenced =
+      &metrics->get_counter("cluster_fenced_writes_total", fenced_help, {{"kind", "create"}});
+    st.writes.fenced =
+      &metrics->get_counter("cluster_fenced_writes_total", fenced_help, {{"kind", "write"}});
     st.create_sizes = &metrics->get_histogram("db_commit_batch_size", help,
                                               {{"kind", "create"}}, batch_buckets());
     st.write_sizes = &metrics->get_histogram("db_commit_batch_size", help,

@@ -1,5 +1,7 @@
 #include "actors/order/expiry_sweeper.hpp"
 
+#include "actors/cluster/shard_ownership.hpp"
+
 #include "actors/log.hpp"
 #include "actors/protocol.hpp"
 #include "metrics/metrics.hpp"
@@ -54,6 +56,7 @@ sweeper_metrics register_metrics(metrics_registry& reg) {
 struct sweeper_state {
   expiry_settings cfg;
   caf::actor registry;
+  std::shared_ptr<const shard_ownership> shards;
   sweeper_metrics metrics;
   std::unique_ptr<persistence::pg_session> db;
   std::unordered_set<std::string> in_flight;
@@ -86,10 +89,17 @@ bool sweep(sweeper_actor* self) {
   if (st.in_flight.size() >= st.cfg.max_in_flight)
     return false;
   auto limit = std::min(st.cfg.batch, st.cfg.max_in_flight - st.in_flight.size());
+  std::optional<std::vector<int>> owned;
+  if (st.shards) {
+    owned = st.shards->owned();
+    if (owned->empty())
+      return false; // nothing of ours to sweep yet
+  }
   persistence::due_batch due;
   try {
-    due = st.db->with(
-      [&](auto& conn) { return persistence::due_orders(conn, limit, st.cfg.claim); });
+    due = st.db->with([&](auto& conn) {
+      return persistence::due_orders(conn, limit, st.cfg.claim, owned ? &*owned : nullptr);
+    });
   } catch (const std::exception& e) {
     st.metrics.failed_sweeps->inc();
     if (!st.failing)
@@ -107,10 +117,12 @@ bool sweep(sweeper_actor* self) {
 }
 
 caf::behavior expiry_sweeper(sweeper_actor* self, expiry_settings cfg, caf::actor registry,
+                             std::shared_ptr<const shard_ownership> shards,
                              sweeper_metrics metrics) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.registry = std::move(registry);
+  st.shards = std::move(shards);
   st.metrics = std::move(metrics);
   st.db = std::make_unique<persistence::pg_session>(st.cfg.database_url);
   self->send(self, sweep_atom::value);
@@ -126,8 +138,9 @@ caf::behavior expiry_sweeper(sweeper_actor* self, expiry_settings cfg, caf::acto
 } // namespace
 
 caf::actor spawn_expiry_sweeper(caf::actor_system& sys, const expiry_settings& settings,
-                                caf::actor registry, metrics_registry& metrics) {
-  return sys.spawn<caf::detached>(expiry_sweeper, settings, std::move(registry),
+                                caf::actor registry, std::shared_ptr<const shard_ownership> shards,
+                                metrics_registry& metrics) {
+  return sys.spawn<caf::detached>(expiry_sweeper, settings, std::move(registry), std::move(shards),
                                   register_metrics(metrics));
 }
 

@@ -1,20 +1,22 @@
 #pragma once
 // The expiry sweeper (DESIGN.md "Expiry"): live order actors fire their own deadline
 // timers; this detached actor catches the orders whose actor is not live (passivated,
-// or lost with a restart). Every interval it claims orders past their deadline and
-// sends each one's id through the router as (expire_atom, id), so even expiry goes
-// through the order's single writer, on whichever node owns the order: one sweeper
-// anywhere expires every node's orders, and several share the work by their claims.
+// or lost with a restart). Every interval it claims orders past their deadline in the
+// shards this node owns and sends each one's id to the registry as (expire_atom, id),
+// so even expiry goes through the order's single writer. Every node that owns shards
+// sweeps them (shards follow the group's assignment, roles do not matter).
 
 #include <caf/fwd.hpp>
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 
 namespace flashsale {
 
 class metrics_registry;
+class shard_ownership;
 
 struct expiry_settings {
   std::string database_url;                        // DATABASE_URL
@@ -34,8 +36,10 @@ struct expiry_settings {
 
 /// Spawns the sweeper and registers its metrics in `metrics`, which must outlive it.
 /// An id still awaiting its answer is not sent again.
+/// `shards`: what this node owns; none: every deadline (tools and tests).
 caf::actor spawn_expiry_sweeper(caf::actor_system& sys, const expiry_settings& settings,
-                                caf::actor registry, metrics_registry& metrics);
+                                caf::actor registry, std::shared_ptr<const shard_ownership> shards,
+                                metrics_registry& metrics);
 
 /// Sends the sweeper an exit message and blocks until it is gone.
 

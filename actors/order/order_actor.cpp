@@ -24,6 +24,7 @@ struct order_state {
   std::optional<order_decisions> core; // set first thing in order_behavior
   caf::actor registry;
   order_ports ports; // writers, readers, the DLQ sink
+  shard_fence fence; // carried by every write
   order_settings settings;
   caf::actor_clock::time_point last_active; // on the actor system's clock
   static inline const char* name = "order_actor";
@@ -139,6 +140,7 @@ void after_write(order_self* self, const commit_step& s, int attempt, const retr
 void commit(order_self* self, write_command cmd, int attempt, retry_fn retry,
             commit_done done) {
   auto& st = self->state;
+  cmd.fence = st.fence;
   self->request(st.ports.writers, st.settings.db_timeout, write_atom::value, cmd)
     .await(
       [=](write_outcome& out) {
@@ -335,11 +337,12 @@ void replay_next(order_self* self, held_events held, int attempt) {
 }
 
 caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor registry,
-                             order_ports ports, order_settings settings) {
+                             order_ports ports, order_settings settings, shard_fence fence) {
   auto& st = self->state;
   st.core.emplace(std::move(order_id), settings);
   st.registry = std::move(registry);
   st.ports = std::move(ports);
+  st.fence = fence;
   st.settings = settings;
   st.last_active = self->clock().now();
   // Order actors live and die with their registry, which stops them when it ends (no
@@ -392,9 +395,10 @@ caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor 
 } // namespace
 
 caf::actor spawn_order_actor(caf::local_actor* parent, std::string order_id,
-                             caf::actor registry, order_ports ports, order_settings settings) {
+                             caf::actor registry, order_ports ports, order_settings settings,
+                             shard_fence fence) {
   return parent->spawn(order_behavior, std::move(order_id), std::move(registry),
-                       std::move(ports), settings);
+                       std::move(ports), settings, fence);
 }
 
 } // namespace flashsale

@@ -322,6 +322,12 @@ commit_step order_decisions::written(const write_command& cmd, const write_outco
       s.passivate = true;
       return s;
     }
+    case write_status::fenced: {
+      // Another node acquired the order's shard: this copy must not write again.
+      auto s = finished(commit_end::failed, out.error);
+      s.passivate = true;
+      return s;
+    }
     case write_status::failed:
       return finished(is_rejected(out) ? commit_end::rejected : commit_end::failed, out.error);
   }

@@ -37,6 +37,22 @@ struct consumer_settings {
   /// group's other members after this long; librdkafka's default is 45 s.
   std::chrono::milliseconds session_timeout{10000};
   std::map<std::string, std::string> consumer_extra; // more librdkafka properties
+
+  // -- shard ownership (DESIGN.md "Many nodes", actors/saga/shard_membership.hpp) -----
+  /// The shards' group: `group_id` + this. Its members subscribe to the first topic
+  /// (whose partitions are the shards) and never read it.
+  std::string shards_group_suffix = ".shards";
+  std::string database_url; // DATABASE_URL: shard epochs
+  std::string node_id;      // NODE_ID: recorded with each epoch
+  /// NODE_ID given by the operator: it is the group.instance.id (static membership), so
+  /// a restart within session_timeout moves no shard. A generated one changes with
+  /// every process and would leave its shards unserved for session_timeout.
+  bool static_membership = false;
+  /// An acquisition waits this long for the previous owner's in-flight transactions
+  /// before it ends them (a paused process holding one open).
+  std::chrono::milliseconds acquire_wait{2000};
+  std::chrono::milliseconds metadata_timeout{5000}; // the shard count from the brokers
+  std::size_t backfill_batch = 1000; // deadline rows given their shard per statement
 };
 
 } // namespace flashsale

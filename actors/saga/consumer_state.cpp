@@ -46,38 +46,6 @@ void update_gauges(consumer_state& st) {
 
 namespace {
 
-// -- rebalancing --------------------------------------------------------------------
-
-bool on_assign(consumer_state& st, const std::vector<kafka::topic_partition>& partitions) {
-  st.metrics.rebalances->inc();
-  std::vector<partition_id> ids;
-  for (const auto& tp : partitions)
-    ids.push_back({tp.topic, tp.partition});
-  st.pipeline.on_assign(ids);
-  log::info("saga consumer: partitions assigned",
-            {{"partitions", std::to_string(partitions.size())}});
-  return st.pipeline.flow().paused();
-}
-
-/// Commits what is done in the revoked partitions and forgets the rest: the next
-/// owner reads those messages again and the inbox makes that harmless.
-void on_revoke(consumer_state& st, const std::vector<kafka::topic_partition>& partitions,
-               bool lost) {
-  st.metrics.rebalances->inc();
-  std::set<partition_id> revoked;
-  for (const auto& tp : partitions)
-    revoked.insert({tp.topic, tp.partition});
-  if (!lost)
-    commit(st, revoked);
-  st.pipeline.on_revoke(revoked);
-  if (st.dlq_writer)
-    st.dlq_writer->forget_unsent([&](const std::string& topic, std::int32_t partition) {
-      return revoked.count({topic, partition}) > 0;
-    });
-  log::info("saga consumer: partitions revoked",
-            {{"partitions", std::to_string(partitions.size())}});
-}
-
 // -- the clients --------------------------------------------------------------------
 
 /// A refused assign, unassign, pause, resume or close: counted and logged. A pause or
@@ -101,12 +69,11 @@ std::unique_ptr<kafka::consumer_client> make_consumer(consumer_state& st, std::s
   kafka::consumer_client_settings s;
   s.brokers = st.cfg.kafka_brokers;
   s.group_id = st.cfg.group_id;
-  s.topics = st.cfg.topics;
+  // No subscription: the shards' group decides which partitions (shard_membership.cpp),
+  // and this client commits under the group id without being a member.
   s.session_timeout = st.cfg.session_timeout;
   s.extra = st.cfg.consumer_extra;
   kafka::consumer_client::handlers h;
-  h.assigned = [&st](const auto& parts) { return on_assign(st, parts); };
-  h.revoked = [&st](const auto& parts, bool lost) { on_revoke(st, parts, lost); };
   h.log = [](kafka::log_severity, const std::string& what, const std::string& detail) {
     log::warn("kafka consumer", {{"error", what}, {"detail", detail}});
   };
@@ -150,8 +117,11 @@ bool ensure_clients(consumer_state& st) {
       log::error("saga consumer cannot be created", {{"error", error}});
       return false;
     }
-    log::info("saga consumer subscribed", {{"group_id", st.cfg.group_id}});
+    log::info("saga consumer created", {{"group_id", st.cfg.group_id}});
+    reassign_owned(st); // a new client after a restart: the shards still owned
   }
+  if (!ensure_membership(st))
+    return false;
   if (!st.dlq_writer) {
     kafka::dlq_handlers h;
     h.delivered = [&st](std::uint64_t token, bool truncated) {
@@ -213,6 +183,7 @@ void flow_control(consumer_state& st) {
 /// Commits what is done and leaves the group; unfinished messages are read again by
 /// whoever owns their partitions next.
 void close_consumer(consumer_state& st) {
+  close_membership(st); // every shard revoked: committed and released
   if (st.consumer) {
     commit(st);
     st.consumer->close();

@@ -7,8 +7,10 @@
 #include "actors/saga/kafka_consumer.hpp"
 #include "actors/saga/saga_metrics.hpp"
 #include "actors/saga/saga_pipeline.hpp"
+#include "actors/saga/shard_membership.hpp"
 #include "kafka/consumer_client.hpp"
 #include "kafka/dlq_writer.hpp"
+#include "persistence/pg_session.hpp"
 
 #include <caf/actor.hpp>
 
@@ -27,8 +29,14 @@ struct consumer_state {
   consumer_settings cfg;
   caf::actor registry;
   saga_metrics metrics;
-  std::unique_ptr<kafka::consumer_client> consumer;
+  std::unique_ptr<kafka::consumer_client> consumer; // the saga partitions of owned shards
   std::unique_ptr<kafka::dlq_writer> dlq_writer;
+  // -- ownership (shard_membership.hpp) --
+  shard_ports shards;
+  std::unique_ptr<kafka::consumer_client> membership; // the shards' group
+  std::unique_ptr<persistence::pg_session> epochs_db;
+  std::set<int> pending; // assigned by the group, epoch not taken yet (database down)
+  bool backfilled = false;
   saga_pipeline pipeline; // every decision: offsets, chains, slots, retries, DLQ tokens
   std::uint64_t tick = 0; // the one consume_tick that counts; older ones are ignored
   steady::time_point next_commit{};

@@ -151,6 +151,7 @@ void consume_step(consumer_actor* self) {
   }
   st.dlq_writer->poll();
   st.dlq_writer->pump();
+  poll_membership(st);
   poll_messages(self);
   restart_if_unassigned(st);
   if (!st.consumer) {
@@ -166,10 +167,11 @@ void consume_step(consumer_actor* self) {
 }
 
 caf::behavior kafka_consumer(consumer_actor* self, consumer_settings cfg, caf::actor registry,
-                             saga_metrics metrics) {
+                             shard_ports shards, saga_metrics metrics) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.registry = std::move(registry);
+  st.shards = std::move(shards);
   st.metrics = std::move(metrics);
   st.pipeline = saga_pipeline{
     {st.cfg.max_in_flight, st.cfg.max_dispatched, {st.cfg.retry_base, st.cfg.retry_max}}};
@@ -192,8 +194,9 @@ caf::behavior kafka_consumer(consumer_actor* self, consumer_settings cfg, caf::a
 } // namespace
 
 caf::actor spawn_kafka_consumer(caf::actor_system& sys, const consumer_settings& settings,
-                                caf::actor registry, metrics_registry& metrics) {
-  return sys.spawn<caf::detached>(kafka_consumer, settings, std::move(registry),
+                                caf::actor router, shard_ports shards,
+                                metrics_registry& metrics) {
+  return sys.spawn<caf::detached>(kafka_consumer, settings, std::move(router), std::move(shards),
                                   register_saga_metrics(metrics));
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// The Kafka bridge of the `consumer` role (DESIGN.md "Saga consumer"): a detached actor
-// that owns a KafkaConsumer on inventory.v1.events and payment.v1.events, routes every
+// The Kafka bridge (DESIGN.md "Saga consumer"): a detached actor that joins the shards'
+// group (shard_membership.hpp) and reads the partitions of inventory.v1.events and
+// payment.v1.events of the shards this node owns, routes every
 // decodable event to its order through the registry, copies poison messages to
 // order.v1.dlq, and commits an offset only once every message before it is handled.
 //
@@ -9,6 +10,7 @@
 // never overtaken by a later one of the same order.
 
 #include "actors/saga/consumer_settings.hpp"
+#include "actors/saga/shard_membership.hpp"
 
 #include <caf/fwd.hpp>
 
@@ -18,7 +20,9 @@ class metrics_registry;
 
 /// Spawns the bridge and registers its metrics in `metrics`, which must outlive it.
 /// Stop it with stop_and_wait (actors/stop.hpp): it commits what is done and leaves the group.
+/// Events go to `router`; `shards` is this node's ownership, which it keeps.
 caf::actor spawn_kafka_consumer(caf::actor_system& sys, const consumer_settings& settings,
-                                caf::actor registry, metrics_registry& metrics);
+                                caf::actor router, shard_ports shards,
+                                metrics_registry& metrics);
 
 } // namespace flashsale

@@ -51,7 +51,21 @@ saga_metrics register_saga_metrics(metrics_registry& reg) {
                        "librdkafka calls of the saga consumer that failed, by call", {{"op", op}});
   m.handle_seconds =
     &reg.get_histogram("saga_event_handle_seconds", "Saga event consumed to handled (durable)");
+  m.shard_acquisitions = &reg.get_counter(
+    "cluster_shard_acquisitions_total",
+    "Shards this node took from the group's assignment, each with a new epoch");
+  m.shard_writers_ended = &reg.get_counter(
+    "cluster_shard_writers_ended_total",
+    "Open transactions of a previous owner ended to take its shard (a paused process)");
+  m.shards_revoked = &reg.get_counter("cluster_shards_revoked_total",
+                                      "Shards handed over cleanly: done work committed first",
+                                      {{"how", "revoked"}});
+  m.shards_lost = &reg.get_counter("cluster_shards_revoked_total",
+                                   "Shards handed over cleanly: done work committed first",
+                                   {{"how", "lost"}});
   auto g = m.gauges;
+  reg.add_gauge("cluster_shards_owned", "Shards this node owns now (epoch taken)",
+                [g] { return g->shards_owned.load(); });
   reg.add_gauge("saga_consumer_in_flight", "Saga messages consumed and not yet handled",
                 [g] { return g->in_flight.load(); });
   reg.add_gauge("saga_consumer_lag", "Saga messages in Kafka not yet handled (approximate)",

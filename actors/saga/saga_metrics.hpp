@@ -16,6 +16,7 @@ namespace flashsale {
 struct saga_gauges {
   std::atomic<double> in_flight{0};
   std::atomic<double> lag{0};
+  std::atomic<double> shards_owned{0};
 };
 
 struct saga_metrics {
@@ -32,6 +33,11 @@ struct saga_metrics {
   counter* pauses = nullptr;
   std::map<std::string, counter*> client_errors; // by librdkafka call
   histogram* handle_seconds = nullptr;
+  // shard ownership (shard_membership.cpp)
+  counter* shard_acquisitions = nullptr;
+  counter* shard_writers_ended = nullptr;
+  counter* shards_revoked = nullptr;
+  counter* shards_lost = nullptr;
   std::shared_ptr<saga_gauges> gauges = std::make_shared<saga_gauges>();
 
   /// The event type is known (a bounded set), so it can be a label.

@@ -56,7 +56,7 @@ struct order_fixture : caf_fixture {
     settings.passivate_after = 30s;
     writers = keep(spawn_stub_writer(sys, db));
     auto readers = keep(spawn_stub_reader(sys, db));
-    registry = keep(spawn_order_registry(sys, {writers, readers, {}}, settings));
+    registry = keep(spawn_order_registry(sys, {writers, readers, {}, {}}, settings));
   }
 
   /// Lets the oldest held-back write answer, and runs what follows.

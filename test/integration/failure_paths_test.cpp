@@ -77,7 +77,7 @@ struct reload_fixture {
   caf::actor readers = spawn_db_readers(sys, url, 1);
   std::shared_ptr<std::atomic<int>> failures = std::make_shared<std::atomic<int>>(0);
   caf::actor reader = sys.spawn(failing_reader, readers, failures);
-  caf::actor registry = spawn_order_registry(sys, {writers, reader, {}}, order_settings{});
+  caf::actor registry = spawn_order_registry(sys, {writers, reader, {}, {}}, order_settings{});
   caf::scoped_actor self{sys};
 
   ~reload_fixture() {

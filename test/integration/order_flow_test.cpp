@@ -53,7 +53,7 @@ struct actor_fixture {
   caf::actor_system sys{cfg};
   caf::actor writers = spawn_db_writers(sys, url, 2, 64);
   caf::actor readers = spawn_db_readers(sys, url, 2);
-  caf::actor registry = spawn_order_registry(sys, {writers, readers, {}}, order_settings{});
+  caf::actor registry = spawn_order_registry(sys, {writers, readers, {}, {}}, order_settings{});
   caf::scoped_actor self{sys};
 
   ~actor_fixture() {
@@ -371,7 +371,7 @@ BOOST_FIXTURE_TEST_CASE(early_payment_of_an_expired_order_is_rejected, actor_fix
     tx.exec("UPDATE orders SET expired_at = now() - interval '1 second' WHERE id = '" + id + "'");
     tx.commit();
   }
-  auto fresh = spawn_order_registry(sys, {writers, readers, {}}, order_settings{});
+  auto fresh = spawn_order_registry(sys, {writers, readers, {}, {}}, order_settings{});
   event_reply r;
   self->request(fresh, 10s, expire_atom::value, id)
     .receive([&](event_reply& x) { r = x; }, [&](caf::error&) { BOOST_FAIL("no reply"); });
@@ -392,7 +392,7 @@ namespace {
 /// The order as a fresh actor loads it from its row: what a GET answers after the
 /// order's actor passivated.
 order reloaded(actor_fixture& f, const std::string& id) {
-  auto fresh = spawn_order_registry(f.sys, {f.writers, f.readers, {}}, order_settings{});
+  auto fresh = spawn_order_registry(f.sys, {f.writers, f.readers, {}, {}}, order_settings{});
   order_reply out;
   f.self->request(fresh, 10s, fetch_atom::value, id)
     .receive([&](order_reply& x) { out = std::move(x); },
@@ -475,7 +475,7 @@ BOOST_FIXTURE_TEST_CASE(held_events_are_replayed_on_load_and_swept, actor_fixtur
     auto due = persistence::due_orders(c, 10, 1000ms);
     BOOST_TEST((due.ids == std::vector<std::string>{id}));
   }
-  auto fresh = spawn_order_registry(sys, {writers, readers, {}}, order_settings{});
+  auto fresh = spawn_order_registry(sys, {writers, readers, {}, {}}, order_settings{});
   order_reply after;
   self->request(fresh, 10s, fetch_atom::value, id)
     .receive([&](order_reply& x) { after = x; }, [&](caf::error&) { BOOST_FAIL("no reply"); });
@@ -587,7 +587,7 @@ BOOST_FIXTURE_TEST_CASE(sweeper_expiry_applies_only_past_deadlines, actor_fixtur
   }
   // The live actor holds the old deadline; a fresh actor (after passivation) reads the
   // new one. Ask through a second registry to get a fresh actor, as after a restart.
-  auto fresh = spawn_order_registry(sys, {writers, readers, {}}, order_settings{});
+  auto fresh = spawn_order_registry(sys, {writers, readers, {}, {}}, order_settings{});
   event_reply r;
   self->request(fresh, 10s, expire_atom::value, id)
     .receive([&](event_reply& x) { r = x; }, [&](caf::error&) { BOOST_FAIL("no reply"); });
@@ -604,7 +604,7 @@ BOOST_FIXTURE_TEST_CASE(sweeper_expiry_applies_only_past_deadlines, actor_fixtur
 BOOST_FIXTURE_TEST_CASE(idle_actor_passivates_and_a_fresh_one_reloads, actor_fixture) {
   order_settings quick;
   quick.passivate_after = 1s;
-  auto reg = spawn_order_registry(sys, {writers, readers, {}}, quick);
+  auto reg = spawn_order_registry(sys, {writers, readers, {}, {}}, quick);
   auto ask = [&](const std::string& id) {
     order_reply out;
     self->request(reg, 10s, fetch_atom::value, id)
@@ -642,7 +642,7 @@ BOOST_AUTO_TEST_CASE(actor_timer_fires_the_created_deadline) {
   auto readers = spawn_db_readers(sys, url, 1);
   order_settings settings;
   settings.ttl_created = 1s;
-  auto registry = spawn_order_registry(sys, {writers, readers, {}}, settings);
+  auto registry = spawn_order_registry(sys, {writers, readers, {}, {}}, settings);
   caf::scoped_actor self{sys};
   auto cmd = http::make_create_command(sample_request(new_uuid()), "t", unix_now_ms(), 1s);
   self->request(writers, 10s, create_atom::value, cmd).receive([](create_outcome&) {},

@@ -419,6 +419,19 @@ BOOST_AUTO_TEST_CASE(duplicate_not_found_and_failures) {
   BOOST_TEST(d.empty());
 }
 
+// A write refused for a stale epoch: another node owns the order now. The copy in
+// memory must go (passivate), the caller gets a retryable failure, nothing changed.
+BOOST_AUTO_TEST_CASE(a_fenced_write_fails_retryably_and_ends_the_copy) {
+  auto d = loaded_with(sample(order_status::created));
+  auto cmd = *d.event(event_of("INVENTORY_RESERVED"), now_ms).write;
+  auto fenced = d.written(cmd, outcome(write_status::fenced, error_code::unavailable), 0);
+  BOOST_TEST((fenced.next == commit_step::finish));
+  BOOST_TEST((fenced.end == commit_end::failed));
+  BOOST_TEST((fenced.error.code == error_code::unavailable));
+  BOOST_TEST(fenced.passivate);
+  BOOST_TEST((d.current()->status == order_status::created)); // memory untouched
+}
+
 // -- held events --------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(a_hold_marks_the_order_and_a_later_state_replays) {

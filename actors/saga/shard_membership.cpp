@@ -1,0 +1,250 @@
+#include "actors/saga/shard_membership.hpp"
+
+#include "actors/cluster/shard_ownership.hpp"
+#include "actors/log.hpp"
+#include "actors/protocol.hpp"
+#include "actors/saga/consumer_state.hpp"
+#include "persistence/shard_repository.hpp"
+
+#include <caf/send.hpp>
+
+#include <string>
+#include <vector>
+
+namespace flashsale {
+
+namespace {
+
+std::string shard_list(const std::vector<int>& shards) {
+  std::string out;
+  for (int s : shards)
+    out += (out.empty() ? "" : ",") + std::to_string(s);
+  return out;
+}
+
+/// Every saga topic's partition of each shard (the topics are co-partitioned, CONTRACT §5).
+std::vector<kafka::topic_partition> saga_partitions(const consumer_state& st,
+                                                    const std::vector<int>& shards) {
+  std::vector<kafka::topic_partition> out;
+  for (const auto& topic : st.cfg.topics)
+    for (int s : shards)
+      out.push_back({topic, s, kafka::committed_offset, true});
+  return out;
+}
+
+void update_owned_gauge(consumer_state& st) {
+  st.metrics.gauges->shards_owned = static_cast<double>(st.shards.ownership->owned_count());
+}
+
+/// Reads the shards' saga partitions from their committed offsets.
+void start_reading(consumer_state& st, const std::vector<int>& shards) {
+  auto parts = saga_partitions(st, shards);
+  std::vector<partition_id> ids;
+  for (const auto& tp : parts)
+    ids.push_back({tp.topic, tp.partition});
+  st.pipeline.on_assign(ids);
+  if (st.consumer)
+    st.consumer->add(parts, st.pipeline.flow().paused());
+}
+
+/// Raises the epochs of the pending shards; those the database did not take stay
+/// pending for the next step.
+void acquire_pending(consumer_state& st) {
+  if (st.pending.empty())
+    return;
+  std::vector<int> taken;
+  for (auto i = st.pending.begin(); i != st.pending.end();) {
+    int shard = *i;
+    std::size_t ended = 0;
+    try {
+      auto epoch = st.epochs_db->with([&](pqxx::connection_base& conn) {
+        return persistence::acquire_shard(conn, shard, st.cfg.node_id, st.cfg.acquire_wait, &ended);
+      });
+      st.shards.ownership->acquired(shard, epoch);
+      st.metrics.shard_acquisitions->inc();
+      taken.push_back(shard);
+      i = st.pending.erase(i);
+    } catch (const std::exception& e) {
+      log::warn("shard epoch not taken, retrying", {{"shard", std::to_string(shard)},
+                                                    {"error", e.what()}});
+      return; // the database is likely down: the next step tries again
+    }
+    if (ended > 0) {
+      st.metrics.shard_writers_ended->inc(static_cast<double>(ended));
+      log::warn("ended the previous owner's open transactions on a shard",
+                {{"shard", std::to_string(shard)}, {"transactions", std::to_string(ended)}});
+    }
+  }
+  if (st.pending.empty())
+    st.shards.ownership->mark_joined();
+  if (taken.empty())
+    return;
+  start_reading(st, taken);
+  update_owned_gauge(st);
+  log::info("shards acquired", {{"node_id", st.cfg.node_id}, {"shards", shard_list(taken)}});
+}
+
+bool on_shards_assigned(consumer_state& st, const std::vector<kafka::topic_partition>& parts) {
+  st.metrics.rebalances->inc();
+  for (const auto& tp : parts)
+    st.pending.insert(tp.partition);
+  acquire_pending(st); // an empty assignment too: the group has answered
+  return true; // paused: nothing of the shards' topic is ever read by this client
+}
+
+void on_shards_revoked(consumer_state& st, const std::vector<kafka::topic_partition>& parts,
+                       bool lost) {
+  st.metrics.rebalances->inc();
+  std::vector<int> shards;
+  for (const auto& tp : parts) {
+    st.pending.erase(tp.partition);
+    shards.push_back(tp.partition);
+  }
+  auto data = saga_partitions(st, shards);
+  std::set<partition_id> revoked;
+  for (const auto& tp : data)
+    revoked.insert({tp.topic, tp.partition});
+  if (!lost)
+    commit(st, revoked); // lost: another member may own them already, its commits count
+  if (st.consumer)
+    st.consumer->remove(data);
+  st.pipeline.on_revoke(revoked);
+  if (st.dlq_writer)
+    st.dlq_writer->forget_unsent([&](const std::string& topic, std::int32_t partition) {
+      return revoked.count({topic, partition}) > 0;
+    });
+  st.shards.ownership->released(shards);
+  (lost ? st.metrics.shards_lost : st.metrics.shards_revoked)->inc(static_cast<double>(shards.size()));
+  update_owned_gauge(st);
+  auto own = st.shards.ownership;
+  ownership_test owns = [own](const std::string& id) { return own->owns(id); };
+  caf::anon_send(st.shards.registry, release_atom::value, std::move(owns));
+  log::info("shards revoked", {{"node_id", st.cfg.node_id},
+                               {"shards", shard_list(shards)},
+                               {"lost", lost ? "true" : "false"}});
+}
+
+std::unique_ptr<kafka::consumer_client> make_membership(consumer_state& st, std::string& error) {
+  kafka::consumer_client_settings s;
+  s.brokers = st.cfg.kafka_brokers;
+  s.group_id = st.cfg.group_id + st.cfg.shards_group_suffix;
+  s.client_id = "flashsale-order-shards";
+  s.topics = {st.cfg.topics.front()};
+  s.session_timeout = st.cfg.session_timeout;
+  s.extra = st.cfg.consumer_extra;
+  s.cooperative = true;
+  if (st.cfg.static_membership)
+    s.instance_id = st.cfg.node_id;
+  kafka::consumer_client::handlers h;
+  h.assigned = [&st](const auto& parts) { return on_shards_assigned(st, parts); };
+  h.revoked = [&st](const auto& parts, bool lost) { on_shards_revoked(st, parts, lost); };
+  h.log = [](kafka::log_severity, const std::string& what, const std::string& detail) {
+    log::warn("kafka shards group", {{"error", what}, {"detail", detail}});
+  };
+  h.failed = [](const std::string& op, const std::string& err, const std::string& parts) {
+    log::error("shards group: librdkafka refused a call",
+               {{"op", op}, {"error", err}, {"partitions", parts}});
+  };
+  return kafka::consumer_client::create(s, std::move(h), error);
+}
+
+/// The shard count: the partition count of the first saga topic; the others must match.
+bool learn_shard_count(consumer_state& st) {
+  if (st.shards.ownership->count() > 0)
+    return true;
+  std::optional<int> count;
+  for (const auto& topic : st.cfg.topics) {
+    std::string error;
+    auto n = st.consumer->partition_count(topic, st.cfg.metadata_timeout, error);
+    if (!n) {
+      log::warn("saga topic's partition count unknown, retrying",
+                {{"topic", topic}, {"error", error}});
+      return false;
+    }
+    if (!count)
+      count = n;
+    else if (*n != *count)
+      log::error("saga topics differ in partition count: events of one order land on "
+                 "different shards and are forwarded (CONTRACT §5)",
+                 {{"topic", topic}, {"partitions", std::to_string(*n)},
+                  {"shards", std::to_string(*count)}});
+  }
+  st.shards.ownership->set_count(*count);
+  log::info("shard count", {{"shards", std::to_string(*count)}});
+  return true;
+}
+
+/// Deadline rows written before migration 000013 get their shard, once per process.
+void backfill(consumer_state& st) {
+  if (st.backfilled)
+    return;
+  try {
+    auto n = st.epochs_db->with([&](pqxx::connection_base& conn) {
+      return persistence::backfill_deadline_shards(conn, st.shards.ownership->count(),
+                                                   st.cfg.backfill_batch);
+    });
+    st.backfilled = true;
+    if (n > 0)
+      log::info("deadline rows given their shard", {{"rows", std::to_string(n)}});
+  } catch (const std::exception& e) {
+    log::warn("deadline shards not filled in, retrying", {{"error", e.what()}});
+  }
+}
+
+} // namespace
+
+bool ensure_membership(consumer_state& st) {
+  if (!st.epochs_db)
+    st.epochs_db = std::make_unique<persistence::pg_session>(st.cfg.database_url);
+  if (!learn_shard_count(st))
+    return false;
+  backfill(st);
+  if (st.membership)
+    return true;
+  std::string error;
+  st.membership = make_membership(st, error);
+  if (!st.membership) {
+    log::error("shards group client cannot be created", {{"error", error}});
+    return false;
+  }
+  log::info("joining the shards group",
+            {{"group_id", st.cfg.group_id + st.cfg.shards_group_suffix},
+             {"instance_id", st.cfg.static_membership ? st.cfg.node_id : "(dynamic)"}});
+  return true;
+}
+
+void poll_membership(consumer_state& st) {
+  if (!st.membership)
+    return;
+  acquire_pending(st);
+  // Rebalances are served inside consume(); the partitions are paused, nothing comes.
+  st.membership->consume(std::chrono::milliseconds{0});
+  if (!st.membership->assignment_ok()) {
+    log::error("shards group: assignment refused, joining again", {});
+    close_membership(st);
+  }
+}
+
+void close_membership(consumer_state& st) {
+  if (!st.membership)
+    return;
+  st.membership->close(); // revokes every shard through on_shards_revoked
+  st.membership.reset();
+  // A close that could not revoke (refused) must still not leave shards owned here.
+  auto left = st.shards.ownership->owned();
+  if (!left.empty()) {
+    std::vector<kafka::topic_partition> parts;
+    for (int s : left)
+      parts.push_back({st.cfg.topics.front(), s, -1, true});
+    on_shards_revoked(st, parts, true);
+  }
+  st.pending.clear();
+}
+
+void reassign_owned(consumer_state& st) {
+  auto owned = st.shards.ownership->owned();
+  if (!owned.empty())
+    start_reading(st, owned);
+}
+
+} // namespace flashsale

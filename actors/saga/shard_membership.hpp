@@ -1,0 +1,43 @@
+#pragma once
+// Shard ownership by Kafka's consumer group (DESIGN.md "Many nodes"), run in the saga
+// consumer's thread: a second client joins the shards' group (cooperative-sticky,
+// static membership when NODE_ID is given) on the first saga topic, whose partitions
+// are the shards, and never reads it. When the group assigns shards, this node raises
+// each one's epoch in PostgreSQL (waiting for, or ending, the previous owner's
+// in-flight writes), publishes it in shard_ownership, and only then starts reading the
+// shard's partitions of every saga topic from their committed offsets. When the group
+// revokes shards, it commits what is done in them (unless they were lost), stops
+// reading them, forgets their queued events, and has the registry stop their actors.
+
+#include <cstddef>
+#include <memory>
+#include <set>
+
+#include <caf/actor.hpp>
+
+namespace flashsale {
+
+struct consumer_state;
+class shard_ownership;
+class metrics_registry;
+
+/// What the consumer needs for ownership besides its settings.
+struct shard_ports {
+  std::shared_ptr<shard_ownership> ownership;
+  caf::actor registry; // told to release the actors of revoked shards
+};
+
+/// Makes the membership client and learns the shard count; false while either fails.
+bool ensure_membership(consumer_state& st);
+
+/// Serves the group's rebalances (no message is ever read) and takes the epochs of
+/// shards assigned while the database did not answer.
+void poll_membership(consumer_state& st);
+
+/// Leaves the shards' group: every shard is revoked first (committed, released).
+void close_membership(consumer_state& st);
+
+/// The saga partitions of the owned shards, to add to a new data client.
+void reassign_owned(consumer_state& st);
+
+} // namespace flashsale

@@ -1,0 +1,3 @@
+ALTER TABLE order_deadlines DROP COLUMN shard;
+ALTER TABLE orders DROP COLUMN shard, DROP COLUMN epoch;
+DROP TABLE shard_owners;
