@@ -264,6 +264,8 @@ std::variant<config, std::string> load_config(const env_lookup& env) {
     read_millis(env, "HTTP_WRITE_TIMEOUT_MS", 100, 3600000, cfg.http.connections.write_timeout);
     read_int(env, "HTTP_MAX_IN_FLIGHT", 1, 1000000, cfg.http.max_in_flight);
     read_int(env, "CONSUMER_MAX_IN_FLIGHT", 1, 1000000, cfg.consumer.max_in_flight);
+    // Kafka's brokers accept 6 s to 30 min by default (group.min/max.session.timeout.ms).
+    read_millis(env, "KAFKA_SESSION_TIMEOUT_MS", 1000, 1800000, cfg.consumer.session_timeout);
     read_seconds(env, "ORDER_PASSIVATE_S", cfg.order.passivate_after);
     read_admission(env, cfg.http.admission);
     read_seconds(env, "INBOX_RETENTION_S", cfg.inbox_retention);

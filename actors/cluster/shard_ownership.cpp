@@ -41,6 +41,14 @@ std::optional<shard_fence> shard_ownership::fence_of(const std::string& order_id
   return shard_fence{s, i->second};
 }
 
+std::optional<shard_fence> shard_ownership::fence_of_shard(int shard) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = epochs_.find(shard);
+  if (i == epochs_.end())
+    return std::nullopt;
+  return shard_fence{shard, i->second};
+}
+
 std::optional<std::pair<std::string, shard_fence>>
 shard_ownership::mint(const std::function<std::string()>& mint) const {
   std::map<int, std::int64_t> epochs;

@@ -32,6 +32,7 @@ public:
   std::optional<int> shard_of_order(const std::string& order_id) const;
   std::optional<shard_fence> fence_of(const std::string& order_id) const;
   bool owns(const std::string& order_id) const { return fence_of(order_id).has_value(); }
+  std::optional<shard_fence> fence_of_shard(int shard) const;
 
   /// A new order id in a shard this node owns, with that shard's fence; nullopt while
   /// it owns none. `mint` makes candidate ids (new_uuid).

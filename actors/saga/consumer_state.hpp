@@ -36,6 +36,13 @@ struct consumer_state {
   std::unique_ptr<kafka::consumer_client> membership; // the shards' group
   std::unique_ptr<persistence::pg_session> epochs_db;
   std::set<int> pending; // assigned by the group, epoch not taken yet (database down)
+  /// Shards the group said were lost (a session that timed out: the brokers were
+  /// unreachable, or this process was paused). Their epochs stay in use until the group
+  /// answers again: while nobody else acquires them every write still passes the fence,
+  /// so a broker outage does not stop creates; once another node acquires one, our writes
+  /// to it are refused in the database. The next assignment releases those not in it.
+  std::set<int> lost;
+  bool closing = false; // leaving the group: every shard is released
   bool backfilled = false;
   saga_pipeline pipeline; // every decision: offsets, chains, slots, retries, DLQ tokens
   std::uint64_t tick = 0; // the one consume_tick that counts; older ones are ignored

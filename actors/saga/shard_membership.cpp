@@ -84,10 +84,32 @@ void acquire_pending(consumer_state& st) {
   log::info("shards acquired", {{"node_id", st.cfg.node_id}, {"shards", shard_list(taken)}});
 }
 
+void release(consumer_state& st, const std::vector<int>& shards) {
+  st.shards.ownership->released(shards);
+  update_owned_gauge(st);
+  auto own = st.shards.ownership;
+  ownership_test owns = [own](const std::string& id) { return own->owns(id); };
+  caf::anon_send(st.shards.registry, release_atom::value, std::move(owns));
+}
+
 bool on_shards_assigned(consumer_state& st, const std::vector<kafka::topic_partition>& parts) {
   st.metrics.rebalances->inc();
+  std::set<int> given;
   for (const auto& tp : parts)
-    st.pending.insert(tp.partition);
+    given.insert(tp.partition);
+  // The group answered again after a lost session: what it did not give back is another
+  // node's (or will be), so it goes now; what it gave back gets a new epoch below.
+  std::vector<int> gone;
+  for (int s : st.lost)
+    if (given.count(s) == 0)
+      gone.push_back(s);
+  st.lost.clear();
+  if (!gone.empty()) {
+    release(st, gone);
+    log::info("lost shards released", {{"node_id", st.cfg.node_id}, {"shards", shard_list(gone)}});
+  }
+  for (int s : given)
+    st.pending.insert(s);
   acquire_pending(st); // an empty assignment too: the group has answered
   return true; // paused: nothing of the shards' topic is ever read by this client
 }
@@ -113,15 +135,19 @@ void on_shards_revoked(consumer_state& st, const std::vector<kafka::topic_partit
     st.dlq_writer->forget_unsent([&](const std::string& topic, std::int32_t partition) {
       return revoked.count({topic, partition}) > 0;
     });
-  st.shards.ownership->released(shards);
   (lost ? st.metrics.shards_lost : st.metrics.shards_revoked)->inc(static_cast<double>(shards.size()));
-  update_owned_gauge(st);
-  auto own = st.shards.ownership;
-  ownership_test owns = [own](const std::string& id) { return own->owns(id); };
-  caf::anon_send(st.shards.registry, release_atom::value, std::move(owns));
   log::info("shards revoked", {{"node_id", st.cfg.node_id},
                                {"shards", shard_list(shards)},
                                {"lost", lost ? "true" : "false"}});
+  if (lost && !st.closing) {
+    // Not read any more, but still written under their epochs until the group answers
+    // (consumer_state.hpp, `lost`): the fence refuses us once someone else takes them.
+    for (int s : shards)
+      if (st.shards.ownership->fence_of_shard(s))
+        st.lost.insert(s);
+    return;
+  }
+  release(st, shards);
 }
 
 std::unique_ptr<kafka::consumer_client> make_membership(consumer_state& st, std::string& error) {
@@ -228,6 +254,7 @@ void poll_membership(consumer_state& st) {
 void close_membership(consumer_state& st) {
   if (!st.membership)
     return;
+  st.closing = true;
   st.membership->close(); // revokes every shard through on_shards_revoked
   st.membership.reset();
   // A close that could not revoke (refused) must still not leave shards owned here.
@@ -239,6 +266,8 @@ void close_membership(consumer_state& st) {
     on_shards_revoked(st, parts, true);
   }
   st.pending.clear();
+  st.lost.clear();
+  st.closing = false;
 }
 
 void reassign_owned(consumer_state& st) {

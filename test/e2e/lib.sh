@@ -40,10 +40,15 @@ free_port() {
 }
 
 # start_service URL PORT [VAR=value ...]: runs `serve` in the background, logs to a file.
+RANDOM_GROUP=$RANDOM
 start_service() {
   local url=$1 port=$2
   shift 2
-  env DATABASE_URL="$url" KAFKA_BROKERS="$KAFKA_BROKERS" HTTP_ADDR="127.0.0.1:$port" "$@" \
+  # The nodes of one test share a consumer group of their own (a test may name another):
+  # a group shared across tests would hold the shards of an earlier test's static
+  # members (NODE_ID) until their session timeout.
+  env DATABASE_URL="$url" KAFKA_BROKERS="$KAFKA_BROKERS" HTTP_ADDR="127.0.0.1:$port" \
+    KAFKA_GROUP_ID="e2e-$$-$RANDOM_GROUP" "$@" \
     "$FLASHSALE_BIN" serve >"$E2E_TMP/service-$port.log" 2>&1 &
   E2E_PIDS+=($!)
   SERVICE_PID=$!

@@ -116,9 +116,11 @@ describe_group() { # the rows "partition current-offset log-end-offset lag" of i
     --group "$GROUP" 2>/dev/null | awk '$2 == "inventory.v1.events" { print $3, $4, $5, $6 }' | sort -n
 }
 describe_group >"$T/mid"
+# The members are those of the shards' group (DESIGN.md "Many nodes"); the offsets are
+# committed under $GROUP by the node that owns each shard.
 MEMBERS_MID=$("$KAFKA_CTL" tool kafka-consumer-groups --bootstrap-server "$KAFKA_BROKERS" --describe \
-  --group "$GROUP" --members 2>/dev/null | awk '$1 == "'"$GROUP"'"' | wc -l)
-check "two members in the group while B runs" eq "$MEMBERS_MID" 2
+  --group "$GROUP.shards" --members 2>/dev/null | awk '$1 == "'"$GROUP.shards"'"' | wc -l)
+check "two members in the shards' group while B runs" eq "$MEMBERS_MID" 2
 topic_events inventory.v1.events >"$T/topic_mid"
 sql "$DB" "SELECT event_id FROM processed_events" | sort -u >"$T/processed_mid"
 # every message below its partition's committed offset (as read above) is applied
