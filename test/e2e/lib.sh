@@ -40,15 +40,16 @@ free_port() {
 }
 
 # start_service URL PORT [VAR=value ...]: runs `serve` in the background, logs to a file.
-RANDOM_GROUP=$RANDOM
 start_service() {
   local url=$1 port=$2
   shift 2
-  # The nodes of one test share a consumer group of their own (a test may name another):
-  # a group shared across tests would hold the shards of an earlier test's static
-  # members (NODE_ID) until their session timeout.
+  # A deployment is one database and one consumer group: the nodes of a database share a
+  # group of their own (a test may name another). A group shared across databases would
+  # split the shards between unrelated nodes, and one shared across tests would hold an
+  # earlier test's static members (NODE_ID) until their session timeout.
+  local db=${url%%\?*}
   env DATABASE_URL="$url" KAFKA_BROKERS="$KAFKA_BROKERS" HTTP_ADDR="127.0.0.1:$port" \
-    KAFKA_GROUP_ID="e2e-$$-$RANDOM_GROUP" "$@" \
+    KAFKA_GROUP_ID="e2e-$$-${db##*/}" "$@" \
     "$FLASHSALE_BIN" serve >"$E2E_TMP/service-$port.log" 2>&1 &
   E2E_PIDS+=($!)
   SERVICE_PID=$!

@@ -22,7 +22,7 @@ source "$(dirname "$0")/cluster_tls_lib.sh"
 # The suite's environment must not hand the nodes cluster settings of its own.
 unset CLUSTER_TLS_CA CLUSTER_TLS_CERT CLUSTER_TLS_KEY CLUSTER_INSECURE CLUSTER_HOST \
   CAF_NODE_PORT NODE_ID
-NODE_ENV=(KAFKA_GROUP_ID="e2e-cluster-port-$$-$RANDOM" CLUSTER_HEARTBEAT_MS=300
+NODE_ENV=(CLUSTER_HEARTBEAT_MS=300
   CLUSTER_TIMEOUT_MS=1500 OUTBOX_RELAYS=1)
 
 # listening PID: the local addresses PID listens on (TCP), one a line, sorted.

@@ -18,7 +18,7 @@ CERTS=$E2E_TMP/certs
 OTHER=$E2E_TMP/other-ca
 make_certs "$CERTS" node-1 node-2 friend
 make_certs "$OTHER" rogue stranger
-NODE_ENV=(KAFKA_GROUP_ID="e2e-cluster-tls-$$-$RANDOM" CLUSTER_HEARTBEAT_MS=300
+NODE_ENV=(CLUSTER_HEARTBEAT_MS=300
   CLUSTER_TIMEOUT_MS=1500 OUTBOX_RELAYS=1)
 
 declare -A PORT PID
@@ -118,13 +118,14 @@ check "the line names a live node" grep -q 'node node-[12] is live' <<<"$PLAIN_O
 # NODE_ID, while the old row is still live) starts: the old row lapses
 DB3=$(fresh_database)
 PORT[solo]=$(free_port)
-start_service "$DB3" "${PORT[solo]}" "${NODE_ENV[@]}"
+start_service "$DB3" "${PORT[solo]}" "${NODE_ENV[@]}" KAFKA_SESSION_TIMEOUT_MS=6000
 on solo
 wait_for 30 "solo node readyz 200" ready
 kill -KILL "$SERVICE_PID"
 wait "$SERVICE_PID" 2>/dev/null || true
 PORT[solo]=$(free_port)
-start_service "$DB3" "${PORT[solo]}" "${NODE_ENV[@]}"
+# (its first answer from the group comes once the killed member's session has lapsed)
+start_service "$DB3" "${PORT[solo]}" "${NODE_ENV[@]}" KAFKA_SESSION_TIMEOUT_MS=6000
 on solo
 check "a single node restarted after SIGKILL starts in plaintext" wait_for 30 "restarted solo readyz" ready
 
