@@ -305,7 +305,6 @@ time_budgets budgets_of(const config& cfg) {
                                                       : b.owner_command + forward_margin;
   b.event_request = b.forward + forward_margin;
   b.http_request = http_request_timeout;
-  b.forward_read = std::min(b.forward, b.http_request - forward_margin);
   return b;
 }
 

@@ -88,9 +88,8 @@ struct dlq_config {
 ///   db_call       = statement_timeout + db_call_grace   a blocking call is cut after this
 ///   order_step    = db_call                             an order actor waits for one load or commit
 ///   owner_command = 2 x order_step                      load + commit: the owner's own work
-///   forward       > owner_command                       a forwarded command waits for the owner;
-///                                                        only a silent owner makes this node run it
-///   forward_read  = http_request - margin                a forwarded read, then answered here
+///   forward       > owner_command                       a forwarded cancel or event waits for the owner;
+///                                                        a silent owner: 503 (cancel) or a retry (event)
 ///   event_request = forward + margin                    the consumer and the sweeper wait this long
 /// The HTTP bridge answers 503 after http_request whatever the rest still does, except a
 /// create: it must reach COMMIT by http_request - 1 s and is answered by what became of
@@ -100,7 +99,6 @@ struct time_budgets {
   std::chrono::milliseconds order_step;
   std::chrono::milliseconds owner_command;
   std::chrono::milliseconds forward;
-  std::chrono::milliseconds forward_read; // a forwarded read: http_request - forward_margin
   std::chrono::milliseconds event_request;
   std::chrono::milliseconds http_request;
 };

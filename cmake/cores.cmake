@@ -5,6 +5,7 @@
 set(FLASHSALE_CORE_SOURCES
   actors/saga/offset_tracker.cpp
   actors/saga/saga_pipeline.cpp
+  actors/saga/shard_handoff.cpp
   actors/order/order_decisions.cpp
   actors/order/held_events.cpp
   actors/outbox/relay_batch.cpp

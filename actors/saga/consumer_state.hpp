@@ -7,6 +7,7 @@
 #include "actors/saga/kafka_consumer.hpp"
 #include "actors/saga/saga_metrics.hpp"
 #include "actors/saga/saga_pipeline.hpp"
+#include "actors/saga/shard_handoff.hpp"
 #include "actors/saga/shard_membership.hpp"
 #include "kafka/consumer_client.hpp"
 #include "kafka/dlq_writer.hpp"
@@ -35,13 +36,12 @@ struct consumer_state {
   shard_ports shards;
   std::unique_ptr<kafka::consumer_client> membership; // the shards' group
   std::unique_ptr<persistence::pg_session> epochs_db;
-  std::set<int> pending; // assigned by the group, epoch not taken yet (database down)
-  /// Shards the group said were lost (a session that timed out: the brokers were
-  /// unreachable, or this process was paused). Their epochs stay in use until the group
+  /// Pending and lost shards (shard_handoff.hpp). Lost ones (a session that timed out:
+  /// the brokers unreachable, or this process paused) keep their epochs until the group
   /// answers again: while nobody else acquires them every write still passes the fence,
   /// so a broker outage does not stop creates; once another node acquires one, our writes
-  /// to it are refused in the database. The next assignment releases those not in it.
-  std::set<int> lost;
+  /// to it are refused in the database.
+  shard_handoff handoff;
   bool closing = false; // leaving the group: every shard is released
   bool backfilled = false;
   saga_pipeline pipeline; // every decision: offsets, chains, slots, retries, DLQ tokens

@@ -50,11 +50,8 @@ void start_reading(consumer_state& st, const std::vector<int>& shards) {
 /// Raises the epochs of the pending shards; those the database did not take stay
 /// pending for the next step.
 void acquire_pending(consumer_state& st) {
-  if (st.pending.empty())
-    return;
   std::vector<int> taken;
-  for (auto i = st.pending.begin(); i != st.pending.end();) {
-    int shard = *i;
+  for (int shard : std::vector<int>(st.handoff.pending().begin(), st.handoff.pending().end())) {
     std::size_t ended = 0;
     try {
       auto epoch = st.epochs_db->with([&](pqxx::connection_base& conn) {
@@ -62,12 +59,12 @@ void acquire_pending(consumer_state& st) {
       });
       st.shards.ownership->acquired(shard, epoch);
       st.metrics.shard_acquisitions->inc();
+      st.handoff.acquired(shard);
       taken.push_back(shard);
-      i = st.pending.erase(i);
     } catch (const std::exception& e) {
       log::warn("shard epoch not taken, retrying", {{"shard", std::to_string(shard)},
                                                     {"error", e.what()}});
-      return; // the database is likely down: the next step tries again
+      break; // the database is likely down: the next step tries again
     }
     if (ended > 0) {
       st.metrics.shard_writers_ended->inc(static_cast<double>(ended));
@@ -75,7 +72,7 @@ void acquire_pending(consumer_state& st) {
                 {{"shard", std::to_string(shard)}, {"transactions", std::to_string(ended)}});
     }
   }
-  if (st.pending.empty())
+  if (st.handoff.pending().empty())
     st.shards.ownership->mark_joined();
   if (taken.empty())
     return;
@@ -85,6 +82,8 @@ void acquire_pending(consumer_state& st) {
 }
 
 void release(consumer_state& st, const std::vector<int>& shards) {
+  if (shards.empty())
+    return;
   st.shards.ownership->released(shards);
   update_owned_gauge(st);
   auto own = st.shards.ownership;
@@ -94,22 +93,15 @@ void release(consumer_state& st, const std::vector<int>& shards) {
 
 bool on_shards_assigned(consumer_state& st, const std::vector<kafka::topic_partition>& parts) {
   st.metrics.rebalances->inc();
-  std::set<int> given;
+  std::vector<int> given;
   for (const auto& tp : parts)
-    given.insert(tp.partition);
-  // The group answered again after a lost session: what it did not give back is another
-  // node's (or will be), so it goes now; what it gave back gets a new epoch below.
-  std::vector<int> gone;
-  for (int s : st.lost)
-    if (given.count(s) == 0)
-      gone.push_back(s);
-  st.lost.clear();
+    given.push_back(tp.partition);
+  // After a lost session: what the group did not give back is another node's now.
+  auto gone = st.handoff.assigned(given);
   if (!gone.empty()) {
     release(st, gone);
     log::info("lost shards released", {{"node_id", st.cfg.node_id}, {"shards", shard_list(gone)}});
   }
-  for (int s : given)
-    st.pending.insert(s);
   acquire_pending(st); // an empty assignment too: the group has answered
   return true; // paused: nothing of the shards' topic is ever read by this client
 }
@@ -118,10 +110,8 @@ void on_shards_revoked(consumer_state& st, const std::vector<kafka::topic_partit
                        bool lost) {
   st.metrics.rebalances->inc();
   std::vector<int> shards;
-  for (const auto& tp : parts) {
-    st.pending.erase(tp.partition);
+  for (const auto& tp : parts)
     shards.push_back(tp.partition);
-  }
   auto data = saga_partitions(st, shards);
   std::set<partition_id> revoked;
   for (const auto& tp : data)
@@ -139,15 +129,10 @@ void on_shards_revoked(consumer_state& st, const std::vector<kafka::topic_partit
   log::info("shards revoked", {{"node_id", st.cfg.node_id},
                                {"shards", shard_list(shards)},
                                {"lost", lost ? "true" : "false"}});
-  if (lost && !st.closing) {
-    // Not read any more, but still written under their epochs until the group answers
-    // (consumer_state.hpp, `lost`): the fence refuses us once someone else takes them.
-    for (int s : shards)
-      if (st.shards.ownership->fence_of_shard(s))
-        st.lost.insert(s);
-    return;
-  }
-  release(st, shards);
+  // Lost ones stay written (not read) under their epochs until the group answers again.
+  release(st, st.handoff.revoked(shards, lost, st.closing, [&](int s) {
+    return st.shards.ownership->fence_of_shard(s).has_value();
+  }));
 }
 
 std::unique_ptr<kafka::consumer_client> make_membership(consumer_state& st, std::string& error) {
@@ -242,7 +227,8 @@ bool ensure_membership(consumer_state& st) {
 void poll_membership(consumer_state& st) {
   if (!st.membership)
     return;
-  acquire_pending(st);
+  if (!st.handoff.pending().empty())
+    acquire_pending(st);
   // Rebalances are served inside consume(); the partitions are paused, nothing comes.
   st.membership->consume(std::chrono::milliseconds{0});
   if (!st.membership->assignment_ok()) {
@@ -265,8 +251,7 @@ void close_membership(consumer_state& st) {
       parts.push_back({st.cfg.topics.front(), s, -1, true});
     on_shards_revoked(st, parts, true);
   }
-  st.pending.clear();
-  st.lost.clear();
+  st.handoff.clear();
   st.closing = false;
 }
 
