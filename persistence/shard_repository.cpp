@@ -26,16 +26,18 @@ std::vector<bool> stale_fences(pqxx::transaction_base& tx, const std::vector<sha
       shards.insert(f.shard);
   if (shards.empty())
     return stale;
-  auto list = int_array(shards);
+  // One round trip, two statements: the second one's snapshot is taken after the locks
+  // were granted (READ COMMITTED), so an acquisition that committed meanwhile is seen.
   // OFFSET 0 keeps the ordered subquery apart: the locks are taken in ascending order.
-  tx.exec_params("SELECT count(pg_advisory_xact_lock_shared($1, s.shard)) FROM "
-                 "(SELECT shard FROM unnest($2::int[]) AS shard ORDER BY shard OFFSET 0) s",
-                 shard_lock_space, list);
-  // A statement of its own: its snapshot is taken after the locks were granted, so an
-  // acquisition that committed meanwhile is seen.
+  // The list holds only integers, so it is written into the text as it is.
+  auto list = int_array(shards);
+  auto rows = tx.exec("SELECT count(pg_advisory_xact_lock_shared(" + std::to_string(shard_lock_space)
+                      + ", s.shard)) FROM (SELECT shard FROM unnest('" + list
+                      + "'::int[]) AS shard ORDER BY shard OFFSET 0) s; "
+                        "SELECT shard, epoch FROM shard_owners WHERE shard = ANY('"
+                      + list + "'::int[])");
   std::map<int, std::int64_t> epochs;
-  for (const auto& r :
-       tx.exec_params("SELECT shard, epoch FROM shard_owners WHERE shard = ANY($1::int[])", list))
+  for (const auto& r : rows)
     epochs.emplace(r[0].as<int>(), r[1].as<std::int64_t>());
   for (std::size_t i = 0; i < fences.size(); ++i) {
     if (!fences[i].fenced())

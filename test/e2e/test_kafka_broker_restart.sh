@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The only broker (Apache Kafka, a node of this test's own) stopped for 30 s and
+# The only broker (Apache Kafka, a node of this test's own) stopped for 16 s and
 # restarted on its data: what was produced before is still there at the same offsets,
 # orders created meanwhile are answered 201 (committed to PostgreSQL) and their events
 # wait in the outbox, /readyz says the broker is gone and back and shows the events
@@ -9,7 +9,9 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/saga_lib.sh"
 source "$(dirname "$0")/kafka_lib.sh"
 
-OUTAGE_S=${OUTAGE_S:-30}
+# Past the relays' 5 s message timeout and the consumer's 10 s session timeout, so that
+# both lose the broker for real.
+OUTAGE_S=${OUTAGE_S:-16}
 own_cluster 1
 DB=$(fresh_database)
 PORT=$(free_port)

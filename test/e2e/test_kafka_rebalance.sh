@@ -102,7 +102,9 @@ keep_flowing() {
 }
 keep_flowing
 PORT_B=$(free_port)
-start_service "$DB" "$PORT_B" NODE_ID=node-b "${NODE_ENV[@]}"
+# No NODE_ID: a dynamic member, which leaves the group on SIGTERM (a static one would
+# keep its shards for the session timeout).
+start_service "$DB" "$PORT_B" "${NODE_ENV[@]}"
 B_PID=$SERVICE_PID
 B="http://127.0.0.1:$PORT_B"
 BASE=$B

@@ -130,6 +130,26 @@ BOOST_FIXTURE_TEST_CASE(an_acquisition_waits_for_an_open_writer_transaction, fen
   BOOST_TEST((std::chrono::steady_clock::now() - started >= 300ms));
 }
 
+// The other way round: a writer that waited for an acquisition in progress must see its
+// new epoch once it gets the lock (the epochs are read after the locks are granted).
+BOOST_FIXTURE_TEST_CASE(a_writer_behind_an_acquisition_sees_the_new_epoch, fence_fixture) {
+  auto e1 = persistence::acquire_shard(conn, 7, "node-a", 1s);
+  pqxx::connection acquirer{url};
+  pqxx::work taking{acquirer}; // an acquisition under way: the exclusive lock, then the epoch
+  taking.exec_params("SELECT pg_advisory_xact_lock($1, 7)", persistence::shard_lock_space);
+  taking.exec("UPDATE shard_owners SET epoch = epoch + 1, node_id = 'node-b' WHERE shard = 7");
+  auto writer = std::async(std::launch::async, [&] {
+    pqxx::connection c{url};
+    pqxx::work tx{c};
+    auto stale = persistence::stale_fences(tx, {{7, e1}});
+    tx.commit();
+    return static_cast<bool>(stale[0]);
+  });
+  BOOST_TEST((writer.wait_for(300ms) == std::future_status::timeout)); // waits for the lock
+  taking.commit();
+  BOOST_TEST(writer.get()); // node a's epoch is stale now: its write would be refused
+}
+
 BOOST_FIXTURE_TEST_CASE(an_acquisition_ends_a_writer_that_stays_open, fence_fixture) {
   auto e1 = persistence::acquire_shard(conn, 6, "node-a", 1s);
   pqxx::connection paused{url}; // a paused owner: its transaction never ends by itself
