@@ -308,11 +308,31 @@ BOOST_AUTO_TEST_CASE(clear_errors_for_bad_folders_and_urls) {
 
   const auto bad_url = flashsale::test::with_database(
       "postgresql://postgres@127.0.0.1:1/postgres?connect_timeout=2", "x");
-  const auto conn_err = error_of([&] { migrator(bad_url, FLASHSALE_MIGRATIONS_DIR).up(); });
+  // Tried once: waiting for a database to come up is the next test's, and 60 s of
+  // retries against a port nobody listens on were most of this suite's time.
+  flashsale::persistence::migrate_settings once;
+  once.database_wait = std::chrono::seconds{0};
+  const auto conn_err =
+    error_of([&] { migrator(bad_url, FLASHSALE_MIGRATIONS_DIR, once).up(); });
   BOOST_TEST(contains(conn_err, "cannot connect"), conn_err);
 
   BOOST_TEST(contains(error_of([&] { migrator(url, FLASHSALE_MIGRATIONS_DIR).down(-1); }),
                       "negative"));
+}
+
+// MIGRATE_DATABASE_WAIT_S: a database that does not answer is tried again until the
+// wait is over, then the error says so.
+BOOST_AUTO_TEST_CASE(an_unreachable_database_is_retried_until_the_wait_is_over) {
+  const auto bad_url = flashsale::test::with_database(
+      "postgresql://postgres@127.0.0.1:1/postgres?connect_timeout=2", "x");
+  flashsale::persistence::migrate_settings wait;
+  wait.database_wait = std::chrono::seconds{2};
+  auto started = std::chrono::steady_clock::now();
+  const auto err = error_of([&] { migrator(bad_url, FLASHSALE_MIGRATIONS_DIR, wait).up(); });
+  auto took = std::chrono::steady_clock::now() - started;
+  BOOST_TEST(contains(err, "cannot connect"), err);
+  BOOST_TEST((took >= std::chrono::milliseconds{1400}));   // retried, not given up at once
+  BOOST_TEST((took < std::chrono::seconds{10}));           // and not past the wait
 }
 
 BOOST_AUTO_TEST_CASE(with_database_rewrites_urls) {
