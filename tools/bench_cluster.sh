@@ -96,7 +96,7 @@ wait_until() { # SECONDS COMMAND...: polls every 0.1 s
 }
 
 metric() { # PORT NAME
-  curl -fsS "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { print $2; f = 1 } END { if (!f) print 0 }'
+  curl -fs "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { print $2; f = 1 } END { if (!f) print 0 }'
 }
 sum_metric() {
   local port sum=0

@@ -53,6 +53,10 @@ struct consumer_settings {
   std::chrono::milliseconds acquire_wait{2000};
   std::chrono::milliseconds metadata_timeout{5000}; // the shard count from the brokers
   std::size_t backfill_batch = 1000; // deadline rows given their shard per statement
+  /// A shards' client that has joined but has no assignment yet is not closed until it
+  /// gets one, this long at most: librdkafka 2.0.2 crashes closing a cooperative-sticky
+  /// member in that window (librdkafka #4312, fixed in 2.2).
+  std::chrono::milliseconds first_assignment_wait{3000};
 };
 
 } // namespace flashsale

@@ -42,7 +42,8 @@ struct consumer_state {
   /// so a broker outage does not stop creates; once another node acquires one, our writes
   /// to it are refused in the database.
   shard_handoff handoff;
-  bool closing = false; // leaving the group: every shard is released
+  bool closing = false;        // leaving the group: every shard is released
+  bool ever_assigned = false;  // the shards' client got its first assignment
   bool backfilled = false;
   saga_pipeline pipeline; // every decision: offsets, chains, slots, retries, DLQ tokens
   std::uint64_t tick = 0; // the one consume_tick that counts; older ones are ignored

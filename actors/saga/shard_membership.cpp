@@ -93,6 +93,7 @@ void release(consumer_state& st, const std::vector<int>& shards) {
 
 bool on_shards_assigned(consumer_state& st, const std::vector<kafka::topic_partition>& parts) {
   st.metrics.rebalances->inc();
+  st.ever_assigned = true;
   std::vector<int> given;
   for (const auto& tp : parts)
     given.push_back(tp.partition);
@@ -241,6 +242,12 @@ void close_membership(consumer_state& st) {
   if (!st.membership)
     return;
   st.closing = true;
+  // librdkafka 2.0.2 crashes when a cooperative-sticky member that has joined but not yet
+  // received its first assignment is closed or destroyed (#4312: the assignor's state is
+  // still null). Let the group answer first, within a bound.
+  auto until = std::chrono::steady_clock::now() + st.cfg.first_assignment_wait;
+  while (!st.ever_assigned && std::chrono::steady_clock::now() < until)
+    st.membership->consume(std::chrono::milliseconds{50});
   st.membership->close(); // revokes every shard through on_shards_revoked
   st.membership.reset();
   // A close that could not revoke (refused) must still not leave shards owned here.
@@ -253,6 +260,7 @@ void close_membership(consumer_state& st) {
   }
   st.handoff.clear();
   st.closing = false;
+  st.ever_assigned = false;
 }
 
 void reassign_owned(consumer_state& st) {
