@@ -44,6 +44,7 @@ struct consumer_state {
   shard_handoff handoff;
   bool closing = false;        // leaving the group: every shard is released
   bool ever_assigned = false;  // the shards' client got its first assignment
+  steady::time_point acquire_quiet_until{}; // no failed acquisition is logged before this
   bool backfilled = false;
   saga_pipeline pipeline; // every decision: offsets, chains, slots, retries, DLQ tokens
   std::uint64_t tick = 0; // the one consume_tick that counts; older ones are ignored

@@ -62,8 +62,12 @@ void acquire_pending(consumer_state& st) {
       st.handoff.acquired(shard);
       taken.push_back(shard);
     } catch (const std::exception& e) {
-      log::warn("shard epoch not taken, retrying", {{"shard", std::to_string(shard)},
-                                                    {"error", e.what()}});
+      // Tried again every step while the database is down: logged once per restart_pause.
+      if (steady::now() >= st.acquire_quiet_until) {
+        st.acquire_quiet_until = steady::now() + st.cfg.restart_pause;
+        log::warn("shard epoch not taken, retrying", {{"shard", std::to_string(shard)},
+                                                      {"error", e.what()}});
+      }
       break; // the database is likely down: the next step tries again
     }
     if (ended > 0) {

@@ -152,20 +152,27 @@ BOOST_FIXTURE_TEST_CASE(a_writer_behind_an_acquisition_sees_the_new_epoch, fence
 
 BOOST_FIXTURE_TEST_CASE(an_acquisition_ends_a_writer_that_stays_open, fence_fixture) {
   auto e1 = persistence::acquire_shard(conn, 6, "node-a", 1s);
-  pqxx::connection paused{url}; // a paused owner: its transaction never ends by itself
-  pqxx::work tx{paused};
+  // A paused owner: its transaction never ends by itself. Its own connection is not used
+  // after the termination (libpqxx 6.4 leaks the error result of a statement there, which
+  // LeakSanitizer reports), so the test looks at the server side instead.
+  // Its BEGIN by hand: a pqxx::work would send ROLLBACK on the dead connection at the end.
+  pqxx::connection paused{url};
+  auto pid = paused.backendpid();
+  pqxx::nontransaction tx{paused};
+  tx.exec("BEGIN");
   persistence::stale_fences(tx, {{6, e1}});
   std::size_t ended = 0;
   auto e2 = persistence::acquire_shard(conn, 6, "node-b", 300ms, &ended);
   BOOST_TEST(e2 == e1 + 1);
   BOOST_TEST(ended == 1u);
-  // The paused owner wakes up: its transaction is gone, nothing of it commits.
-  BOOST_CHECK_THROW(
-    {
-      tx.exec("SELECT 1");
-      tx.commit();
-    },
-    std::exception);
+  // Its server process is gone, and with it the transaction: nothing of it can commit.
+  auto gone = [&] {
+    return scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = " + std::to_string(pid)) == "0";
+  };
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!gone() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  BOOST_TEST(gone());
 }
 
 BOOST_FIXTURE_TEST_CASE(the_sweeper_sees_only_the_shards_it_is_given, fence_fixture) {
