@@ -1,5 +1,7 @@
 #include "actors/order/db_actors.hpp"
 
+#include "actors/order/pending_batch.hpp"
+
 #include "actors/log.hpp"
 #include "actors/protocol.hpp"
 #include "messages/clock.hpp"
@@ -20,86 +22,9 @@ namespace flashsale {
 
 namespace {
 
-/// Creates for the same keys in two writers' batches can still deadlock in rare
-/// interleavings (inserts are ordered, the conflict checks of replays are not): the
-/// loser is retried a few times before its requests fail.
-constexpr int max_deadlock_retries = 3;
-
 /// After a failed connect, requests fail at once for this long instead of each waiting
 /// for its own connect attempt (pg_session).
 constexpr std::chrono::milliseconds retry_pause{500};
-
-bool is_fenced(const create_outcome& o) { return o.status == create_status::fenced; }
-bool is_fenced(const write_outcome& o) { return o.status == write_status::fenced; }
-const std::string& order_of(const create_command& c) { return c.fresh.id; }
-const std::string& order_of(const write_command& c) { return c.order_id; }
-
-template <class Command, class Outcome>
-struct pending_batch {
-  counter* fenced = nullptr; // writes refused: this node no longer owns the shard
-  std::vector<Command> commands;
-  std::vector<caf::typed_response_promise<Outcome>> promises;
-
-  bool empty() const { return commands.empty(); }
-
-  std::vector<const Command*> pointers() const {
-    std::vector<const Command*> ptrs;
-    ptrs.reserve(commands.size());
-    for (const auto& c : commands)
-      ptrs.push_back(&c);
-    return ptrs;
-  }
-
-  void fail_all(std::vector<Outcome>& outcomes, std::exception_ptr error) const {
-    Outcome failed;
-    failed.error = persistence::to_api_error(error);
-    outcomes.assign(commands.size(), failed);
-  }
-
-  /// Answers every promise with its outcome and empties the batch.
-  void deliver(std::vector<Outcome>& outcomes, std::chrono::steady_clock::time_point started,
-               histogram* sizes, histogram* seconds) {
-    if (sizes)
-      sizes->observe(static_cast<double>(commands.size()));
-    if (seconds)
-      seconds->observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    for (std::size_t i = 0; i < promises.size(); ++i) {
-      if (is_fenced(outcomes[i])) {
-        if (fenced)
-          fenced->inc();
-        // Rare (a node that lost its shards while paused): each one is worth a line.
-        log::warn("write refused: another node owns the order's shard now",
-                  {{"order_id", order_of(commands[i])},
-                   {"shard", std::to_string(commands[i].fence.shard)},
-                   {"epoch", std::to_string(commands[i].fence.epoch)}});
-      }
-      promises[i].deliver(std::move(outcomes[i]));
-    }
-    commands.clear();
-    promises.clear();
-  }
-
-  /// Runs `commit` over the whole batch and answers every promise with its outcome,
-  /// or every promise with the same failure when the transaction failed.
-  template <class Commit>
-  void flush(persistence::pg_session& db, Commit commit, histogram* sizes,
-             histogram* seconds) {
-    auto started = std::chrono::steady_clock::now();
-    auto ptrs = pointers();
-    std::vector<Outcome> outcomes;
-    for (int attempt = 1; outcomes.empty(); ++attempt) {
-      try {
-        outcomes = db.with([&](auto& conn) { return commit(conn, ptrs); });
-      } catch (...) {
-        if (persistence::is_deadlock(std::current_exception()) && attempt < max_deadlock_retries)
-          continue; // the other transaction went through: ours will now
-        fail_all(outcomes, std::current_exception());
-      }
-    }
-    deliver(outcomes, started, sizes, seconds);
-  }
-};
 
 struct writer_state {
   std::unique_ptr<persistence::pg_session> db;

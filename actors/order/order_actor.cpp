@@ -32,24 +32,19 @@ struct order_state {
 
 using order_self = caf::stateful_actor<order_state>;
 
-order_decisions& core(order_self* self) {
-  return *self->state.core;
-}
+order_decisions& core(order_self* self) { return *self->state.core; }
 
-const std::string& id_of(order_self* self) {
-  return core(self).id();
-}
+const std::string& id_of(order_self* self) { return core(self).id(); }
 
 void request_passivation(order_self* self) {
   self->send(self->state.registry, passivate_atom::value, id_of(self),
              caf::actor_cast<caf::actor>(self));
 }
 
-/// An actor without a loaded order (the load failed, or the row is gone) must not stay:
-/// it would answer every later message with the same failure while that traffic keeps
-/// it from passivating. It asks the registry to stop it, so that the next message for
-/// the order starts a fresh actor that loads again (the messages already queued here
-/// are answered with the failure).
+/// An actor without a loaded order (the load failed, the row is gone) must not stay: it
+/// would answer every later message with the same failure while that traffic keeps it
+/// from passivating. The registry stops it; the next message starts a fresh actor that
+/// loads again (messages already queued here are answered with the failure).
 void end_if_empty(order_self* self) {
   if (core(self).empty())
     request_passivation(self);

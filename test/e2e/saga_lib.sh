@@ -83,10 +83,6 @@ topic_lines() {
 # on_topic TOPIC ORDER_ID EVENT_TYPE: the order's event is in the topic.
 on_topic() { topic_lines "$1" | grep "^$2|" | grep -q "\"event_type\":\"$3\""; }
 
-# Reads forwarded to their owner. Saga events are counted apart ({command="event"}): a
-# fresh consumer group reads the suite's earlier events from the beginning, and some of
-# those go to another node while a test reads.
-FETCHES='cluster_forwarded_total{command="fetch"}'
 # metric NAME_WITH_LABELS: its value from /metrics (0 when absent).
 metric() {
   curl -fsS "$BASE/metrics" | awk -v m="$1" '$1 == m { print $2; found = 1 } END { if (!found) print 0 }'
