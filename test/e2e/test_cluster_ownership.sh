@@ -96,9 +96,13 @@ check "a create through node 1 is in a shard node 1 owns" eq "$(owner_of "$ORDER
 read_via() { on "$1" && req GET "/api/v1/orders/$2" '' && [[ $STATUS/$(json .data.id) == "200/$2" ]]; }
 check "node 2 reads node 1's order" read_via 2 "$ORDER"
 check "node 3 reads node 1's order" read_via 3 "$ORDER"
-on 2
-req POST "/api/v1/orders/$ORDER/cancel" '{"reason":"USER_CANCEL"}'
-check "a cancel through node 2 is applied by the owner" eq "$STATUS/$(json .data.status)" 200/CANCELLED
+# Node 2 must know the owner (shard_owners, read every heartbeat) and be connected to it;
+# until then a cancel is 503 with Retry-After, which a client retries (CONTRACT §7).
+peers_connected() { for n in 1 2 3; do [[ $(node_metric "$n" cluster_nodes_live) == 3 ]] || return 1; done; }
+check "the nodes are connected to each other" wait_for 30 "3 live nodes on every node" peers_connected
+cancel_via() { on "$1" && req POST "/api/v1/orders/$2/cancel" '{"reason":"USER_CANCEL"}' &&
+  [[ $STATUS/$(json .data.status) == 200/CANCELLED ]]; }
+check "a cancel through node 2 is applied by the owner" wait_for 15 "cancel through node 2" cancel_via 2 "$ORDER"
 check "node 2 forwarded it" test "$(node_metric 2 'cluster_forwarded_total{command="cancel"}')" -ge 1
 
 # --- the load: creates through nodes 1-3 in turn, until told to stop ------------------
