@@ -240,6 +240,9 @@ bool consumer_client::add(const std::vector<topic_partition>& partitions, bool p
   auto list = to_list(partitions);
   auto e = impl::take_error(impl_->handle->incremental_assign(list));
   bool ok = e == RdKafka::ERR_NO_ERROR;
+  // Refused: owned shards would go unread. assignment_ok() turns false, so the owner
+  // makes a new client (and joins again) instead of holding shards it does not read.
+  impl_->assignment_ok = impl_->assignment_ok && ok;
   if (!ok)
     impl_->report("assign", e, describe(list));
   else if (paused)

@@ -108,8 +108,8 @@ public:
   bool pause_all();
   bool resume_all();
 
-  /// False when the last rebalance's assign was refused: the group counts those
-  /// partitions as ours while nothing fetches them, so the owner must make a new client.
+  /// False when the last rebalance's assign (or an add()) was refused: the group counts
+  /// those partitions as ours while nothing fetches them, so the owner must make a new client.
   bool assignment_ok() const;
 
   /// The partition's high watermark as last seen, if known.
