@@ -90,7 +90,7 @@ cluster_settings cluster_settings_from(const config& cfg, std::uint16_t caf_port
 /// for a plain CAF client could read and change any order on it. False (logged) when
 /// the port cannot be opened.
 bool open_cluster_port(caf::actor_system& sys, const config& cfg, cluster_settings& cluster,
-                       const caf::actor& registry, caf::actor& gate) {
+                       const order_api& registry, caf::actor& gate) {
   if (!cluster.peers_allowed()) {
     if (cfg.caf_node_port != 0)
       log::warn("CAF_NODE_PORT is set, but no cluster port is opened without CLUSTER_TLS_* "
@@ -185,7 +185,7 @@ int serve(const config& given) {
   if (!opened || refusal) {
     if (refusal)
       log::error("configuration error: " + *refusal);
-    for (const auto& a : {gate, registry, readers, writers, held_dlq})
+    for (const auto& a : {gate, caf::actor_cast<caf::actor>(registry), readers, writers, held_dlq})
       if (a)
         caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     return 1;
@@ -230,7 +230,9 @@ int serve(const config& given) {
     stop_and_wait(sys, relays); // each finishes or rolls back its batch
     if (api)
       api->stop();
-    for (const auto& a : {bridge, router, registry, readers, writers, held_dlq, monitor})
+    for (const auto& a : {bridge, caf::actor_cast<caf::actor>(router),
+                          caf::actor_cast<caf::actor>(registry), readers, writers, held_dlq,
+                          monitor})
       if (a)
         caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   };

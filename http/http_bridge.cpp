@@ -1,6 +1,5 @@
 #include "http/http_bridge.hpp"
 
-#include "actors/protocol.hpp"
 #include "http/reply_sink.hpp"
 #include "messages/clock.hpp"
 
@@ -51,8 +50,8 @@ http_reply list_answer(const list_reply& r) {
 
 /// Asks `target` and sends what `answer` makes of the reply through the sink; 503 when
 /// no reply came within `timeout` (a std::chrono duration, or caf::infinite).
-template <class Reply, class Answer, class Timeout, class... Ts>
-void ask(caf::event_based_actor* self, const caf::actor& target, Timeout timeout,
+template <class Reply, class Target, class Answer, class Timeout, class... Ts>
+void ask(caf::event_based_actor* self, const Target& target, Timeout timeout,
          reply_sink_ptr sink, Answer answer, Ts&&... xs) {
   self->request(target, timeout, std::forward<Ts>(xs)...)
     .then([sink, answer](Reply& r) { sink->send(answer(r)); },
@@ -77,11 +76,11 @@ caf::behavior bridge(caf::event_based_actor* self, bridge_targets t) {
             return error_reply(*owner);
         return order_answer(r);
       };
-      ask<order_reply>(self, t.registry, t.timeout, std::move(sink), answer, a, std::move(id));
+      ask<order_reply>(self, t.orders, t.timeout, std::move(sink), answer, a, std::move(id));
     },
     [=](cancel_atom a, std::string& id, std::string& reason, std::string& user_id,
         std::string& traceparent, reply_sink_ptr& sink) {
-      ask<order_reply>(self, t.registry, t.timeout, std::move(sink), order_answer, a,
+      ask<order_reply>(self, t.orders, t.timeout, std::move(sink), order_answer, a,
                        std::move(id), std::move(reason), std::move(user_id),
                        std::move(traceparent));
     },

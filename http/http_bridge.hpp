@@ -2,6 +2,8 @@
 // The HTTP bridge: takes a parsed request with its reply_sink, asks the actor that
 // owns the work, and answers through the sink when the reply arrives.
 
+#include "actors/order/order_protocol.hpp"
+
 #include <caf/actor.hpp>
 
 #include <chrono>
@@ -10,7 +12,7 @@
 namespace flashsale {
 
 struct bridge_targets {
-  caf::actor registry; // commands about one order
+  order_api orders;    // commands about one order (the router)
   caf::actor writers;  // new orders (group commit)
   caf::actor readers;  // lists
   /// Every request but a create is answered 503 after this (the reply may still come).

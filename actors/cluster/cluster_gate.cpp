@@ -1,7 +1,6 @@
 #include "actors/cluster/cluster_gate.hpp"
 
 #include "actors/log.hpp"
-#include "actors/protocol.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -17,7 +16,7 @@ namespace {
 constexpr std::chrono::seconds reject_log_every{1};
 
 struct gate_state {
-  caf::actor registry;
+  order_api registry;
   caf::actor member; // where hellos go; set by the membership actor of this node
   std::chrono::steady_clock::time_point next_log{};
   static inline const char* name = "cluster_gate";
@@ -61,7 +60,7 @@ order_reply invalid(const std::string& what) {
 /// An event a peer got wrong has no effect, and must not be delivered again.
 const event_reply ignored{event_status::ignored, order_status::created};
 
-caf::behavior cluster_gate(gate_actor* self, caf::actor registry) {
+caf::behavior cluster_gate(gate_actor* self, order_api registry) {
   self->state.registry = std::move(registry);
   self->monitor(self->state.registry);
   self->set_down_handler([self](caf::down_msg& dm) { self->quit(dm.reason); });
@@ -112,7 +111,7 @@ caf::behavior cluster_gate(gate_actor* self, caf::actor registry) {
 
 } // namespace
 
-caf::actor spawn_cluster_gate(caf::actor_system& sys, caf::actor registry) {
+caf::actor spawn_cluster_gate(caf::actor_system& sys, order_api registry) {
   return sys.spawn(cluster_gate, std::move(registry));
 }
 

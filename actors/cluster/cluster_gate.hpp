@@ -7,12 +7,15 @@
 // It also takes a peer's hello (the gate that peer publishes, sent by the node that
 // dialled, actors/cluster.cpp) and hands it to the membership actor.
 
+#include "actors/order/order_protocol.hpp"
+
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
 namespace flashsale {
 
-/// The gate lives and dies with `registry`.
-caf::actor spawn_cluster_gate(caf::actor_system& sys, caf::actor registry);
+/// The gate lives and dies with `registry`. It stays dynamically typed: a peer may send
+/// anything, and anything but the four commands is rejected with a log line.
+caf::actor spawn_cluster_gate(caf::actor_system& sys, order_api registry);
 
 } // namespace flashsale

@@ -3,12 +3,11 @@
 #include "actors/cluster/cluster.hpp"
 #include "actors/cluster/shard_ownership.hpp"
 #include "actors/log.hpp"
-#include "actors/protocol.hpp"
 #include "metrics/metrics.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <array>
 
@@ -22,7 +21,7 @@ using steady = std::chrono::steady_clock;
 constexpr std::chrono::seconds failure_log_every{1};
 
 struct router_state {
-  caf::actor registry;
+  order_api registry;
   std::shared_ptr<const cluster_view> view;
   std::shared_ptr<const shard_ownership> shards;
   router_settings cfg;
@@ -34,9 +33,9 @@ struct router_state {
   static inline const char* name = "order_router";
 };
 
-using router_actor = caf::stateful_actor<router_state>;
+using router_actor = order_api::stateful_pointer<router_state>;
 
-void log_unrouted(router_actor* self, const std::string& owner, const std::string& order_id,
+void log_unrouted(router_actor self, const std::string& owner, const std::string& order_id,
                   const std::string& why) {
   auto& st = self->state;
   st.unrouted->inc();
@@ -51,7 +50,7 @@ void log_unrouted(router_actor* self, const std::string& owner, const std::strin
 /// Sends (xs...) about `order_id` to the local registry when this node owns it, else to
 /// its owner's registry; `failed` is the reply while no owner is known or reachable.
 template <class Reply, class... Ts>
-caf::typed_response_promise<Reply> route(router_actor* self, router_state::kind kind,
+caf::typed_response_promise<Reply> route(router_actor self, router_state::kind kind,
                                          const std::string& order_id, Reply failed, Ts... xs) {
   auto& st = self->state;
   auto rp = self->make_response_promise<Reply>();
@@ -78,7 +77,7 @@ caf::typed_response_promise<Reply> route(router_actor* self, router_state::kind 
   return rp;
 }
 
-caf::behavior order_router(router_actor* self, caf::actor registry,
+order_api::behavior_type order_router(router_actor self, order_api registry,
                            std::shared_ptr<const cluster_view> view,
                            std::shared_ptr<const shard_ownership> shards, router_settings cfg,
                            metrics_registry* metrics) {
@@ -123,7 +122,7 @@ caf::behavior order_router(router_actor* self, caf::actor registry,
 
 } // namespace
 
-caf::actor spawn_order_router(caf::actor_system& sys, caf::actor registry,
+order_api spawn_order_router(caf::actor_system& sys, order_api registry,
                               std::shared_ptr<const cluster_view> view,
                               std::shared_ptr<const shard_ownership> shards,
                               router_settings settings, metrics_registry& metrics) {

@@ -8,6 +8,8 @@
 // does not answer, the command fails (a cancel is answered 503 with Retry-After, an
 // event is tried again). This node never writes an order it does not own.
 
+#include "actors/order/order_protocol.hpp"
+
 #include <caf/fwd.hpp>
 
 #include <chrono>
@@ -23,9 +25,9 @@ struct router_settings {
   std::chrono::milliseconds forward_timeout{13000}; // time_budgets::forward (app/config.hpp)
 };
 
-/// Handles what the registry handles (fetch, cancel, event, expire; see
-/// order_registry.hpp) with the same replies. `metrics` must outlive it.
-caf::actor spawn_order_router(caf::actor_system& sys, caf::actor registry,
+/// Speaks the order protocol (actors/order/order_protocol.hpp) in front of the local
+/// `registry`. `metrics` must outlive it.
+order_api spawn_order_router(caf::actor_system& sys, order_api registry,
                               std::shared_ptr<const cluster_view> view,
                               std::shared_ptr<const shard_ownership> shards,
                               router_settings settings, metrics_registry& metrics);

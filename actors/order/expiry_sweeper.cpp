@@ -55,7 +55,7 @@ sweeper_metrics register_metrics(metrics_registry& reg) {
 
 struct sweeper_state {
   expiry_settings cfg;
-  caf::actor registry;
+  order_api registry;
   std::shared_ptr<const shard_ownership> shards;
   sweeper_metrics metrics;
   std::unique_ptr<persistence::pg_session> db;
@@ -116,7 +116,7 @@ bool sweep(sweeper_actor* self) {
   return due.rows >= limit;
 }
 
-caf::behavior expiry_sweeper(sweeper_actor* self, expiry_settings cfg, caf::actor registry,
+caf::behavior expiry_sweeper(sweeper_actor* self, expiry_settings cfg, order_api registry,
                              std::shared_ptr<const shard_ownership> shards,
                              sweeper_metrics metrics) {
   auto& st = self->state;
@@ -138,7 +138,7 @@ caf::behavior expiry_sweeper(sweeper_actor* self, expiry_settings cfg, caf::acto
 } // namespace
 
 caf::actor spawn_expiry_sweeper(caf::actor_system& sys, const expiry_settings& settings,
-                                caf::actor registry, std::shared_ptr<const shard_ownership> shards,
+                                order_api registry, std::shared_ptr<const shard_ownership> shards,
                                 metrics_registry& metrics) {
   return sys.spawn<caf::detached>(expiry_sweeper, settings, std::move(registry), std::move(shards),
                                   register_metrics(metrics));

@@ -6,6 +6,8 @@
 // so even expiry goes through the order's single writer. Every node that owns shards
 // sweeps them (shards follow the group's assignment, roles do not matter).
 
+#include "actors/order/order_protocol.hpp"
+
 #include <caf/fwd.hpp>
 
 #include <chrono>
@@ -38,7 +40,7 @@ struct expiry_settings {
 /// An id still awaiting its answer is not sent again.
 /// `shards`: what this node owns; none: every deadline (tools and tests).
 caf::actor spawn_expiry_sweeper(caf::actor_system& sys, const expiry_settings& settings,
-                                caf::actor registry, std::shared_ptr<const shard_ownership> shards,
+                                order_api registry, std::shared_ptr<const shard_ownership> shards,
                                 metrics_registry& metrics);
 
 /// Sends the sweeper an exit message and blocks until it is gone.

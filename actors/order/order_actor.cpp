@@ -2,15 +2,14 @@
 
 #include "actors/log.hpp"
 #include "actors/order/order_decisions.hpp"
-#include "actors/protocol.hpp"
 #include "messages/clock.hpp"
 #include "messages/trace_context.hpp"
 
 #include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/local_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <chrono>
 #include <functional>
@@ -22,7 +21,7 @@ namespace {
 
 struct order_state {
   std::optional<order_decisions> core; // set first thing in order_behavior
-  caf::actor registry;
+  order_registry_api registry;
   order_ports ports; // writers, readers, the DLQ sink
   shard_fence fence; // carried by every write
   order_settings settings;
@@ -30,28 +29,28 @@ struct order_state {
   static inline const char* name = "order_actor";
 };
 
-using order_self = caf::stateful_actor<order_state>;
+using order_self = order_actor_api::stateful_pointer<order_state>;
 
-order_decisions& core(order_self* self) { return *self->state.core; }
+order_decisions& core(order_self self) { return *self->state.core; }
 
-const std::string& id_of(order_self* self) { return core(self).id(); }
+const std::string& id_of(order_self self) { return core(self).id(); }
 
-void request_passivation(order_self* self) {
+void request_passivation(order_self self) {
   self->send(self->state.registry, passivate_atom::value, id_of(self),
-             caf::actor_cast<caf::actor>(self));
+             caf::actor_cast<order_actor_api>(self));
 }
 
 /// An actor without a loaded order (the load failed, the row is gone) must not stay: it
 /// would answer every later message with the same failure while that traffic keeps it
 /// from passivating. The registry stops it; the next message starts a fresh actor that
 /// loads again (messages already queued here are answered with the failure).
-void end_if_empty(order_self* self) {
+void end_if_empty(order_self self) {
   if (core(self).empty())
     request_passivation(self);
 }
 
 /// Loads the order from the database before any other message is handled.
-void load(order_self* self, std::function<void()> then) {
+void load(order_self self, std::function<void()> then) {
   auto& st = self->state;
   self->request(st.ports.readers, st.settings.db_timeout, load_atom::value, id_of(self))
     .await(
@@ -73,13 +72,13 @@ void load(order_self* self, std::function<void()> then) {
 /// through the clock thread. The check re-arms itself for the rest of the period, and
 /// keeps asking while the registry has not stopped the actor. Idle time is measured
 /// on the actor system's clock, which tests drive.
-void arm_idle_check(order_self* self, caf::actor_clock::duration_type delay) {
+void arm_idle_check(order_self self, caf::actor_clock::duration_type delay) {
   self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(delay)
                              + std::chrono::milliseconds{1},
                      idle_check_atom::value);
 }
 
-void check_idle(order_self* self) {
+void check_idle(order_self self) {
   auto& st = self->state;
   auto idle = self->clock().now() - st.last_active;
   if (idle >= st.settings.passivate_after) {
@@ -90,7 +89,7 @@ void check_idle(order_self* self) {
   }
 }
 
-void touch(order_self* self) {
+void touch(order_self self) {
   self->state.last_active = self->clock().now();
 }
 
@@ -99,17 +98,17 @@ using retry_fn = std::function<void(int attempt)>;
 
 /// A timer for the current state's deadline; stale timers find another status and
 /// do nothing.
-void arm_deadline(order_self* self) {
+void arm_deadline(order_self self) {
   auto delay = core(self).deadline_in(unix_now_ms());
   if (delay)
     self->delayed_send(self, *delay, deadline_atom::value, core(self).current()->status);
 }
 
-void replay_early(order_self* self);
+void replay_early(order_self self);
 
 /// Performs what the core made of a write's answer: finish (after a reload for a
 /// duplicate), or reload and decide again (`retry`) for a stale guard.
-void after_write(order_self* self, const commit_step& s, int attempt, const retry_fn& retry,
+void after_write(order_self self, const commit_step& s, int attempt, const retry_fn& retry,
                  const commit_done& done) {
   if (s.passivate)
     end_if_empty(self);
@@ -132,7 +131,7 @@ void after_write(order_self* self, const commit_step& s, int attempt, const retr
 
 /// Commits `cmd` through a writer; the core keeps the in-memory order in step with
 /// the row.
-void commit(order_self* self, write_command cmd, int attempt, retry_fn retry,
+void commit(order_self self, write_command cmd, int attempt, retry_fn retry,
             commit_done done) {
   auto& st = self->state;
   cmd.fence = st.fence;
@@ -146,7 +145,7 @@ void commit(order_self* self, write_command cmd, int attempt, retry_fn retry,
       });
 }
 
-void decide_cancel(order_self* self, std::string reason, std::string user_id,
+void decide_cancel(order_self self, std::string reason, std::string user_id,
                    std::string traceparent, caf::typed_response_promise<order_reply> rp,
                    int attempt) {
   auto d = core(self).cancel(reason, user_id, unix_now_ms());
@@ -163,12 +162,12 @@ void decide_cancel(order_self* self, std::string reason, std::string user_id,
 
 using event_done = std::function<void(event_reply)>;
 
-void log_rejected(order_self* self, commit_end end) {
+void log_rejected(order_self self, commit_end end) {
   if (end == commit_end::rejected)
     log::error("saga event rejected by the database", {{"order_id", id_of(self)}});
 }
 
-void decide_event(order_self* self, incoming_event ev, event_done done, int attempt) {
+void decide_event(order_self self, incoming_event ev, event_done done, int attempt) {
   auto d = core(self).event(ev, unix_now_ms());
   if (d.reply) {
     done(*d.reply);
@@ -188,7 +187,7 @@ void decide_event(order_self* self, incoming_event ev, event_done done, int atte
 }
 
 /// Applies the current state's deadline if it has passed.
-void decide_deadline(order_self* self, event_done done, int attempt) {
+void decide_deadline(order_self self, event_done done, int attempt) {
   auto d = core(self).expire(unix_now_ms());
   if (d.reply) {
     done(*d.reply);
@@ -205,9 +204,9 @@ void decide_deadline(order_self* self, event_done done, int attempt) {
   });
 }
 
-void replay_next(order_self* self, held_events held, int attempt);
+void replay_next(order_self self, held_events held, int attempt);
 
-void end_replay(order_self* self, bool rows_left) {
+void end_replay(order_self self, bool rows_left) {
   core(self).replay_ended(rows_left);
 }
 
@@ -216,7 +215,7 @@ void end_replay(order_self* self, bool rows_left) {
 /// rest are decided again in the new state. Runs inside the actor (awaits), so no other
 /// message of the order comes between; a failure leaves the rows for the next
 /// transition, load or sweeper expiry.
-void replay_early(order_self* self) {
+void replay_early(order_self self) {
   if (!core(self).replay_due())
     return;
   core(self).replay_started();
@@ -244,7 +243,7 @@ void replay_early(order_self* self) {
 
 /// Releases the held event's row without effect (the UPDATE to itself), then goes on
 /// with the rest; if that fails, the row stays and is replayed again later.
-void release_held(order_self* self, std::string event_id, held_events rest, int attempt) {
+void release_held(order_self self, std::string event_id, held_events rest, int attempt) {
   if (core(self).empty()) {
     end_replay(self, true);
     return;
@@ -267,7 +266,7 @@ void release_held(order_self* self, std::string event_id, held_events rest, int 
 /// through the DLQ sink service.cpp handed over, and only once the copy is acknowledged
 /// its row is released: a crash in between copies it again, it is never dropped
 /// uncopied. Without a sink, or if the copy fails, the row stays for a later replay.
-void dead_letter_held(order_self* self, incoming_event ev, held_events rest) {
+void dead_letter_held(order_self self, incoming_event ev, held_events rest) {
   auto keep = [=](const char* why) {
     log::warn("held saga event rejected by the database, not copied to the DLQ yet",
               {{"order_id", ev.order_id}, {"event_id", ev.event_id}, {"why", why},
@@ -293,7 +292,7 @@ void dead_letter_held(order_self* self, incoming_event ev, held_events rest) {
       [=](caf::error&) { keep("the saga consumer did not answer"); });
 }
 
-void replay_next(order_self* self, held_events held, int attempt) {
+void replay_next(order_self self, held_events held, int attempt) {
   if (core(self).empty()) {
     end_replay(self, true);
     return;
@@ -331,7 +330,8 @@ void replay_next(order_self* self, held_events held, int attempt) {
          });
 }
 
-caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor registry,
+order_actor_api::behavior_type order_behavior(order_self self, std::string order_id,
+                                              order_registry_api registry,
                              order_ports ports, order_settings settings, shard_fence fence) {
   auto& st = self->state;
   st.core.emplace(std::move(order_id), settings);
@@ -389,9 +389,9 @@ caf::behavior order_behavior(order_self* self, std::string order_id, caf::actor 
 
 } // namespace
 
-caf::actor spawn_order_actor(caf::local_actor* parent, std::string order_id,
-                             caf::actor registry, order_ports ports, order_settings settings,
-                             shard_fence fence) {
+order_actor_api spawn_order_actor(caf::local_actor* parent, std::string order_id,
+                                  order_registry_api registry, order_ports ports,
+                                  order_settings settings, shard_fence fence) {
   return parent->spawn(order_behavior, std::move(order_id), std::move(registry),
                        std::move(ports), settings, fence);
 }

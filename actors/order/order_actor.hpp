@@ -3,6 +3,7 @@
 // decides every transition with the pure table (messages/order_status.hpp), commits
 // "guarded UPDATE + outbox INSERT" through a writer, and only then replies.
 
+#include "actors/order/order_protocol.hpp"
 #include "actors/order/order_settings.hpp"
 #include "actors/cluster/shard_ownership.hpp"
 #include "messages/shard.hpp"
@@ -17,11 +18,6 @@
 
 namespace flashsale {
 
-/// Handles (answered with order_reply):
-///   (fetch_atom, std::string order_id)
-///   (cancel_atom, std::string order_id, std::string reason, std::string user_id,
-///    std::string traceparent)
-/// and (stop_atom) from the registry after it asked to passivate.
 /// What an order actor talks to besides its registry, handed over in service.cpp.
 struct order_ports {
   caf::actor writers; // group-commit writers (db_actors.hpp)
@@ -36,8 +32,10 @@ struct order_ports {
 /// `fence`: the order's shard and the epoch this node holds it under; every write of
 /// the actor carries it, and a write refused as fenced ends the actor (another node
 /// owns the order now).
-caf::actor spawn_order_actor(caf::local_actor* parent, std::string order_id,
-                             caf::actor registry, order_ports ports, order_settings settings,
-                             shard_fence fence = {});
+/// It handles order_actor_api (actors/order/order_protocol.hpp) and asks `registry` to
+/// passivate it when idle.
+order_actor_api spawn_order_actor(caf::local_actor* parent, std::string order_id,
+                                  order_registry_api registry, order_ports ports,
+                                  order_settings settings, shard_fence fence = {});
 
 } // namespace flashsale

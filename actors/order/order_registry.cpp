@@ -1,11 +1,10 @@
 #include "actors/order/order_registry.hpp"
 
 #include "actors/order/order_actor.hpp"
-#include "actors/protocol.hpp"
 
-#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <iterator>
 #include <optional>
@@ -16,7 +15,7 @@ namespace flashsale {
 namespace {
 
 struct live_order {
-  caf::actor actor;
+  order_actor_api actor;
   std::int64_t epoch = 0; // the fence it was spawned with
 };
 
@@ -34,28 +33,28 @@ struct registry_state {
   }
 };
 
-using registry_self = caf::stateful_actor<registry_state>;
+using registry_self = order_registry_api::stateful_pointer<registry_state>;
 
 /// The order's fence when this node owns it (any order, unfenced, without ownership).
-std::optional<shard_fence> fence_for(registry_self* self, const std::string& id) {
+std::optional<shard_fence> fence_for(registry_self self, const std::string& id) {
   const auto& shards = self->state.ports.shards;
   if (!shards)
     return shard_fence{};
   return shards->fence_of(id);
 }
 
-void drop(registry_self* self, std::unordered_map<std::string, live_order>::iterator i) {
+void drop(registry_self self, std::unordered_map<std::string, live_order>::iterator i) {
   auto& st = self->state;
   auto who = i->second.actor;
   st.ids.erase(who.address());
-  self->demonitor(who);
+  self->demonitor(who.address());
   self->send(who, stop_atom::value);
   st.live.erase(i);
 }
 
 /// The order's actor, spawned with `fence`; one of an earlier epoch (the shard was
 /// lost and taken again meanwhile) stops first, its copy of the order may be stale.
-const caf::actor& actor_for(registry_self* self, const std::string& id, shard_fence fence) {
+const order_actor_api& actor_for(registry_self self, const std::string& id, shard_fence fence) {
   auto& st = self->state;
   auto i = st.live.find(id);
   if (i != st.live.end()) {
@@ -63,14 +62,14 @@ const caf::actor& actor_for(registry_self* self, const std::string& id, shard_fe
       return i->second.actor;
     drop(self, i);
   }
-  auto a = spawn_order_actor(self, id, caf::actor_cast<caf::actor>(self), st.ports, st.settings,
-                             fence);
+  auto a = spawn_order_actor(self, id, caf::actor_cast<order_registry_api>(self), st.ports,
+                             st.settings, fence);
   self->monitor(a);
   st.ids.emplace(a.address(), id);
   return st.live.emplace(id, live_order{std::move(a), fence.epoch}).first->second.actor;
 }
 
-void forget(registry_self* self, const caf::actor_addr& who) {
+void forget(registry_self self, const caf::actor_addr& who) {
   auto& st = self->state;
   auto i = st.ids.find(who);
   if (i == st.ids.end())
@@ -83,7 +82,7 @@ void forget(registry_self* self, const caf::actor_addr& who) {
 
 /// (xs...) to the order's actor, its answer to the sender.
 template <class Reply, class... Ts>
-caf::result<Reply> to_actor(registry_self* self, const std::string& id, shard_fence fence,
+caf::result<Reply> to_actor(registry_self self, const std::string& id, shard_fence fence,
                             Ts... xs) {
   auto rp = self->make_response_promise<Reply>();
   rp.delegate(actor_for(self, id, fence), xs...);
@@ -95,7 +94,7 @@ api_error not_owned() {
 }
 
 /// A read of an order another node owns: straight from PostgreSQL, no actor.
-caf::result<order_reply> read_elsewhere(registry_self* self, const std::string& id) {
+caf::result<order_reply> read_elsewhere(registry_self self, const std::string& id) {
   auto rp = self->make_response_promise<order_reply>();
   self->request(self->state.ports.readers, self->state.settings.db_timeout, load_atom::value, id)
     .then(
@@ -116,7 +115,8 @@ caf::result<order_reply> read_elsewhere(registry_self* self, const std::string& 
   return rp;
 }
 
-caf::behavior registry(registry_self* self, order_ports ports, order_settings settings) {
+order_registry_api::behavior_type registry(registry_self self, order_ports ports,
+                                           order_settings settings) {
   self->state.ports = std::move(ports);
   self->state.settings = settings;
   // An order actor that died for any reason is forgotten; the next command respawns it.
@@ -149,7 +149,7 @@ caf::behavior registry(registry_self* self, order_ports ports, order_settings se
     },
     // Messages forwarded before this point are already in the actor's mailbox, ahead
     // of the stop: none is lost, later ones go to a fresh actor.
-    [=](passivate_atom, const std::string& id, const caf::actor& who) {
+    [=](passivate_atom, const std::string& id, const order_actor_api& who) {
       auto& st = self->state;
       auto i = st.live.find(id);
       if (i != st.live.end() && i->second.actor == who)
@@ -172,8 +172,8 @@ caf::behavior registry(registry_self* self, order_ports ports, order_settings se
 
 } // namespace
 
-caf::actor spawn_order_registry(caf::actor_system& sys, order_ports ports,
-                                order_settings settings) {
+order_registry_api spawn_order_registry(caf::actor_system& sys, order_ports ports,
+                                        order_settings settings) {
   return sys.spawn(registry, std::move(ports), settings);
 }
 

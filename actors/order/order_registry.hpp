@@ -10,18 +10,11 @@
 
 namespace flashsale {
 
-/// Handles:
-///   (fetch_atom, std::string order_id) -> order_reply
-///   (cancel_atom, std::string order_id, std::string reason, std::string user_id,
-///    std::string traceparent)
-///     -> order_reply
-///   (event_atom, incoming_event) -> event_reply   (saga events from Kafka)
-///   (expire_atom, std::string order_id) -> event_reply (the sweeper: apply the
-///     deadline of the order's current state if it has passed)
-///   (passivate_atom, std::string order_id, caf::actor) from its order actors.
-///   (release_atom, ownership_test) from the cluster member: stop the actors of orders
-///     this node no longer owns.
-caf::actor spawn_order_registry(caf::actor_system& sys, order_ports ports,
-                                order_settings settings);
+/// Handles order_registry_api (actors/order/order_protocol.hpp): the order protocol,
+/// (passivate_atom, order_id, actor) from its order actors, and (release_atom,
+/// ownership_test) when shards were revoked: it stops the actors of orders this node no
+/// longer owns.
+order_registry_api spawn_order_registry(caf::actor_system& sys, order_ports ports,
+                                        order_settings settings);
 
 } // namespace flashsale

@@ -28,7 +28,7 @@ using steady = std::chrono::steady_clock;
 
 struct consumer_state {
   consumer_settings cfg;
-  caf::actor registry;
+  order_api registry;
   saga_metrics metrics;
   std::unique_ptr<kafka::consumer_client> consumer; // the saga partitions of owned shards
   std::unique_ptr<kafka::dlq_writer> dlq_writer;

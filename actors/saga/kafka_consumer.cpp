@@ -166,7 +166,7 @@ void consume_step(consumer_actor* self) {
   schedule_tick(self, st.pipeline.flow().paused() ? st.cfg.poll_wait : std::chrono::milliseconds{0});
 }
 
-caf::behavior kafka_consumer(consumer_actor* self, consumer_settings cfg, caf::actor registry,
+caf::behavior kafka_consumer(consumer_actor* self, consumer_settings cfg, order_api registry,
                              shard_ports shards, saga_metrics metrics) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
@@ -194,7 +194,7 @@ caf::behavior kafka_consumer(consumer_actor* self, consumer_settings cfg, caf::a
 } // namespace
 
 caf::actor spawn_kafka_consumer(caf::actor_system& sys, const consumer_settings& settings,
-                                caf::actor router, shard_ports shards,
+                                order_api router, shard_ports shards,
                                 metrics_registry& metrics) {
   return sys.spawn<caf::detached>(kafka_consumer, settings, std::move(router), std::move(shards),
                                   register_saga_metrics(metrics));

@@ -22,7 +22,7 @@ class metrics_registry;
 /// Stop it with stop_and_wait (actors/stop.hpp): it commits what is done and leaves the group.
 /// Events go to `router`; `shards` is this node's ownership, which it keeps.
 caf::actor spawn_kafka_consumer(caf::actor_system& sys, const consumer_settings& settings,
-                                caf::actor router, shard_ports shards,
+                                order_api router, shard_ports shards,
                                 metrics_registry& metrics);
 
 } // namespace flashsale

@@ -13,6 +13,8 @@
 #include <memory>
 #include <set>
 
+#include "actors/order/order_protocol.hpp"
+
 #include <caf/actor.hpp>
 
 namespace flashsale {
@@ -24,7 +26,7 @@ class metrics_registry;
 /// What the consumer needs for ownership besides its settings.
 struct shard_ports {
   std::shared_ptr<shard_ownership> ownership;
-  caf::actor registry; // told to release the actors of revoked shards
+  release_api registry; // told to release the actors of revoked shards
 };
 
 /// Makes the membership client and learns the shard count; false while either fails.

@@ -52,16 +52,17 @@ public:
   }
 
   /// Keeps `a` to be ended with the fixture.
-  caf::actor keep(caf::actor a) {
-    started_.push_back(a);
+  template <class Handle>
+  Handle keep(Handle a) {
+    started_.push_back(caf::actor_cast<caf::actor>(a));
     return a;
   }
 
   /// Sends a request from a client actor of its own; the reply lands in the returned
   /// slot once the test runs the messages (empty until then, or on an error). The
   /// timeout is far beyond any clock move of a test, so it never fires.
-  template <class Reply, class... Ts>
-  std::shared_ptr<std::optional<Reply>> ask(caf::actor dest, Ts... xs) {
+  template <class Reply, class Dest, class... Ts>
+  std::shared_ptr<std::optional<Reply>> ask(Dest dest, Ts... xs) {
     auto slot = std::make_shared<std::optional<Reply>>();
     keep(sys.spawn([=](caf::event_based_actor* client) {
       client->request(dest, std::chrono::seconds{24 * 3600}, xs...)

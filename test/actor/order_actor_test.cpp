@@ -49,7 +49,7 @@ struct order_fixture : caf_fixture {
   std::shared_ptr<stub_db> db = std::make_shared<stub_db>();
   order_settings settings;
   caf::actor writers;
-  caf::actor registry;
+  order_registry_api registry;
 
   explicit order_fixture(order_status initial = order_status::created) {
     db->rows[order_id] = row(initial);

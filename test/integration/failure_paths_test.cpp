@@ -77,7 +77,9 @@ struct reload_fixture {
   caf::actor readers = spawn_db_readers(sys, url, 1);
   std::shared_ptr<std::atomic<int>> failures = std::make_shared<std::atomic<int>>(0);
   caf::actor reader = sys.spawn(failing_reader, readers, failures);
-  caf::actor registry = spawn_order_registry(sys, {writers, reader, {}, {}}, order_settings{});
+  // Asked with prepared messages here: the untyped handle.
+  caf::actor registry = caf::actor_cast<caf::actor>(
+    spawn_order_registry(sys, {writers, reader, {}, {}}, order_settings{}));
   caf::scoped_actor self{sys};
 
   ~reload_fixture() {

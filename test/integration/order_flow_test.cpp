@@ -53,7 +53,9 @@ struct actor_fixture {
   caf::actor_system sys{cfg};
   caf::actor writers = spawn_db_writers(sys, url, 2, 64);
   caf::actor readers = spawn_db_readers(sys, url, 2);
-  caf::actor registry = spawn_order_registry(sys, {writers, readers, {}, {}}, order_settings{});
+  // Asked with prepared messages here: the untyped handle.
+  caf::actor registry = caf::actor_cast<caf::actor>(
+    spawn_order_registry(sys, {writers, readers, {}, {}}, order_settings{}));
   caf::scoped_actor self{sys};
 
   ~actor_fixture() {
@@ -657,7 +659,8 @@ BOOST_AUTO_TEST_CASE(actor_timer_fires_the_created_deadline) {
                            "AND reason = 'RESERVATION_TIMEOUT'");
   }
   BOOST_TEST(cancelled == 1);
-  for (auto& a : {registry, readers, writers})
+  self->send_exit(registry, caf::exit_reason::user_shutdown);
+  for (auto& a : {readers, writers})
     self->send_exit(a, caf::exit_reason::user_shutdown);
 }
 
