@@ -3,6 +3,9 @@
 # service on a Debian 12 machine. Everything it needs (packages, PostgreSQL, a
 # Kafka broker) it installs or starts itself; see ./dev.sh --help.
 set -euo pipefail
+# Ports, processes, waiting, PostgreSQL (shared with the benchmarks and the e2e tests).
+# shellcheck source=tools/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/tools/lib/common.sh"
 
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -129,65 +132,6 @@ build() {
 }
 
 # ---------------------------------------------------------------------------
-# Ports and processes
-
-# No socket in any state uses the port: an outgoing connection's local port blocks
-# a bind just as a listener does.
-port_free() { [[ -z $(ss -tanH "sport = :$1" 2>/dev/null) ]]; }
-
-# A free TCP port below the kernel's ephemeral range (so that no outgoing connection
-# grabs it between our check and the bind), from a random start so that parallel
-# runs rarely pick the same one.
-free_port() {
-  local lo _hi first=15000 last i p
-  read -r lo _hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
-  last=$((lo - 1))
-  ((last - first < 1000)) && { first=20000; last=60000; }
-  local span=$((last - first + 1)) base=$((RANDOM * 32768 + RANDOM))
-  for ((i = 0; i < 500; i++)); do
-    p=$((first + (base + i) % span))
-    port_free "$p" && { echo "$p"; return 0; }
-  done
-  die "no free TCP port found"
-}
-
-# Field N of /proc/PID/stat counted after the "(comm)" field, which may hold spaces:
-# 1 is the state, 20 the start time.
-proc_field() {
-  local stat f
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  read -r -a f <<<"${stat##*) }"
-  echo "${f[$2 - 1]}"
-}
-
-# "pid starttime": the start time tells a reused pid from the process we started.
-proc_id() { echo "$1 $(proc_field "$1" 20)"; }
-
-# Alive (not a zombie) and still the process recorded by proc_id?
-same_proc() {
-  local pid=$1 start=$2
-  [[ $(proc_field "$pid" 20) == "$start" && $(proc_field "$pid" 1) != Z ]]
-}
-
-# SIGTERM, up to 15 s grace, then SIGKILL; only if it is still the same process.
-stop_proc() {
-  local pid=$1 start=$2 name=${3:-process} i
-  if same_proc "$pid" "$start"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do
-      same_proc "$pid" "$start" || break
-      sleep 0.1
-    done
-    if same_proc "$pid" "$start"; then
-      log "$name (pid $pid) ignored SIGTERM for 15 s; killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  fi
-  # Reap it when it is our child, so that no zombie lingers.
-  wait "$pid" 2>/dev/null || true
-}
-
-# ---------------------------------------------------------------------------
 # Embedded PostgreSQL
 
 PG_BIN=
@@ -258,12 +202,8 @@ pg_start() {
     [[ $attempt == 3 ]] && die "PostgreSQL does not start; see $PG_BASE/postgres.log"
   done
   echo "$PG_PORT" >"$PG_BASE/port"
-  local i
-  for ((i = 0; i < 300; i++)); do
-    as_pg "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && break
-    sleep 0.1
-  done
-  as_pg "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" || die "PostgreSQL does not answer"
+  wait_until 30 as_pg "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" ||
+    die "PostgreSQL does not answer"
   log "PostgreSQL $(basename "$(dirname "$PG_BIN")") on 127.0.0.1:$PG_PORT ($PG_BASE)"
 }
 

@@ -25,6 +25,8 @@
 # BENCH_STAMPEDE_CONNS with HTTP_MAX_IN_FLIGHT unbounded and with each bound of
 # BENCH_STAMPEDE_BOUNDS. BENCH_ONLY=stampede runs only this part.
 set -euo pipefail
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$(dirname "$0")/.."
 
 BUILD=${FLASHSALE_BUILD_DIR:-build}
@@ -42,9 +44,7 @@ TMP=$(mktemp -d)
 PIDS=()
 SERVICE_PID=
 cleanup() {
-  local p
-  for p in "${PIDS[@]}" $SERVICE_PID; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}" $SERVICE_PID; do wait "$p" 2>/dev/null || true; done
+  stop_pids "${PIDS[@]}" ${SERVICE_PID:+"$SERVICE_PID"}
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -57,7 +57,7 @@ if [[ -z ${BENCH_BROKER:-} ]]; then
     embedded)
       "$BUILD/tools/flashsale-kafka" >"$TMP/kafka.out" 2>"$TMP/kafka.log" </dev/null &
       PIDS+=($!)
-      for _ in $(seq 100); do grep -q '^KAFKA_BROKERS=' "$TMP/kafka.out" && break; sleep 0.1; done
+      wait_until 10 grep -q '^KAFKA_BROKERS=' "$TMP/kafka.out" || true
       brokers=$(sed -n 's/^KAFKA_BROKERS=//p' "$TMP/kafka.out")
       [[ -n $brokers ]] || { cat "$TMP/kafka.log" >&2; echo "bench: no embedded broker" >&2; exit 1; }
       BENCH_BROKER=embedded KAFKA_BROKERS=$brokers bash "$0" "$@"
@@ -77,17 +77,12 @@ for setting in fsync synchronous_commit full_page_writes; do
     { echo "bench: $setting is off; run through ./dev.sh bench" >&2; exit 1; }
 done
 
-# new_db NAME: a migrated database on the bench server; prints its URL.
-new_db() {
-  psql -q "$DATABASE_URL" -c "CREATE DATABASE $1" >/dev/null
-  DATABASE_URL=${DATABASE_URL%/*}/$1 "$BIN" migrate up >/dev/null
-  echo "${DATABASE_URL%/*}/$1"
-}
-DB=$(new_db "bench_$$_$BENCH_BROKER")
-[[ $ONLY == stampede ]] || PG_DB=$(new_db "bench_pg_$$_$BENCH_BROKER") # pgbench's rows stay out of the relays' way
-q() { psql -qtAX "$DB" -c "$1"; }
+DB=$(migrated_db "$DATABASE_URL" "bench_$$_$BENCH_BROKER" "$BIN")
+# pgbench's rows stay out of the relays' way
+[[ $ONLY == stampede ]] || PG_DB=$(migrated_db "$DATABASE_URL" "bench_pg_$$_$BENCH_BROKER" "$BIN")
+q() { sql "$DB" "$1"; }
 
-PORT=$((15000 + RANDOM % 17000)) # below the ephemeral port range
+PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 
 # start_service ROLES: the service on $DB with those roles (the default: every role).
@@ -96,22 +91,16 @@ start_service() {
   DATABASE_URL=$DB KAFKA_BROKERS=$KAFKA_BROKERS HTTP_ADDR=127.0.0.1:$PORT ORDER_ROLES=$1 \
     KAFKA_GROUP_ID=bench-$$-$BENCH_BROKER LOG_LEVEL=warn "$BIN" serve >>"$TMP/service.log" 2>&1 &
   SERVICE_PID=$!
-  for _ in $(seq 300); do
-    curl -fsS -o /dev/null "$URL/readyz" 2>/dev/null && return 0
-    sleep 0.1
-  done
+  wait_until 30 ready_at "$URL" && return 0
   cat "$TMP/service.log" >&2
   echo "bench: the service did not become ready" >&2
   exit 1
 }
 stop_service() {
   [[ -n $SERVICE_PID ]] || return 0
-  kill "$SERVICE_PID" 2>/dev/null || true
-  wait "$SERVICE_PID" 2>/dev/null || true
+  stop_pids "$SERVICE_PID"
   SERVICE_PID=
 }
-
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 # run_stampede CONNS BOUND: the default roles with HTTP_MAX_IN_FLIGHT=BOUND, CONNS
 # connections of flashsale-stampede for DURATION s. Prints a row of the stampede table.
@@ -176,9 +165,6 @@ if [[ $ONLY == stampede ]]; then
   exit 0
 fi
 
-
-# wrk prints latency percentiles with units (us, ms, s): normalise to ms.
-to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.2f\n", v}'; }
 
 # Every ORDER_CREATED committed so far is acknowledged by Kafka (status SENT).
 wait_drained() {

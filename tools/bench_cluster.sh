@@ -14,6 +14,8 @@
 # Every node, wrk, PostgreSQL and the broker share the same cores: on a 2-core machine
 # this measures the cost of more processes, not the scaling of the design.
 set -euo pipefail
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$(dirname "$0")/.."
 
 BUILD=${FLASHSALE_BUILD_DIR:-build}
@@ -25,9 +27,7 @@ CONNECTIONS=${BENCH_CONNECTIONS:-64}
 TMP=$(mktemp -d)
 PIDS=()
 stop_nodes() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  stop_pids "${PIDS[@]}"
   PIDS=()
 }
 cleanup() {
@@ -36,18 +36,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-NAME=bench_cluster_$$
-DB="${DATABASE_URL%/*}/$NAME"
-psql -q "$DATABASE_URL" -c "CREATE DATABASE $NAME" >/dev/null
-DATABASE_URL=$DB "$BIN" migrate up >/dev/null
-
-free_port() { # below the ephemeral range, not in use
-  local p
-  while :; do
-    p=$((15000 + RANDOM % 17000))
-    [[ -z $(ss -tanH "sport = :$p" 2>/dev/null) ]] && { echo "$p"; return; }
-  done
-}
+DB=$(migrated_db "$DATABASE_URL" "bench_cluster_$$" "$BIN")
 
 PORTS=()
 start_nodes() { # N
@@ -64,20 +53,11 @@ start_nodes() { # N
       LOG_LEVEL=info "${transport[@]}" "$BIN" serve >"$TMP/node-$i.log" 2>&1 &
     PIDS+=($!)
   done
-  local port t
-  for port in "${PORTS[@]}"; do
-    for t in $(seq 300); do
-      curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && break
-      sleep 0.1
-    done
-  done
+  local port
+  for port in "${PORTS[@]}"; do wait_until 30 ready_at "http://127.0.0.1:$port" || true; done
   # Every node sees all of them (the directory is complete) and the shards are spread.
   for port in "${PORTS[@]}"; do
-    for t in $(seq 100); do
-      [[ $(metric "$port" cluster_nodes_live) == "$1" ]] && break
-      sleep 0.1
-    done
-    [[ $(metric "$port" cluster_nodes_live) == "$1" ]] ||
+    wait_until 10 live_nodes_are "$port" "$1" ||
       { tail -n 20 "$TMP"/node-*.log >&2; echo "bench-cluster: nodes did not meet" >&2; exit 1; }
   done
   wait_until 60 all_owned || { echo "bench-cluster: the shards were not assigned" >&2; exit 1; }
@@ -86,14 +66,7 @@ start_nodes() { # N
 SESSION_MS=${BENCH_SESSION_MS:-10000}
 SHARDS=8 # the partitions of inventory.v1.events (tools/apache_kafka.sh, the embedded broker)
 all_owned() { [[ $(sum_metric cluster_shards_owned) == "$SHARDS" ]]; }
-wait_until() { # SECONDS COMMAND...: polls every 0.1 s
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
-}
+live_nodes_are() { [[ $(metric "$1" cluster_nodes_live) == "$2" ]]; } # PORT N
 
 metric() { # PORT NAME
   curl -fs "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { print $2; f = 1 } END { if (!f) print 0 }'
@@ -144,7 +117,7 @@ EOF
 # is produced. The rate is the round's events over the span of their inbox rows.
 SAGA_ORDERS=${BENCH_CLUSTER_SAGA_ORDERS:-10000}
 SAGA_GROUP=bench_cluster_$$
-q() { psql -qtAX "$DB" -c "$1"; }
+q() { sql "$DB" "$1"; }
 
 settled() {
   all_owned || return 1
@@ -223,7 +196,7 @@ for run in ${BENCH_CLUSTER_RUNS:-1:plain 2:plain 2:tls 3:plain 3:tls}; do
   start_nodes "$n"
   DURATION=3 wrk_spread "$TMP/create.lua" >/dev/null # warm-up
   read -r create_rps create_bad _ < <(wrk_spread "$TMP/create.lua")
-  psql -qtAX "$DB" -c "SELECT id FROM orders ORDER BY random() LIMIT 20000" >"$TMP/ids"
+  q "SELECT id FROM orders ORDER BY random() LIMIT 20000" >"$TMP/ids"
   read -r get_rps get_bad get_total < <(wrk_spread "$TMP/get.lua")
   echo "bench-cluster: $n node(s), $label: creates ${create_rps}/s (non-2xx $create_bad), gets ${get_rps}/s (non-2xx $get_bad)" >&2
   RESULTS+=("| $n | $label | $create_rps | $get_rps |")

@@ -6,35 +6,27 @@
 # e.g. with the old one built in a worktree: git worktree add /tmp/old <commit> &&
 # (cd /tmp/old && ./dev.sh build). Prints one line per round and the medians.
 set -euo pipefail
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$(dirname "$0")/.."
 OLD=${1:?old binary} NEW=${2:?new binary}
 ROUNDS=${BENCH_ROUNDS:-3} DURATION=${BENCH_DURATION:-10}
 : "${DATABASE_URL:?run through ./dev.sh with-stack}" "${KAFKA_BROKERS:?}"
 
-free_port() {
-  local p
-  while :; do
-    p=$((15000 + RANDOM % 17000))
-    [[ -z $(ss -tanH "sport = :$p" 2>/dev/null) ]] && { echo "$p"; return; }
-  done
-}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
 run() { # LABEL BINARY ROUND: prints "creates/s p50 p99"
-  local label=$1 bin=$2 name="compare_$1_$3_$$" port pid out
-  psql -q "$DATABASE_URL" -c "CREATE DATABASE $name" >/dev/null
-  local db="${DATABASE_URL%/*}/$name"
-  DATABASE_URL=$db "$bin" migrate up >/dev/null
+  local label=$1 bin=$2 name="compare_$1_$3_$$" db port pid out
+  db=$(migrated_db "$DATABASE_URL" "$name" "$bin")
   port=$(free_port)
   env DATABASE_URL="$db" KAFKA_BROKERS="$KAFKA_BROKERS" HTTP_ADDR="127.0.0.1:$port" \
     KAFKA_GROUP_ID="$name" LOG_LEVEL=warn "$bin" serve >"$TMP/$name.log" 2>&1 &
   pid=$!
-  for _ in $(seq 300); do curl -fs -o /dev/null "http://127.0.0.1:$port/readyz" && break; sleep 0.1; done
+  wait_until 30 ready_at "http://127.0.0.1:$port" || true
   wrk -t2 -c64 -d3s -s tools/bench/create_order.lua "http://127.0.0.1:$port" >/dev/null
   out=$(wrk -t2 -c64 -d"${DURATION}s" --latency -s tools/bench/create_order.lua "http://127.0.0.1:$port")
-  kill -TERM "$pid"
-  wait "$pid" || true
+  stop_pids "$pid"
   grep -q 'Non-2xx' <<<"$out" && { echo "bench-compare: $label answered errors" >&2; exit 1; }
   echo "$(awk '/Requests\/sec/ { print int($2) }' <<<"$out") $(awk '$1 == "50%" { print $2 }' <<<"$out") $(awk '$1 == "99%" { print $2 }' <<<"$out")"
 }
@@ -48,6 +40,5 @@ for ((r = 1; r <= ROUNDS; r++)); do
     echo "$rps" >>"$TMP/$label"
   done
 done
-median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 o=$(median "$TMP/old") n=$(median "$TMP/new")
 echo "median: old $o creates/s, new $n creates/s, new/old $(awk -v a="$n" -v b="$o" 'BEGIN { printf "%.2f", a / b }')"

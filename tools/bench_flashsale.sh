@@ -7,6 +7,8 @@
 # terminal (drained), and fails if an SKU is oversold by the simulator's books, an
 # order is left non-terminal, or the books and the orders disagree.
 set -euo pipefail
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$(dirname "$0")/.."
 
 BUILD=${FLASHSALE_BUILD_DIR:-build}
@@ -23,22 +25,17 @@ DRAIN_TIMEOUT_S=${FLASH_DRAIN_TIMEOUT_S:-600}
 TMP=$(mktemp -d)
 PIDS=()
 cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  stop_pids "${PIDS[@]}"
   rm -rf "$TMP"
 }
 trap cleanup EXIT
 
 NAME=bench_flash_$$
-DB="${DATABASE_URL%/*}/$NAME"
-psql -q "$DATABASE_URL" -c "CREATE DATABASE $NAME" >/dev/null
-DATABASE_URL=$DB "$BIN" migrate up >/dev/null
-q() { psql -qtAX "$DB" -c "$1"; }
+DB=$(migrated_db "$DATABASE_URL" "$NAME" "$BIN")
+q() { sql "$DB" "$1"; }
 
 # Short deadlines so that silent payments end too; the simulator answers within 0.5 s.
-PORT=$((20000 + RANDOM % 12000))
-while [[ -n $(ss -tanH "sport = :$PORT") ]]; do PORT=$((20000 + RANDOM % 12000)); done
+PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
 DATABASE_URL=$DB KAFKA_BROKERS=$KAFKA_BROKERS HTTP_ADDR=127.0.0.1:$PORT LOG_LEVEL=warn \
   KAFKA_GROUP_ID="$NAME" ORDER_TTL_CREATED_S=60 ORDER_TTL_RESERVED_S=30 \
@@ -49,11 +46,7 @@ KAFKA_BROKERS=$KAFKA_BROKERS SIM_GROUP_ID="$NAME" SIM_SKUS=$SKUS \
   "$SIM" --report "$TMP/books.json" >"$TMP/sim.log" 2>&1 &
 SIM_PID=$!
 PIDS+=($SIM_PID)
-for _ in $(seq 300); do
-  curl -fsS -o /dev/null "$BASE/readyz" 2>/dev/null && break
-  sleep 0.1
-done
-curl -fsS -o /dev/null "$BASE/readyz" || { cat "$TMP/service.log" >&2; exit 1; }
+wait_until 30 ready_at "$BASE" || { cat "$TMP/service.log" >&2; exit 1; }
 sleep 5 # both consumer groups joined (the broker's rebalance delay is 3 s)
 
 echo "bench-flash: creating $ORDERS orders from $USERS users on $SKUS SKUs (stock $STOCK)" >&2
@@ -84,12 +77,10 @@ DRAINED=$(date +%s.%N)
 # The simulator's books settle once the last ORDER_* events reach it.
 settled() { jq -e '[.skus[].reserved] | add == 0' "$TMP/books.json" >/dev/null 2>&1; }
 for _ in $(seq 120); do settled && break; sleep 0.5; done
-kill "$SIM_PID"
-wait "$SIM_PID" 2>/dev/null || true
+stop_pids "$SIM_PID"
 
-to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.1f\n", v}'; }
-P99=$(awk '$1 == "99%" {print $2}' "$TMP/wrk.txt" | to_ms)
-P50=$(awk '$1 == "50%" {print $2}' "$TMP/wrk.txt" | to_ms)
+P99=$(awk '$1 == "99%" {print $2}' "$TMP/wrk.txt" | to_ms 1)
+P50=$(awk '$1 == "50%" {print $2}' "$TMP/wrk.txt" | to_ms 1)
 ERRORS=$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$TMP/wrk.txt")
 PAID=$(q "SELECT count(*) FROM orders WHERE status = 'PAID'")
 SOLD=$(jq '[.skus[] | select(.stock != null) | .sold] | add' "$TMP/books.json")

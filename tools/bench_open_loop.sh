@@ -12,6 +12,8 @@
 # Before the first step the broker and the service are warmed up for OPEN_WARMUP_S s at
 # OPEN_WARMUP_RATE/s (not reported).
 set -euo pipefail
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$(dirname "$0")/.."
 
 BUILD=${FLASHSALE_BUILD_DIR:-build}
@@ -29,7 +31,7 @@ OPEN_LOOP="python3 tools/open_loop.py"
 TMP=$(mktemp -d)
 SERVICE_PID=
 cleanup() {
-  [[ -z $SERVICE_PID ]] || { kill "$SERVICE_PID" 2>/dev/null || true; wait "$SERVICE_PID" 2>/dev/null || true; }
+  stop_pids ${SERVICE_PID:+"$SERVICE_PID"}
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -82,23 +84,19 @@ printf '| admission | offered/s | 201 | p50 / p99 of 201 (ms) | 503 | p50 / p99 
 printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
 for mode in $MODES; do
   NAME=bench_open_$$_$mode
-  DB="${DATABASE_URL%/*}/$NAME"
-  psql -q "$DATABASE_URL" -c "CREATE DATABASE $NAME" >/dev/null
-  DATABASE_URL=$DB "$BIN" migrate up >/dev/null
-  PORT=$((20000 + RANDOM % 12000))
+  DB=$(migrated_db "$DATABASE_URL" "$NAME" "$BIN")
+  PORT=$(free_port)
   URL=http://127.0.0.1:$PORT
   USER_ID=$(cat /proc/sys/kernel/random/uuid)
   DATABASE_URL=$DB KAFKA_BROKERS=$KAFKA_BROKERS HTTP_ADDR=127.0.0.1:$PORT HTTP_ADMISSION=$mode \
     KAFKA_GROUP_ID=bench-open-$$-$mode LOG_LEVEL=warn "$BIN" serve >>"$TMP/service.log" 2>&1 &
   SERVICE_PID=$!
-  for _ in $(seq 300); do curl -fsS -o /dev/null "$URL/readyz" 2>/dev/null && break; sleep 0.1; done
-  curl -fsS -o /dev/null "$URL/readyz" || { cat "$TMP/service.log" >&2; exit 1; }
+  wait_until 30 ready_at "$URL" || { cat "$TMP/service.log" >&2; exit 1; }
   $OPEN_LOOP targets "$URL" "$USER_ID" "warm$$-$mode" $((WARMUP_RATE * WARMUP_S + WARMUP_RATE)) >"$TMP/targets"
   "$VEGETA" attack -format=json -targets="$TMP/targets" -rate="$WARMUP_RATE" \
     -duration="${WARMUP_S}s" -timeout="${TIMEOUT_S}s" >/dev/null
   for rate in $RATES; do row "$mode" "$rate"; done
-  kill "$SERVICE_PID"
-  wait "$SERVICE_PID" 2>/dev/null || true
+  stop_pids "$SERVICE_PID"
   SERVICE_PID=
   psql -q "$DATABASE_URL" -c "DROP DATABASE $NAME" >/dev/null 2>&1 || true
 done

@@ -13,6 +13,8 @@
 # BENCH_LOG_LEVEL sets the service's LOG_LEVEL (default warn); BENCH_KEEP_LOG=FILE keeps
 # the service log of a failed run.
 set -euo pipefail
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$(dirname "$0")/.."
 
 BUILD=${FLASHSALE_BUILD_DIR:-build}
@@ -25,8 +27,7 @@ TMP=$(mktemp -d)
 SERVICE_PID=
 stop_service() {
   [[ -n $SERVICE_PID ]] || return 0
-  kill "$SERVICE_PID" 2>/dev/null || true
-  wait "$SERVICE_PID" 2>/dev/null || true
+  stop_pids "$SERVICE_PID"
   SERVICE_PID=
 }
 cleanup() {
@@ -36,10 +37,8 @@ cleanup() {
 trap cleanup EXIT
 
 NAME=bench_saga_$$
-DB="${DATABASE_URL%/*}/$NAME"
-psql -q "$DATABASE_URL" -c "CREATE DATABASE $NAME" >/dev/null
-DATABASE_URL=$DB "$BIN" migrate up >/dev/null
-q() { psql -qtAX "$DB" -c "$1"; }
+DB=$(migrated_db "$DATABASE_URL" "$NAME" "$BIN")
+q() { sql "$DB" "$1"; }
 
 echo "bench-saga: inserting $ORDERS orders" >&2
 q "INSERT INTO orders (id, user_id, idempotency_key, request_hash, status, currency,
@@ -73,8 +72,8 @@ fill() {
 quiesce() {
   local t quiet=0
   for t in $(seq 120); do
-    if [[ $(psql -qtAX "$DATABASE_URL" -c "SELECT count(*) FROM pg_stat_activity
-                                            WHERE backend_type = 'autovacuum worker'") == 0 ]]; then
+    if [[ $(sql "$DATABASE_URL" "SELECT count(*) FROM pg_stat_activity
+                                  WHERE backend_type = 'autovacuum worker'") == 0 ]]; then
       ((++quiet >= 2)) && break
     else
       quiet=0
@@ -85,8 +84,8 @@ quiesce() {
 }
 
 start_service() {
-  local port=$((20000 + RANDOM % 12000))
-  while [[ -n $(ss -tanH "sport = :$port") ]]; do port=$((20000 + RANDOM % 12000)); done
+  local port
+  port=$(free_port)
   DATABASE_URL=$DB KAFKA_BROKERS=$KAFKA_BROKERS HTTP_ADDR=127.0.0.1:$port \
     ORDER_ROLES=http,consumer KAFKA_GROUP_ID="$NAME" LOG_LEVEL=${BENCH_LOG_LEVEL:-warn} \
     "$BIN" serve >>"$TMP/service.log" 2>&1 &

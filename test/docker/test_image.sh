@@ -36,7 +36,9 @@ check() {
   shift
   if "$@"; then PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); echo "FAIL: $what" >&2; fi
 }
-wait_until() { # TIMEOUT_S WHAT COMMAND...
+# wait_for TIMEOUT_S WHAT COMMAND...: test/e2e/lib.sh's shape; named apart from
+# wait_until SECONDS COMMAND..., which dev.sh brings (tools/lib/common.sh).
+wait_for() {
   local timeout=$1 what=$2
   local deadline=$((SECONDS + timeout))
   shift 2
@@ -104,7 +106,7 @@ dockerd --data-root "$ENGINE_ROOT/data" --exec-root "$RUN/exec" -H "unix://$RUN/
   --pidfile "$RUN/docker.pid" --bridge=none --iptables=false --ip6tables=false \
   --ip-masq=false --userland-proxy=false >"$RUN/dockerd.log" 2>&1 &
 DOCKERD_PID=$!
-wait_until 60 "dockerd answers" dk version || { tail -n 30 "$RUN/dockerd.log" >&2; exit 1; }
+wait_for 60 "dockerd answers" dk version || { tail -n 30 "$RUN/dockerd.log" >&2; exit 1; }
 
 if ! dk image inspect debian:12 >/dev/null 2>&1 ||
   [[ $(dk image inspect -f '{{.Comment}}' debian:12) != "$(stat -c %Y "$BASE_TAR")" ]]; then
@@ -140,7 +142,7 @@ PG_PORT=$(free_port)
 DB_URL=postgresql://postgres@127.0.0.1:$PG_PORT/flashsale
 run_bg migrate -e DATABASE_URL="$DB_URL" "$IMAGE" migrate up
 says_waiting() { dk logs "$(name_of migrate)" 2>&1 | grep -q 'waiting for the database'; }
-check "migrate waits for a database that is not up" wait_until 30 "migrate says it waits" says_waiting
+check "migrate waits for a database that is not up" wait_for 30 "migrate says it waits" says_waiting
 mkdir -p "$RUN/pg"
 chown postgres: "$RUN/pg" 2>/dev/null || true
 as_pg "$PG_BIN/initdb" -D "$RUN/pg/data" -A trust -U postgres --no-sync >/dev/null
@@ -176,9 +178,9 @@ health_of() { dk inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}
 healthy() { [[ $(health_of "$1") == healthy ]]; }
 cannot_read() { ! dk exec "$(name_of "$1")" cat "$2" >/dev/null 2>&1; }
 for n in 1 2 3; do
-  check "node-$n /readyz 200" wait_until 90 "node-$n ready" readyz "${HTTP[$n]}"
+  check "node-$n /readyz 200" wait_for 90 "node-$n ready" readyz "${HTTP[$n]}"
   check "node-$n healthy by Docker's health check on HTTP_ADDR :${HTTP[$n]}" \
-    wait_until 30 "node-$n healthy" healthy "$(name_of "node-$n")"
+    wait_for 30 "node-$n healthy" healthy "$(name_of "node-$n")"
   check "node-$n cannot read ca.key" cannot_read "node-$n" /certs/ca.key
   other=$((n % 3 + 1))
   check "node-$n cannot read node-$other's key" cannot_read "node-$n" "/certs/node-$other.key"
@@ -186,7 +188,7 @@ for n in 1 2 3; do
 done
 live_nodes() { curl -s "http://127.0.0.1:${HTTP[1]}/metrics" | sed -n 's/^cluster_nodes_live \([0-9]*\).*/\1/p'; }
 three_live() { [[ $(live_nodes) == 3 ]]; }
-check "the nodes see each other over mutual TLS" wait_until 30 "3 live nodes" three_live
+check "the nodes see each other over mutual TLS" wait_for 30 "3 live nodes" three_live
 
 # --- the saga simulator's container drives an order to a terminal state
 # As docker-compose.yaml runs it: `healthcheck: disable: true` (it serves no HTTP).
@@ -200,7 +202,7 @@ ORDER=$(jq -r '.data.id // empty' <<<"$BODY")
 check "order created ($BODY)" test -n "$ORDER"
 status_of() { curl -s "http://127.0.0.1:${HTTP[3]}/api/v1/orders/$ORDER" | jq -r '.data.status'; }
 terminal() { [[ $(status_of) =~ ^(PAID|CANCELLED|EXPIRED)$ ]]; }
-check "the order reaches a terminal state" wait_until 90 "order $ORDER terminal" terminal
+check "the order reaches a terminal state" wait_for 90 "order $ORDER terminal" terminal
 say "order $ORDER: $(status_of)"
 
 # --- SIGTERM: every node drains and exits 0

@@ -7,10 +7,9 @@ KAFKA_CTL=${KAFKA_CTL:-${FLASHSALE_SOURCE_DIR:?FLASHSALE_SOURCE_DIR must name th
 OWN_CLUSTERS=()
 
 kafka_lib_cleanup() {
-  local status=$? pid dir
+  local status=$? dir
   # The services first: a service whose broker vanished only logs about it.
-  for pid in "${E2E_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${E2E_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_pids "${E2E_PIDS[@]}"
   if ((status != 0 || E2E_FAILED != 0)); then
     for dir in "${OWN_CLUSTERS[@]}"; do tail -n 20 "$dir"/node*/kafka.log >&2 2>/dev/null || true; done
     tail -n 30 "$E2E_TMP"/service-*.log >&2 2>/dev/null || true

@@ -2,6 +2,9 @@
 # assert with clear messages. Sourced by test_*.sh; needs DATABASE_URL (an admin URL
 # of the server ./dev.sh test started), KAFKA_BROKERS and FLASHSALE_BIN.
 set -euo pipefail
+# free_port, wait_until, sql, stop_pids, ... (shared with dev.sh and the benchmarks).
+# shellcheck source=../../tools/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib/common.sh"
 
 E2E_TMP=$(mktemp -d)
 E2E_PIDS=()
@@ -9,9 +12,7 @@ E2E_FAILED=0
 E2E_PASSED=0
 
 e2e_cleanup() {
-  local pid
-  for pid in "${E2E_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${E2E_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_pids "${E2E_PIDS[@]}"
   rm -rf "$E2E_TMP"
 }
 trap e2e_cleanup EXIT
@@ -21,23 +22,7 @@ trap e2e_cleanup EXIT
 : "${FLASHSALE_BIN:?FLASHSALE_BIN must name the flashsale-order binary}"
 
 # A fresh database on the test server, migrated with the real binary; prints its URL.
-fresh_database() {
-  local name="e2e_$$_$RANDOM"
-  psql -q "$DATABASE_URL" -c "CREATE DATABASE $name" >/dev/null
-  local url="${DATABASE_URL%/*}/$name"
-  DATABASE_URL="$url" "$FLASHSALE_BIN" migrate up >/dev/null
-  echo "$url"
-}
-
-# Below the kernel's ephemeral range (32768+), where the many client connections of
-# the tests and Kafka take their local ports; a port in any TCP state counts as taken.
-free_port() {
-  local port
-  while :; do
-    port=$((15000 + RANDOM % 17000))
-    if [[ -z $(ss -tanH "sport = :$port" 2>/dev/null) ]]; then echo "$port"; return; fi
-  done
-}
+fresh_database() { migrated_db "$DATABASE_URL" "e2e_$$_$RANDOM" "$FLASHSALE_BIN"; }
 
 # start_service URL PORT [VAR=value ...]: runs `serve` in the background, logs to a file.
 start_service() {
@@ -55,20 +40,17 @@ start_service() {
   SERVICE_PID=$!
 }
 
-# wait_for TIMEOUT_S DESCRIPTION COMMAND...: retries COMMAND until it succeeds.
+# wait_for TIMEOUT_S DESCRIPTION COMMAND...: retries COMMAND (its output dropped) until
+# it succeeds; on a timeout says what it waited for and shows the services' logs.
 wait_for() {
   local timeout=$1 what=$2
   shift 2
-  local deadline=$((SECONDS + timeout))
-  until "$@" >/dev/null 2>&1; do
-    if ((SECONDS >= deadline)); then
-      echo "timed out after ${timeout}s waiting for: $what" >&2
-      tail -n 30 "$E2E_TMP"/service-*.log >&2 || true
-      return 1
-    fi
-    sleep 0.1
-  done
+  wait_until "$timeout" quietly "$@" && return 0
+  echo "timed out after ${timeout}s waiting for: $what" >&2
+  tail -n 30 "$E2E_TMP"/service-*.log >&2 || true
+  return 1
 }
+quietly() { "$@" >/dev/null 2>&1; }
 
 ready() { curl -fsS -o /dev/null "$BASE/readyz"; }
 
@@ -130,7 +112,6 @@ check() {
 eq() { [[ "$1" == "$2" ]]; }
 json() { jq -r "$1" <<<"$BODY"; }
 has_header() { grep -qi "^$1: ${2-}" <<<"$HEADERS"; }
-sql() { psql -qtAX "$1" -c "$2"; }
 
 finish() {
   echo "$E2E_PASSED passed, $E2E_FAILED failed"
