@@ -208,9 +208,9 @@ void read_cluster(const env_lookup& env, config& cfg) {
     cfg.cluster_host = *host;
   }
   read_int(env, "CAF_NODE_PORT", 0, 65535, cfg.caf_node_port);
-  read_millis(env, "CLUSTER_HEARTBEAT_MS", 50, 60000, cfg.cluster_heartbeat);
-  read_millis(env, "CLUSTER_TIMEOUT_MS", 100, 600000, cfg.cluster_timeout);
-  if (cfg.cluster_timeout <= cfg.cluster_heartbeat)
+  read_millis(env, "CLUSTER_HEARTBEAT_MS", 50, 60000, cfg.cluster.heartbeat);
+  read_millis(env, "CLUSTER_TIMEOUT_MS", 100, 600000, cfg.cluster.timeout);
+  if (cfg.cluster.timeout <= cfg.cluster.heartbeat)
     throw config_error{"CLUSTER_TIMEOUT_MS must be greater than CLUSTER_HEARTBEAT_MS"};
   read_cluster_tls(env, cfg);
 }

@@ -3,6 +3,7 @@
 // settings struct owns its defaults, next to the variable names that set them; config
 // composes those structs and writes only the defaults that belong to no component.
 
+#include "actors/cluster/cluster_timing.hpp"
 #include "actors/order/order_settings.hpp"
 #include "actors/outbox/relay_settings.hpp"
 #include "actors/saga/consumer_settings.hpp"
@@ -65,8 +66,7 @@ struct config {
   bool node_id_given = false;      // NODE_ID set: static membership in the shards' group
   std::string cluster_host;        // CLUSTER_HOST (default: HTTP host, or hostname)
   std::uint16_t caf_node_port = 0; // CAF_NODE_PORT: registry endpoint, 0 = any
-  std::chrono::milliseconds cluster_heartbeat{1000};       // CLUSTER_HEARTBEAT_MS
-  std::chrono::milliseconds cluster_timeout{5000};         // CLUSTER_TIMEOUT_MS
+  cluster_timing cluster;          // CLUSTER_HEARTBEAT_MS, CLUSTER_TIMEOUT_MS
   // Mutual TLS between nodes (CONTRACT §7): all three PEM paths or none.
   std::string cluster_tls_ca;   // CLUSTER_TLS_CA: the CA whose certificates peers must show
   std::string cluster_tls_cert; // CLUSTER_TLS_CERT: this node's certificate (chain)

@@ -77,8 +77,7 @@ cluster_settings cluster_settings_from(const config& cfg, std::uint16_t caf_port
   s.caf_port = caf_port;
   if (cfg.enabled.http)
     s.http_url = "http://" + cfg.cluster_host + ":" + std::to_string(cfg.http.port);
-  s.heartbeat = cfg.cluster_heartbeat;
-  s.timeout = cfg.cluster_timeout;
+  static_cast<cluster_timing&>(s) = cfg.cluster;
   s.tls = {cfg.cluster_tls_ca, cfg.cluster_tls_cert, cfg.cluster_tls_key};
   s.insecure = cfg.cluster_insecure;
   return s;

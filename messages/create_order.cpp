@@ -1,149 +1,14 @@
 #include "messages/create_order.hpp"
 
-#include "messages/utf8.hpp"
+#include "messages/json_tree.hpp"
 #include "messages/uuid.hpp"
 #include "messages/validation.hpp"
-
-#include <rapidjson/error/en.h>
-#include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
 
 #include <cstdint>
 
 namespace flashsale {
 
 namespace {
-
-// Iterative: no recursion however deep the input. Numbers as strings: money is read
-// from its text. Validated encoding: whatever we store or echo back is valid UTF-8.
-constexpr unsigned parse_flags = rapidjson::kParseIterativeFlag
-                                 | rapidjson::kParseNumbersAsStringsFlag
-                                 | rapidjson::kParseValidateEncodingFlag;
-
-// Our bodies are three levels deep. Refusing deeper input while parsing keeps the
-// tree (and everything that walks or frees it) shallow.
-constexpr std::size_t max_json_depth = 32;
-
-enum class json_kind { null, boolean, number, string, array, object };
-
-/// A minimal JSON tree that keeps each number's text: RapidJSON's DOM would either
-/// convert numbers to double or, with numbers as strings, lose the number/string
-/// distinction that `"quantity": "5"` needs.
-struct json_node {
-  json_kind kind = json_kind::null;
-  bool flag = false;
-  std::string text;                // a number's text or a string's value
-  std::vector<std::string> keys;   // object member names, parallel to children
-  std::vector<json_node> children; // array elements or object member values
-};
-
-/// SAX handler building a json_node tree; open containers wait on a stack.
-class tree_builder
-  : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, tree_builder> {
-public:
-  bool Null() {
-    return add(json_node{});
-  }
-  bool Bool(bool b) {
-    json_node n;
-    n.kind = json_kind::boolean;
-    n.flag = b;
-    return add(std::move(n));
-  }
-  bool RawNumber(const char* s, rapidjson::SizeType len, bool) {
-    return add(leaf(json_kind::number, s, len));
-  }
-  bool String(const char* s, rapidjson::SizeType len, bool) {
-    if (!unicode({s, len}))
-      return false;
-    return add(leaf(json_kind::string, s, len));
-  }
-  bool Key(const char* s, rapidjson::SizeType len, bool) {
-    if (!unicode({s, len}))
-      return false;
-    open_.back().keys.emplace_back(s, len);
-    return true;
-  }
-  bool StartObject() {
-    return open(json_kind::object);
-  }
-  bool EndObject(rapidjson::SizeType) {
-    return close();
-  }
-  bool StartArray() {
-    return open(json_kind::array);
-  }
-  bool EndArray(rapidjson::SizeType) {
-    return close();
-  }
-
-  bool too_deep() const {
-    return too_deep_;
-  }
-  bool not_unicode() const {
-    return not_unicode_;
-  }
-  json_node& root() {
-    return root_;
-  }
-  /// Where the parser is now, e.g. "items[2].price"; names the field of a parse error.
-  std::string current_path() const;
-
-private:
-  static json_node leaf(json_kind kind, const char* s, rapidjson::SizeType len) {
-    json_node n;
-    n.kind = kind;
-    n.text.assign(s, len);
-    return n;
-  }
-  bool open(json_kind kind) {
-    if (open_.size() >= max_json_depth) {
-      too_deep_ = true;
-      return false;
-    }
-    json_node n;
-    n.kind = kind;
-    open_.push_back(std::move(n));
-    return true;
-  }
-  // The input's encoding is validated by RapidJSON, but not what its \u escapes name:
-  // a lone surrogate ("\udc00") comes out as bytes that are no UTF-8.
-  bool unicode(std::string_view text) {
-    not_unicode_ = !is_valid_utf8(text);
-    return !not_unicode_;
-  }
-  bool close() {
-    json_node n = std::move(open_.back());
-    open_.pop_back();
-    return add(std::move(n));
-  }
-  bool add(json_node n) {
-    if (open_.empty())
-      root_ = std::move(n);
-    else
-      open_.back().children.push_back(std::move(n));
-    return true;
-  }
-
-  std::vector<json_node> open_;
-  json_node root_;
-  bool too_deep_ = false;
-  bool not_unicode_ = false;
-};
-
-std::string tree_builder::current_path() const {
-  std::string path;
-  for (const auto& frame : open_) {
-    if (frame.kind == json_kind::array) {
-      path += '[' + std::to_string(frame.children.size()) + ']';
-    } else if (frame.keys.size() > frame.children.size()) {
-      path += (path.empty() ? "" : ".") + frame.keys.back();
-    } else {
-      break;
-    }
-  }
-  return path;
-}
 
 /// Thrown inside this file only and turned into a returned api_error at the public
 /// functions: validation is a long chain of early exits.
@@ -158,25 +23,29 @@ struct request_error {
 /// Tells whether a path names one of the body's numeric fields.
 using numeric_field_test = bool (*)(std::string_view path);
 
-void reject_parse_error(const tree_builder& builder, rapidjson::ParseResult result,
-                        numeric_field_test is_numeric_field) {
-  if (builder.too_deep())
-    reject(error_code::invalid_request, "body is nested too deeply");
-  // RapidJSON itself refuses a high surrogate without its low half; we refuse the rest.
-  if (builder.not_unicode() || result.Code() == rapidjson::kParseErrorStringUnicodeSurrogateInvalid) {
-    auto path = builder.current_path();
-    reject(error_code::invalid_request,
-           (path.empty() ? std::string{"a string"} : path)
-             + " is not valid Unicode (an escaped lone surrogate?)");
+/// The api_error for a body the JSON reader refused.
+[[noreturn]] void reject_parse_error(const json_parse_failure& f,
+                                     numeric_field_test is_numeric_field) {
+  switch (f.kind) {
+    case json_parse_failure::nul_byte:
+      reject(error_code::invalid_request, "body is not valid JSON: it contains a NUL byte");
+    case json_parse_failure::too_deep:
+      reject(error_code::invalid_request, "body is nested too deeply");
+    case json_parse_failure::not_unicode:
+      reject(error_code::invalid_request,
+             (f.path.empty() ? std::string{"a string"} : f.path)
+               + " is not valid Unicode (an escaped lone surrogate?)");
+    case json_parse_failure::number_too_big:
+      // The reader refuses numbers beyond double range even when it hands them over as
+      // text; in a numeric field of ours such a value is simply out of range.
+      if (is_numeric_field(f.path))
+        reject(error_code::validation_failed, f.path + " is out of range");
+      break;
+    case json_parse_failure::syntax:
+      break;
   }
-  // RapidJSON refuses numbers beyond double range even when it hands them over as
-  // text; in a numeric field of ours such a value is simply out of range.
-  auto path = builder.current_path();
-  if (result.Code() == rapidjson::kParseErrorNumberTooBig && is_numeric_field(path))
-    reject(error_code::validation_failed, path + " is out of range");
   reject(error_code::invalid_request, "body is not valid JSON at byte "
-                                         + std::to_string(result.Offset()) + ": "
-                                         + rapidjson::GetParseError_En(result.Code()));
+                                         + std::to_string(f.offset) + ": " + f.reason);
 }
 
 void check_size(std::string_view body) {
@@ -186,34 +55,10 @@ void check_size(std::string_view body) {
 }
 
 json_node parse_json(std::string_view body, numeric_field_test is_numeric_field) {
-  // RapidJSON reads NUL as the end of input, so text after one would go unseen.
-  if (body.find('\0') != std::string_view::npos)
-    reject(error_code::invalid_request, "body is not valid JSON: it contains a NUL byte");
-  tree_builder builder;
-  rapidjson::MemoryStream stream(body.data(), body.size());
-  rapidjson::Reader reader;
-  auto result = reader.Parse<parse_flags>(stream, builder);
-  if (result.IsError())
-    reject_parse_error(builder, result, is_numeric_field);
-  return std::move(builder.root());
-}
-
-std::string_view kind_name(json_kind kind) {
-  switch (kind) {
-    case json_kind::null:
-      return "null";
-    case json_kind::boolean:
-      return "a boolean";
-    case json_kind::number:
-      return "a number";
-    case json_kind::string:
-      return "a string";
-    case json_kind::array:
-      return "an array";
-    case json_kind::object:
-      return "an object";
-  }
-  return "a value";
+  auto parsed = parse_json_tree(body);
+  if (auto* failure = std::get_if<json_parse_failure>(&parsed))
+    reject_parse_error(*failure, is_numeric_field);
+  return std::move(std::get<json_node>(parsed));
 }
 
 /// The member `key` of `object` with the JSON type `kind`, or nullptr when absent.

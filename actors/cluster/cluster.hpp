@@ -12,6 +12,7 @@
 // when none comes within a few heartbeats). Both dialling at once made CAF close both
 // connections as redundant, and the nodes dropped each other right after connecting.
 
+#include "actors/cluster/cluster_timing.hpp"
 #include "actors/cluster/cluster_tls.hpp"
 
 #include <caf/actor.hpp>
@@ -30,14 +31,12 @@ namespace flashsale {
 
 class metrics_registry;
 
-struct cluster_settings {
+struct cluster_settings : cluster_timing { // heartbeat, timeout
   std::string database_url;                  // DATABASE_URL
   std::string node_id;                       // NODE_ID
   std::string host;                          // CLUSTER_HOST: where peers reach this node
   std::uint16_t caf_port = 0; // the port the registry is published on; 0: none (alone)
   std::string http_url;                      // informational, in cluster_nodes
-  std::chrono::milliseconds heartbeat{1000}; // CLUSTER_HEARTBEAT_MS
-  std::chrono::milliseconds timeout{5000};   // CLUSTER_TIMEOUT_MS
   cluster_tls tls;                           // CLUSTER_TLS_CA, CLUSTER_TLS_CERT, CLUSTER_TLS_KEY
   bool insecure = false;                     // CLUSTER_INSECURE: peers in plaintext allowed
   std::chrono::milliseconds diagnose_timeout{2000}; // a TLS probe of a peer that fails

@@ -213,8 +213,8 @@ BOOST_AUTO_TEST_CASE(cluster_variables) {
   auto d = config_ok(minimal);
   BOOST_TEST(d.node_id.find('-' + std::to_string(getpid())) != std::string::npos);
   BOOST_TEST(d.caf_node_port == 0);
-  BOOST_TEST(d.cluster_heartbeat.count() == 1000);
-  BOOST_TEST(d.cluster_timeout.count() == 5000);
+  BOOST_TEST(d.cluster.heartbeat.count() == 1000);
+  BOOST_TEST(d.cluster.timeout.count() == 5000);
   BOOST_TEST(config_ok(with({{"HTTP_ADDR", "127.0.0.1:9000"}})).cluster_host == "127.0.0.1");
   auto c = config_ok(with({{"NODE_ID", "node-7"},
                            {"CLUSTER_HOST", "order-7"},
@@ -225,8 +225,8 @@ BOOST_AUTO_TEST_CASE(cluster_variables) {
   BOOST_TEST(c.node_id == "node-7");
   BOOST_TEST(c.cluster_host == "order-7");
   BOOST_TEST(c.caf_node_port == 4242);
-  BOOST_TEST(c.cluster_heartbeat.count() == 200);
-  BOOST_TEST(c.cluster_timeout.count() == 900);
+  BOOST_TEST(c.cluster.heartbeat.count() == 200);
+  BOOST_TEST(c.cluster.timeout.count() == 900);
   BOOST_TEST(c.cluster_forward_timeout.count() == 30000);
   config_error(with({{"NODE_ID", ""}}), "NODE_ID");
   config_error(with({{"CAF_NODE_PORT", "70000"}}), "CAF_NODE_PORT");
