@@ -158,6 +158,26 @@ std::optional<delivery_report> producer::produce(const std::string& topic, std::
   auto* h = RdKafka::Headers::create();
   for (const auto& hd : headers)
     h->add(hd.name, hd.value);
+  return produce_with(topic, key, value, h, token);
+}
+
+std::optional<delivery_report> producer::produce_viewed(const std::string& topic,
+                                                        std::string_view key,
+                                                        std::string_view value,
+                                                        const event_header_views& headers,
+                                                 std::uint64_t token) {
+  auto* h = RdKafka::Headers::create();
+  for (std::size_t i = 0; i < headers.count; ++i) {
+    const auto& hd = headers.items[i];
+    h->add(std::string{hd.name}, hd.value.data(), hd.value.size()); // names fit in SSO
+  }
+  return produce_with(topic, key, value, h, token);
+}
+
+std::optional<delivery_report> producer::produce_with(const std::string& topic,
+                                                      std::string_view key,
+                                                      std::string_view value,
+                                                      RdKafka::Headers* h, std::uint64_t token) {
   auto err =
     impl_->handle->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
                            const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0,

@@ -3,6 +3,8 @@
 // reports as plain values, and no rdkafkacpp.h for the code that includes this.
 // Not thread safe: one owner thread produces, polls and flushes (callbacks run there).
 
+#include "messages/event_headers.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -12,6 +14,10 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace RdKafka {
+class Headers;
+} // namespace RdKafka
 
 namespace flashsale::kafka {
 
@@ -91,6 +97,10 @@ public:
   std::optional<delivery_report> produce(const std::string& topic, std::string_view key,
                                          std::string_view value, const std::vector<header>& headers,
                                          std::uint64_t token);
+  /// The same with the headers as views (an outbox relay's, made without allocating).
+  std::optional<delivery_report> produce_viewed(const std::string& topic, std::string_view key,
+                                         std::string_view value,
+                                         const event_header_views& headers, std::uint64_t token);
 
   /// Sends what is queued without lingering and serves delivery reports until every
   /// message is reported or `timeout` passes. Returns how many are still outstanding.
@@ -111,6 +121,10 @@ public:
 
 private:
   struct impl;
+  /// Queues with `headers` (owned by librdkafka once queued, deleted here otherwise).
+  std::optional<delivery_report> produce_with(const std::string& topic, std::string_view key,
+                                              std::string_view value, RdKafka::Headers* headers,
+                                              std::uint64_t token);
   explicit producer(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
 };

@@ -14,22 +14,32 @@ std::string_view occurred_at_of(std::string_view envelope) {
   return envelope.substr(begin, end - begin);
 }
 
-event_header_list event_headers(const event_header_input& in) {
-  event_header_list h;
-  constexpr std::size_t header_count = 9;
-  h.reserve(header_count);
-  h.emplace_back("event_type", in.event_type);
-  h.emplace_back("ce_specversion", cloud_events::spec_version);
-  h.emplace_back("ce_id", in.event_id);
-  h.emplace_back("ce_type", in.event_type);
-  h.emplace_back("ce_source", cloud_events::source);
+event_header_views event_header_views_of(const event_header_input& in) {
+  event_header_views h;
+  auto add = [&h](std::string_view name, std::string_view value) {
+    h.items[h.count++] = {name, value};
+  };
+  add("event_type", in.event_type);
+  add("ce_specversion", cloud_events::spec_version);
+  add("ce_id", in.event_id);
+  add("ce_type", in.event_type);
+  add("ce_source", cloud_events::source);
   auto time = occurred_at_of(in.envelope);
   if (!time.empty())
-    h.emplace_back("ce_time", time);
-  h.emplace_back("ce_subject", in.order_id);
-  h.emplace_back("content-type", cloud_events::content_type);
+    add("ce_time", time);
+  add("ce_subject", in.order_id);
+  add("content-type", cloud_events::content_type);
   if (!in.traceparent.empty())
-    h.emplace_back("traceparent", in.traceparent);
+    add("traceparent", in.traceparent);
+  return h;
+}
+
+event_header_list event_headers(const event_header_input& in) {
+  auto views = event_header_views_of(in);
+  event_header_list h;
+  h.reserve(views.count);
+  for (std::size_t i = 0; i < views.count; ++i)
+    h.emplace_back(views.items[i].name, views.items[i].value);
   return h;
 }
 

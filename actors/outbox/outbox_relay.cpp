@@ -96,8 +96,8 @@ void produce_batch(relay_state& st) {
     if (stopped.count(row.aggregate_id))
       continue;
     auto refused =
-      st.producer->produce(st.cfg.topic, row.aggregate_id, row.payload,
-                           headers_of(row), report_token(st.generation, i));
+      st.producer->produce_viewed(st.cfg.topic, row.aggregate_id, row.payload,
+                                  headers_of(row), report_token(st.generation, i));
     if (refused) {
       st.outcomes[i] = refused_outcome(refused->permanent, refused->error);
       stopped.insert(row.aggregate_id);
@@ -259,8 +259,9 @@ void send_alone(relay_actor* self) {
     if (!ensure_producer(self))
       continue;
     st.metrics.retried_alone->inc();
-    if (auto refused = st.producer->produce(st.cfg.topic, row.aggregate_id, row.payload,
-                                            headers_of(row), report_token(st.generation, i))) {
+    if (auto refused =
+          st.producer->produce_viewed(st.cfg.topic, row.aggregate_id, row.payload,
+                                      headers_of(row), report_token(st.generation, i))) {
       st.outcomes[i] = refused_outcome(refused->permanent, refused->error);
       continue;
     }

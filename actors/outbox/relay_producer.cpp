@@ -64,14 +64,9 @@ make_relay_producer(const relay_settings& cfg, std::size_t index,
   return producer;
 }
 
-std::vector<kafka::header> headers_of(const persistence::outbox_row& row) {
-  auto made = event_headers(
+event_header_views headers_of(const persistence::outbox_row& row) {
+  return event_header_views_of(
     {row.event_id, row.event_type, row.aggregate_id, row.payload, row.traceparent});
-  std::vector<kafka::header> out;
-  out.reserve(made.size());
-  for (auto& [name, value] : made)
-    out.push_back({std::move(name), std::move(value)});
-  return out;
 }
 
 } // namespace flashsale

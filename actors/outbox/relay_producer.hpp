@@ -20,7 +20,8 @@ std::unique_ptr<kafka::producer>
 make_relay_producer(const relay_settings& cfg, std::size_t index,
                     std::function<void(const kafka::delivery_report&)> on_delivery);
 
-/// The row's Kafka headers (CONTRACT §5): event_type, CloudEvents binary mode, traceparent.
-std::vector<kafka::header> headers_of(const persistence::outbox_row& row);
+/// The row's Kafka headers (CONTRACT §5): event_type, CloudEvents binary mode, traceparent;
+/// views into `row`.
+event_header_views headers_of(const persistence::outbox_row& row);
 
 } // namespace flashsale
