@@ -24,6 +24,10 @@ MODES=${OPEN_MODES:-adaptive static}
 TIMEOUT_S=${OPEN_TIMEOUT_S:-30}
 WARMUP_S=${OPEN_WARMUP_S:-5}
 WARMUP_RATE=${OPEN_WARMUP_RATE:-200}
+# vegeta's connections to the service; unset: as many as it likes (a new one whenever
+# none is idle). Latency still counts from the intended send time, so a request that
+# waits for a free connection is charged with its wait.
+MAX_CONNS=${OPEN_MAX_CONNECTIONS:-}
 : "${DATABASE_URL:?run through ./dev.sh bench or ./dev.sh with-stack}" "${KAFKA_BROKERS:?}"
 VEGETA=$(bash tools/vegeta.sh fetch)
 OPEN_LOOP="python3 tools/open_loop.py"
@@ -64,7 +68,7 @@ row() { # MODE RATE: one step; prints a table row
   local svc0 pg0 kf0 svc1 pg1 kf1
   svc0=$(cpu_ticks "$SERVICE_PID") pg0=$(cpu_ticks $(pg_pids)) kf0=$(cpu_ticks $BROKER_PID)
   "$VEGETA" attack -format=json -targets="$TMP/targets" -rate="$rate" -duration="${STEP_S}s" \
-    -timeout="${TIMEOUT_S}s" >"$TMP/results.bin"
+    -timeout="${TIMEOUT_S}s" ${MAX_CONNS:+-max-connections="$MAX_CONNS"} >"$TMP/results.bin"
   svc1=$(cpu_ticks "$SERVICE_PID") pg1=$(cpu_ticks $(pg_pids)) kf1=$(cpu_ticks $BROKER_PID)
   "$VEGETA" encode --to json <"$TMP/results.bin" | $OPEN_LOOP summary "$rate" >"$TMP/summary.json"
   local limit
