@@ -28,6 +28,9 @@ WARMUP_RATE=${OPEN_WARMUP_RATE:-200}
 # none is idle). Latency still counts from the intended send time, so a request that
 # waits for a free connection is charged with its wait.
 MAX_CONNS=${OPEN_MAX_CONNECTIONS:-}
+# Orders already in the database before the first step (a real shop's table is not
+# empty): paid orders of one line each, made in SQL, then VACUUM ANALYZE.
+PREFILL=${OPEN_PREFILL_ORDERS:-0}
 : "${DATABASE_URL:?run through ./dev.sh bench or ./dev.sh with-stack}" "${KAFKA_BROKERS:?}"
 VEGETA=$(bash tools/vegeta.sh fetch)
 OPEN_LOOP="python3 tools/open_loop.py"
@@ -83,12 +86,29 @@ row() { # MODE RATE: one step; prints a table row
     "$TMP/summary.json"
 }
 
-printf '\n## Open loop [%s] (vegeta, %s s per step, default roles, fresh database)\n\n' "${BENCH_BROKER:-apache}" "$STEP_S"
+# prefill URL N: N paid orders with one line each, spread over the shards.
+prefill() {
+  psql -qX "$1" -v ON_ERROR_STOP=1 -v n="$2" >/dev/null <<'SQL'
+INSERT INTO orders (id, user_id, idempotency_key, request_hash, status, currency,
+                    total_amount, created_at, updated_at, shard, epoch)
+SELECT gen_random_uuid(), gen_random_uuid(), 'prefill-' || g, 'prefill', 'PAID', 'EUR', 2500,
+       now() - interval '1 day', now() - interval '1 day', g % 8, 0
+FROM generate_series(1, :n) AS g;
+INSERT INTO order_items (order_id, line_no, sku_id, quantity, price)
+SELECT id, 1, 'sku-' || (abs(hashtext(id::text)) % 50), 2, 1250 FROM orders;
+VACUUM ANALYZE orders;
+VACUUM ANALYZE order_items;
+SQL
+}
+
+printf '\n## Open loop [%s] (vegeta, %s s per step, default roles, database holding %s orders)\n\n' \
+  "${BENCH_BROKER:-apache}" "$STEP_S" "$PREFILL"
 printf '| admission | offered/s | 201 | p50 / p99 of 201 (ms) | 503 | p50 / p99 of 503 (ms) | errors / timeouts | other | max send lag (ms) | CPU ms per 201: service / PostgreSQL / broker | limit after |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
 for mode in $MODES; do
   NAME=bench_open_$$_$mode
   DB=$(migrated_db "$DATABASE_URL" "$NAME" "$BIN")
+  ((PREFILL == 0)) || prefill "$DB" "$PREFILL"
   PORT=$(free_port)
   URL=http://127.0.0.1:$PORT
   USER_ID=$(cat /proc/sys/kernel/random/uuid)
