@@ -165,7 +165,7 @@ std::optional<delivery_report> producer::produce_viewed(const std::string& topic
                                                         std::string_view key,
                                                         std::string_view value,
                                                         const event_header_views& headers,
-                                                 std::uint64_t token) {
+                                                        std::uint64_t token) {
   auto* h = RdKafka::Headers::create();
   for (std::size_t i = 0; i < headers.count; ++i) {
     const auto& hd = headers.items[i];

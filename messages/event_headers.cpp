@@ -34,13 +34,4 @@ event_header_views event_header_views_of(const event_header_input& in) {
   return h;
 }
 
-event_header_list event_headers(const event_header_input& in) {
-  auto views = event_header_views_of(in);
-  event_header_list h;
-  h.reserve(views.count);
-  for (std::size_t i = 0; i < views.count; ++i)
-    h.emplace_back(views.items[i].name, views.items[i].value);
-  return h;
-}
-
 } // namespace flashsale

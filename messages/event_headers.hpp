@@ -7,8 +7,6 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 namespace flashsale {
 
@@ -17,8 +15,6 @@ constexpr const char* spec_version = "1.0";
 constexpr const char* source = "/flashsale/order-service";
 constexpr const char* content_type = "application/json";
 } // namespace cloud_events
-
-using event_header_list = std::vector<std::pair<std::string, std::string>>;
 
 /// One header as views into the row and constants.
 struct header_view {
@@ -48,9 +44,7 @@ struct event_header_input {
 /// event_type, ce_specversion, ce_id, ce_type, ce_source, ce_time, ce_subject,
 /// content-type, and traceparent when the row has one. ce_time is the envelope's
 /// occurred_at, left out only if the envelope has none (never for our own envelopes).
-event_header_list event_headers(const event_header_input& in);
-
-/// The same headers, as views into `in` (which must outlive them) and constants.
+/// Views into the strings `in` views (which must outlive them) and constants.
 event_header_views event_header_views_of(const event_header_input& in);
 
 /// The envelope's "occurred_at" text as our encoder writes it (a scan, not a parse: the

@@ -86,7 +86,8 @@ row() { # MODE RATE: one step; prints a table row
     "$TMP/summary.json"
 }
 
-# prefill URL N: N paid orders with one line each, spread over the shards.
+# prefill URL N: N paid orders with one line each. History only: they are terminal, so
+# no command reaches them, and their shard column (g % 8) is not their murmur2 shard.
 prefill() {
   psql -qX "$1" -v ON_ERROR_STOP=1 -v n="$2" >/dev/null <<'SQL'
 INSERT INTO orders (id, user_id, idempotency_key, request_hash, status, currency,
