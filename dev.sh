@@ -680,6 +680,8 @@ cmd_bench() {
   build
   bash "$ROOT/tools/vegeta.sh" fetch >/dev/null # the open-loop generator (bench_open_loop.sh)
   STACK_PG_MODE=durable
+  # Statement statistics for tools/bench_delivery_record.sh (many deployments run it too).
+  PG_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements ${PG_EXTRA_OPTS:-}"
   export FLASHSALE_BUILD_DIR=$BUILD_DIR
   with_stack bash tools/bench.sh "$@"
 }

@@ -51,9 +51,10 @@ void read_int(const env_lookup& env, const std::string& name, long lo, long hi, 
   value = static_cast<T>(*n);
 }
 
-void read_seconds(const env_lookup& env, const std::string& name, std::chrono::seconds& value) {
+void read_seconds(const env_lookup& env, const std::string& name, std::chrono::seconds& value,
+                  long lo = 1) {
   long n = value.count();
-  read_int(env, name, 1, 365L * 24 * 3600, n);
+  read_int(env, name, lo, 365L * 24 * 3600, n);
   value = std::chrono::seconds{n};
 }
 
@@ -241,7 +242,7 @@ std::variant<config, std::string> load_config(const env_lookup& env) {
     read_roles(env, cfg);
     read_int(env, "OUTBOX_RELAYS", 0, 64, cfg.outbox.relays);
     read_int(env, "OUTBOX_BATCH", 1, 10000, cfg.outbox.batch);
-    read_seconds(env, "OUTBOX_RETENTION_S", cfg.outbox.retention);
+    read_seconds(env, "OUTBOX_RETENTION_S", cfg.outbox.retention, 0); // 0: deleted at once
     read_millis(env, "OUTBOX_POLL_MS", 10, 60000, cfg.outbox.poll_interval);
     read_seconds(env, "ORDER_TTL_CREATED_S", cfg.order.ttl_created);
     read_seconds(env, "ORDER_TTL_RESERVED_S", cfg.order.ttl_reserved);

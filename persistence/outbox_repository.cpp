@@ -52,17 +52,19 @@ namespace {
 //    failed once is claimed head-only until the head is through, so every batch during
 //    an outage holds one message of X. A message refused at produce() time ends X's
 //    run in this batch: the relay produces nothing after it.
-// 4. What the database records. The relay marks SENT a prefix of X's run (the rows
-//    delivered before the first failure); the first failed row stays PENDING (retry,
-//    with backoff, no limit) and is still X's head, or becomes DEAD when no retry can
-//    cure it (too large: the only case where a later event is published without an
-//    earlier one); the rows after it are released untouched. So the database's SENT
-//    set and Kafka's log agree on a prefix. A record batch the broker refused as too
-//    large holds no row of X in Kafka from X's first refused row on (with the gapless
-//    guarantee nothing after it is written); within the same lease the relay produces
-//    those rows again one at a time, in seq order, each alone in its record batch
-//    (actors/outbox/relay_batch.hpp), and records the same way: SENT up to X's first row
-//    not acknowledged alone, which is retried, or DEAD when refused alone.
+// 4. What the database records. The relay marks SENT (or deletes: delivered_rows) a
+//    prefix of X's run (the rows delivered before the first failure); either way they
+//    stop being PENDING, which is all the claim looks at. The first failed row stays
+//    PENDING (retry, with backoff, no limit) and is still X's head, or becomes DEAD
+//    when no retry can cure it (too large: the only case where a later event is
+//    published without an earlier one); the rows after it are released untouched. So
+//    the database's delivered set and Kafka's log agree on a prefix. A record batch
+//    the broker refused as too large holds no row of X in Kafka from X's first
+//    refused row on (with the gapless guarantee nothing after it is written); within
+//    the same lease the relay produces those rows again one at a time, in seq order,
+//    each alone in its record batch (actors/outbox/relay_batch.hpp), and records the
+//    same way: delivered up to X's first row not acknowledged alone, which is
+//    retried, or DEAD when refused alone.
 // 5. Crashes and lost batches. If the relay dies or loses the database before it
 //    records, X's rows stay PENDING until the lease runs out; Kafka may hold a prefix
 //    of them (3). The next claim starts again at the same head, so the events are sent
@@ -114,11 +116,18 @@ constexpr const char* mark_sent_sql =
   "claimed_until = NULL, claim_id = NULL "
   "WHERE seq = ANY($1::bigint[]) AND status = 'PENDING'";
 
-void mark_sent(pqxx::transaction_base& tx, const std::vector<std::int64_t>& sent) {
+constexpr const char* delete_sent_name = "fs_outbox_delete_sent";
+constexpr const char* delete_sent_sql =
+  "DELETE FROM outbox_events WHERE seq = ANY($1::bigint[]) AND status = 'PENDING'";
+
+void mark_sent(pqxx::transaction_base& tx, const std::vector<std::int64_t>& sent,
+               delivered_rows delivered) {
   if (sent.empty())
     return;
-  tx.conn().prepare(mark_sent_name, mark_sent_sql); // no-op once registered
-  tx.exec_prepared(mark_sent_name, bigint_array(sent));
+  bool keep = delivered == delivered_rows::keep;
+  const char* name = keep ? mark_sent_name : delete_sent_name;
+  tx.conn().prepare(name, keep ? mark_sent_sql : delete_sent_sql); // no-op once registered
+  tx.exec_prepared(name, bigint_array(sent));
 }
 
 void mark_failed(pqxx::transaction_base& tx, std::int64_t claim_id,
@@ -187,15 +196,16 @@ outbox_claim claim_outbox(pqxx::connection_base& conn, std::size_t max_orders,
 
 void complete_outbox_claim(pqxx::connection_base& conn, const outbox_claim& claim,
                            const std::vector<std::int64_t>& sent,
-                           const std::vector<outbox_failure>& failed) {
+                           const std::vector<outbox_failure>& failed,
+                           delivered_rows delivered) {
   if (failed.empty() && sent.size() == claim.rows.size()) {
     // The usual batch, every row delivered: one statement, one round trip.
     pqxx::nontransaction tx{conn, "outbox_complete"};
-    mark_sent(tx, sent);
+    mark_sent(tx, sent, delivered);
     return;
   }
   pqxx::work tx{conn, "outbox_complete"};
-  mark_sent(tx, sent);
+  mark_sent(tx, sent, delivered);
   mark_failed(tx, claim.claim_id, failed);
   if (sent.size() + failed.size() < claim.rows.size())
     release(tx, claim);

@@ -55,11 +55,21 @@ outbox_claim claim_outbox(pqxx::connection_base& conn, std::size_t max_orders,
                           std::size_t max_rows, std::chrono::milliseconds lease,
                           bool runs = true);
 
-/// Marks `sent` SENT and `failed` for retry (or DEAD), releases the claim's other rows,
-/// in one transaction. Throws on database errors (the lease then simply runs out).
+/// How a delivered row is recorded. `remove` deletes it: a DELETE sets one field of the
+/// row's header and writes no new row version and no index entry, where the SENT mark
+/// (`keep`) writes a whole new version of the row and an entry in three indexes
+/// (PostgreSQL cannot make it a HOT update: `status` is in the predicates of the pending
+/// indexes), and the janitor deletes it an hour later anyway. Both keep every guarantee
+/// of the claim (outbox_repository.cpp): a delivered row stops being PENDING either way.
+enum class delivered_rows { keep, remove };
+
+/// Records `sent` (SENT, or deleted: `delivered`) and `failed` for retry (or DEAD),
+/// releases the claim's other rows, in one transaction. Throws on database errors (the
+/// lease then simply runs out).
 void complete_outbox_claim(pqxx::connection_base& conn, const outbox_claim& claim,
                            const std::vector<std::int64_t>& sent,
-                           const std::vector<outbox_failure>& failed);
+                           const std::vector<outbox_failure>& failed,
+                           delivered_rows delivered = delivered_rows::keep);
 
 /// Releases every row of the claim as it was (they are claimable again at once).
 void release_outbox_claim(pqxx::connection_base& conn, const outbox_claim& claim);

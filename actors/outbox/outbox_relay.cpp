@@ -113,7 +113,10 @@ void record_batch(relay_state& st) {
   auto record = record_of(st.cfg, st.claim->rows, st.fates, st.outcomes);
   log_batch_record(record, st.claim->rows);
   st.db->with([&](auto& conn) {
-    persistence::complete_outbox_claim(conn, *st.claim, record.sent, record.failed);
+    persistence::complete_outbox_claim(conn, *st.claim, record.sent, record.failed,
+                                       st.cfg.retention.count() > 0
+                                         ? persistence::delivered_rows::keep
+                                         : persistence::delivered_rows::remove);
   });
   st.metrics.published->inc(record.sent.size());
   st.metrics.failed_attempts->inc(record.failed.size());

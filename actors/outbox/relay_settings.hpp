@@ -27,7 +27,9 @@ struct relay_settings {
   /// claims, so a stampede of commits becomes a few full claims, not thousands of tiny
   /// ones; adds at most this much to the lag.
   std::chrono::milliseconds wakeup_coalesce{5};
-  std::chrono::seconds retention{3600};           // OUTBOX_RETENTION_S: keep SENT rows
+  /// OUTBOX_RETENTION_S: how long a delivered row is kept (SENT) before the janitor
+  /// deletes it; 0 deletes it at delivery, the cheapest record (docs/OUTBOX.md).
+  std::chrono::seconds retention{0};
   std::chrono::milliseconds backoff_base{500};    // first retry after this, doubling
   std::chrono::milliseconds backoff_max{5000};    // up to this; retries never end
   /// A produced event not acknowledged within this fails (and is retried later), so a

@@ -32,9 +32,12 @@ start_service() {
   # group of their own (a test may name another). A group shared across databases would
   # split the shards between unrelated nodes, and one shared across tests would hold an
   # earlier test's static members (NODE_ID) until their session timeout.
+  # The tests read outbox_events as the record of what each order emitted, so delivered
+  # rows are kept (OUTBOX_RETENTION_S; the default, 0, deletes them at delivery:
+  # test/integration/outbox_relay_test.cpp runs that); a test may pass another value.
   local db=${url%%\?*}
   env DATABASE_URL="$url" KAFKA_BROKERS="$KAFKA_BROKERS" HTTP_ADDR="127.0.0.1:$port" \
-    KAFKA_GROUP_ID="e2e-$$-${db##*/}" "$@" \
+    KAFKA_GROUP_ID="e2e-$$-${db##*/}" OUTBOX_RETENTION_S=3600 "$@" \
     "$FLASHSALE_BIN" serve >"$E2E_TMP/service-$port.log" 2>&1 &
   E2E_PIDS+=($!)
   SERVICE_PID=$!

@@ -280,6 +280,15 @@ BOOST_AUTO_TEST_CASE(ttls) {
       config_error(with({{name, bad}}), name);
 }
 
+BOOST_AUTO_TEST_CASE(outbox_retention) {
+  // 0, the default, deletes a delivered row at once; more keeps it SENT that long.
+  BOOST_TEST(config_ok(minimal).outbox.retention.count() == 0);
+  BOOST_TEST(config_ok(with({{"OUTBOX_RETENTION_S", "0"}})).outbox.retention.count() == 0);
+  BOOST_TEST(config_ok(with({{"OUTBOX_RETENTION_S", "3600"}})).outbox.retention.count() == 3600);
+  for (const std::string bad : {"-1", "abc", "", "1h", "999999999999"})
+    config_error(with({{"OUTBOX_RETENTION_S", bad}}), "OUTBOX_RETENTION_S");
+}
+
 BOOST_AUTO_TEST_CASE(choices) {
   config_error(with({{"LOG_LEVEL", "loud"}}), "LOG_LEVEL");
   config_error(with({{"LOG_LEVEL", "INFO"}}), "LOG_LEVEL");
