@@ -2,7 +2,7 @@
 # Before and after, side by side in one run: durable create-order throughput of two
 # builds of the service, alternating, each round on a fresh database with the default
 # roles, wrk (2 threads, 64 connections, BENCH_DURATION s after a 3 s warm-up).
-#   ./dev.sh with-stack bash tools/bench_compare.sh OLD_BINARY NEW_BINARY
+#   ./dev.sh with-stack bash tools/compare_creates.sh OLD_BINARY NEW_BINARY
 # e.g. with the old one built in a worktree: git worktree add /tmp/old <commit> &&
 # (cd /tmp/old && ./dev.sh build). Prints one line per round and the medians.
 set -euo pipefail
@@ -27,7 +27,7 @@ run() { # LABEL BINARY ROUND: prints "creates/s p50 p99"
   wrk -t2 -c64 -d3s -s tools/bench/create_order.lua "http://127.0.0.1:$port" >/dev/null
   out=$(wrk -t2 -c64 -d"${DURATION}s" --latency -s tools/bench/create_order.lua "http://127.0.0.1:$port")
   stop_pids "$pid"
-  grep -q 'Non-2xx' <<<"$out" && { echo "bench-compare: $label answered errors" >&2; exit 1; }
+  grep -q 'Non-2xx' <<<"$out" && { echo "compare_creates: $label answered errors" >&2; exit 1; }
   echo "$(awk '/Requests\/sec/ { print int($2) }' <<<"$out") $(awk '$1 == "50%" { print $2 }' <<<"$out") $(awk '$1 == "99%" { print $2 }' <<<"$out")"
 }
 
