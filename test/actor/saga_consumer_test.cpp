@@ -106,7 +106,9 @@ namespace {
 /// Issue 17: A (order X, offset 10) is out at the orders when librdkafka refuses an
 /// assign and the consumer makes a new client, which reads A again. The old request's
 /// answer (`old`) must not complete the copy: the copy goes out once, after it, and
-/// only the copy's own answer moves the commit past offset 10.
+/// only the copy's own answer moves the commit past offset 10. The old request keeps
+/// its place at its order's front across the restart, so its answer is matched to it
+/// by its ticket (its own, not a stale one) and only clears the way for the copy.
 void restart_with_the_old_answer(consumer_fixture& f, event_status old) {
   f.deliver(message(10, order_x));
   BOOST_REQUIRE(f.orders->requests.size() == 1u);
@@ -125,6 +127,7 @@ void restart_with_the_old_answer(consumer_fixture& f, event_status old) {
   BOOST_REQUIRE(f.orders->requests.size() == 2u); // now the copy goes, once
   BOOST_TEST(f.event_sent(1) == event_id_of(10));
   BOOST_TEST(f.count("saga_event_retries_total") == 0u); // the old answer arms nothing
+  BOOST_TEST(f.count("saga_event_stale_answers_total") == 0u);
   BOOST_TEST(f.committed_after_a_round() <= 10);
   f.advance(f.settings.retry_max); // any retry armed by mistake would fire by now
   BOOST_TEST(f.orders->requests.size() == 2u);
