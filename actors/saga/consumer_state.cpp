@@ -57,7 +57,7 @@ void on_client_failed(consumer_state& st, const std::string& op, const std::stri
     i->second->inc();
   if (op == "pause" || op == "resume")
     st.pipeline.flow().refused(); // retried on every step: logged once per restart_pause
-  auto now = steady::now();
+  auto now = st.now();
   if (now < st.client_quiet_until)
     return;
   st.client_quiet_until = now + st.cfg.restart_pause;
@@ -65,7 +65,7 @@ void on_client_failed(consumer_state& st, const std::string& op, const std::stri
              {{"op", op}, {"error", error}, {"partitions", partitions}});
 }
 
-std::unique_ptr<kafka::consumer_client> make_consumer(consumer_state& st, std::string& error) {
+std::unique_ptr<saga_data_client> make_consumer(consumer_state& st, std::string& error) {
   kafka::consumer_client_settings s;
   s.brokers = st.cfg.kafka_brokers;
   s.group_id = st.cfg.group_id;
@@ -80,7 +80,7 @@ std::unique_ptr<kafka::consumer_client> make_consumer(consumer_state& st, std::s
   h.failed = [&st](const std::string& op, const std::string& error, const std::string& partitions) {
     on_client_failed(st, op, error, partitions);
   };
-  return kafka::consumer_client::create(s, std::move(h), error);
+  return st.ports.make_client(s, std::move(h), error);
 }
 
 void on_dlq_delivered(consumer_state& st, std::uint64_t token, bool truncated) {
@@ -89,7 +89,7 @@ void on_dlq_delivered(consumer_state& st, std::uint64_t token, bool truncated) {
   st.metrics.dlq->inc();
   if (truncated)
     st.metrics.dlq_truncated->inc();
-  observe_handled(st, st.pipeline.dlq_done(token, steady::now()));
+  observe_handled(st, st.pipeline.dlq_done(token, st.now()));
 }
 
 /// The DLQ will never take this copy: the message is skipped with an error line that
@@ -104,7 +104,7 @@ void on_dlq_lost(consumer_state& st, std::uint64_t token, const std::string& err
               {"offset", std::to_string(ref->offset)},
               {"error", error}});
   st.metrics.dlq_lost->inc();
-  observe_handled(st, st.pipeline.dlq_done(token, steady::now()));
+  observe_handled(st, st.pipeline.dlq_done(token, st.now()));
 }
 
 } // namespace
@@ -118,9 +118,10 @@ bool ensure_clients(consumer_state& st) {
       return false;
     }
     log::info("saga consumer created", {{"group_id", st.cfg.group_id}});
-    reassign_owned(st); // a new client after a restart: the shards still owned
+    // A new client after a restart: the shards still owned.
+    st.ports.membership->reassign_owned(st);
   }
-  if (!ensure_membership(st))
+  if (!st.ports.membership->ensure(st))
     return false;
   if (!st.dlq_writer) {
     kafka::dlq_handlers h;
@@ -129,8 +130,7 @@ bool ensure_clients(consumer_state& st) {
     };
     h.lost = [&st](std::uint64_t token, const std::string& e) { on_dlq_lost(st, token, e); };
     h.failed = [](const std::string& e) { log::warn("saga consumer: DLQ", {{"error", e}}); };
-    st.dlq_writer = kafka::dlq_writer::create(st.cfg.kafka_brokers, st.cfg.dlq_topic,
-                                              std::move(h), error);
+    st.dlq_writer = st.ports.make_dlq(st.cfg.kafka_brokers, st.cfg.dlq_topic, std::move(h), error);
     if (!st.dlq_writer) {
       log::error("saga DLQ producer cannot be created", {{"error", error}});
       return false;
@@ -160,7 +160,7 @@ void send_to_dlq(consumer_state& st, saga_dlq_copy copy) {
 
 /// At most one line per interval: a broker outage would otherwise log every step.
 void log_consume_error(consumer_state& st, const std::string& error) {
-  auto now = steady::now();
+  auto now = st.now();
   if (now < st.quiet_until)
     return;
   st.quiet_until = now + st.cfg.restart_pause;
@@ -183,7 +183,7 @@ void flow_control(consumer_state& st) {
 /// Commits what is done and leaves the group; unfinished messages are read again by
 /// whoever owns their partitions next.
 void close_consumer(consumer_state& st) {
-  close_membership(st); // every shard revoked: committed and released
+  st.ports.membership->close(st); // every shard revoked: committed and released
   if (st.consumer) {
     commit(st);
     st.consumer->close();

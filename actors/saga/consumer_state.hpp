@@ -1,19 +1,21 @@
 #pragma once
 // The saga consumer's state and what it does with its Kafka clients (kafka_consumer.cpp
-// is the actor): the consumer client and the DLQ writer made on demand, offsets
-// committed behind durable work, rebalances, flow control, poison copied to the DLQ.
-// Everything here runs in the consumer's own (detached) thread.
+// is the actor): the consumer client and the DLQ writer made on demand through its
+// ports (consumer_ports.hpp), offsets committed behind durable work, rebalances, flow
+// control, poison copied to the DLQ. Everything here runs in the consumer's own thread
+// (detached in the service).
 
+#include "actors/saga/consumer_ports.hpp"
 #include "actors/saga/kafka_consumer.hpp"
 #include "actors/saga/saga_metrics.hpp"
 #include "actors/saga/saga_pipeline.hpp"
 #include "actors/saga/shard_handoff.hpp"
 #include "actors/saga/shard_membership.hpp"
 #include "kafka/consumer_client.hpp"
-#include "kafka/dlq_writer.hpp"
 #include "persistence/pg_session.hpp"
 
 #include <caf/actor.hpp>
+#include <caf/actor_clock.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -30,8 +32,11 @@ struct consumer_state {
   consumer_settings cfg;
   order_api registry;
   saga_metrics metrics;
-  std::unique_ptr<kafka::consumer_client> consumer; // the saga partitions of owned shards
-  std::unique_ptr<kafka::dlq_writer> dlq_writer;
+  consumer_ports ports;
+  /// The actor system's clock: steady_clock in the service, the test's in actor tests.
+  const caf::actor_clock* clock = nullptr;
+  std::unique_ptr<saga_data_client> consumer; // the saga partitions of owned shards
+  std::unique_ptr<saga_dlq> dlq_writer;
   // -- ownership (shard_membership.hpp) --
   shard_ports shards;
   std::unique_ptr<kafka::consumer_client> membership; // the shards' group
@@ -51,6 +56,8 @@ struct consumer_state {
   steady::time_point next_commit{};
   steady::time_point quiet_until{};        // no consume error is logged before this
   steady::time_point client_quiet_until{}; // no refused call is logged before this
+
+  steady::time_point now() const { return clock->now(); }
 
   static inline const char* name = "kafka_consumer";
 };

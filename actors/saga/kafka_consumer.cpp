@@ -43,7 +43,7 @@ void schedule_tick(consumer_actor* self, std::chrono::milliseconds delay) {
 void on_answer(consumer_actor* self, const std::string& order_id, std::uint64_t ticket,
                const event_reply& reply) {
   auto& st = self->state;
-  perform(self, st.pipeline.on_reply(order_id, ticket, reply, steady::now()));
+  perform(self, st.pipeline.on_reply(order_id, ticket, reply, st.now()));
   if (st.pipeline.flow().paused() && st.consumer) { // answers in: consume again right away
     flow_control(st);
     if (!st.pipeline.flow().paused())
@@ -86,7 +86,7 @@ void perform(consumer_actor* self, saga_actions act) {
 
 void handle_message(consumer_actor* self, kafka::consumed_message m) {
   auto& st = self->state;
-  auto in = st.pipeline.on_message(std::move(m), steady::now());
+  auto in = st.pipeline.on_message(std::move(m), st.now());
   switch (in.what) {
     case saga_intake::not_ours:
       return;
@@ -123,11 +123,13 @@ bool take(consumer_actor* self, kafka::consume_result r) {
   return false;
 }
 
-void poll_messages(consumer_actor* self) {
+/// Consumes a batch; false when the step got nothing at all.
+bool poll_messages(consumer_actor* self) {
   auto& st = self->state;
   // Block only while no answer waits in the mailbox: answers free in-flight slots.
   auto wait = self->mailbox().empty() ? st.cfg.poll_wait : std::chrono::milliseconds{0};
-  for (std::size_t n = 0; n < st.cfg.poll_batch && !st.pipeline.flow().paused(); ++n) {
+  std::size_t n = 0;
+  for (; n < st.cfg.poll_batch && !st.pipeline.flow().paused(); ++n) {
     if (!take(self, st.consumer->consume(n == 0 ? wait : std::chrono::milliseconds{0})))
       break;
     flow_control(st);
@@ -141,6 +143,7 @@ void poll_messages(consumer_actor* self) {
   if (st.pipeline.flow().paused())
     take(self, st.consumer->consume(std::chrono::milliseconds{0}));
   flow_control(st);
+  return n > 0;
 }
 
 void consume_step(consumer_actor* self) {
@@ -151,24 +154,29 @@ void consume_step(consumer_actor* self) {
   }
   st.dlq_writer->poll();
   st.dlq_writer->pump();
-  poll_membership(st);
-  poll_messages(self);
+  st.ports.membership->poll(st);
+  bool got = poll_messages(self);
   restart_if_unassigned(st);
   if (!st.consumer) {
     schedule_tick(self, st.cfg.restart_pause);
     return;
   }
-  if (steady::now() >= st.next_commit) {
+  if (st.now() >= st.next_commit) {
     commit(st);
     update_gauges(st);
-    st.next_commit = steady::now() + st.cfg.commit_interval;
+    st.next_commit = st.now() + st.cfg.commit_interval;
   }
-  schedule_tick(self, st.pipeline.flow().paused() ? st.cfg.poll_wait : std::chrono::milliseconds{0});
+  if (st.pipeline.flow().paused())
+    schedule_tick(self, st.cfg.poll_wait);
+  else
+    schedule_tick(self, got ? std::chrono::milliseconds{0} : st.ports.idle_step);
 }
 
 caf::behavior kafka_consumer(consumer_actor* self, consumer_settings cfg, order_api registry,
-                             shard_ports shards, saga_metrics metrics) {
+                             shard_ports shards, consumer_ports ports, saga_metrics metrics) {
   auto& st = self->state;
+  st.clock = &self->home_system().clock();
+  st.ports = std::move(ports);
   st.cfg = std::move(cfg);
   st.registry = std::move(registry);
   st.shards = std::move(shards);
@@ -197,8 +205,14 @@ caf::actor spawn_kafka_consumer(caf::actor_system& sys, const consumer_settings&
                                 order_api router, shard_ports shards,
                                 metrics_registry& metrics) {
   return sys.spawn<caf::detached>(kafka_consumer, settings, std::move(router), std::move(shards),
-                                  register_saga_metrics(metrics));
+                                  kafka_ports(), register_saga_metrics(metrics));
 }
 
+caf::actor spawn_saga_consumer_on_ports(caf::actor_system& sys, const consumer_settings& settings,
+                                        order_api router, shard_ports shards,
+                                        consumer_ports ports, metrics_registry& metrics) {
+  return sys.spawn(kafka_consumer, settings, std::move(router), std::move(shards),
+                   std::move(ports), register_saga_metrics(metrics));
+}
 
 } // namespace flashsale

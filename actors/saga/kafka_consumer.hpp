@@ -9,6 +9,7 @@
 // the registry one at a time, in the order they were consumed, so a retried message is
 // never overtaken by a later one of the same order.
 
+#include "actors/saga/consumer_ports.hpp"
 #include "actors/saga/consumer_settings.hpp"
 #include "actors/saga/shard_membership.hpp"
 
@@ -24,5 +25,11 @@ class metrics_registry;
 caf::actor spawn_kafka_consumer(caf::actor_system& sys, const consumer_settings& settings,
                                 order_api router, shard_ports shards,
                                 metrics_registry& metrics);
+
+/// The same consumer over other ports (consumer_ports.hpp), as an event-based actor on
+/// the system's scheduler: for the actor tests, whose stub ports never block.
+caf::actor spawn_saga_consumer_on_ports(caf::actor_system& sys, const consumer_settings& settings,
+                                        order_api router, shard_ports shards,
+                                        consumer_ports ports, metrics_registry& metrics);
 
 } // namespace flashsale

@@ -63,8 +63,8 @@ void acquire_pending(consumer_state& st) {
       taken.push_back(shard);
     } catch (const std::exception& e) {
       // Tried again every step while the database is down: logged once per restart_pause.
-      if (steady::now() >= st.acquire_quiet_until) {
-        st.acquire_quiet_until = steady::now() + st.cfg.restart_pause;
+      if (st.now() >= st.acquire_quiet_until) {
+        st.acquire_quiet_until = st.now() + st.cfg.restart_pause;
         log::warn("shard epoch not taken, retrying", {{"shard", std::to_string(shard)},
                                                       {"error", e.what()}});
       }

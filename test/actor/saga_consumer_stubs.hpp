@@ -1,0 +1,193 @@
+#pragma once
+// Stub ports for the saga consumer's actor test (actors/saga/consumer_ports.hpp): data
+// clients whose consume() gives what the test scripted, a DLQ writer whose deliveries
+// the test acknowledges, a membership that owns a fixed set of shards for good, and a
+// registry that holds every event's answer until the test releases it. Only our own
+// ports are stubbed here: Kafka and the database stay real in the integration and e2e
+// tests.
+
+#include "actors/cluster/shard_ownership.hpp"
+#include "actors/order/order_protocol.hpp"
+#include "actors/saga/consumer_ports.hpp"
+#include "actors/saga/consumer_state.hpp"
+#include "actors/saga/shard_membership.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace flashsale::test {
+
+using answer_atom = caf::atom_constant<caf::atom("t_answer")>;
+
+/// What one data client was given and did.
+struct stub_client_log {
+  std::deque<kafka::consumed_message> script; // consume() gives these, then nothing
+  std::vector<kafka::topic_partition> added;
+  bool assignment_ok = true; // the test sets false: librdkafka refused an assign
+  bool closed = false;
+};
+
+/// Everything the stub ports saw, shared by the test and the stubs.
+struct stub_kafka {
+  std::vector<std::shared_ptr<stub_client_log>> clients; // every data client made, in order
+  std::map<partition_id, std::vector<std::int64_t>> commits; // positions, as committed
+  std::vector<std::pair<kafka::consumed_message, std::string>> dlq; // copies; token = index + 1
+  std::deque<std::uint64_t> dlq_acks; // acknowledged at the writer's next poll()
+  kafka::dlq_handlers dlq_handlers;
+
+  /// The highest position committed for `p`, -1 when none was.
+  std::int64_t committed(const partition_id& p) const {
+    auto i = commits.find(p);
+    return i == commits.end() || i->second.empty() ? -1 : i->second.back();
+  }
+};
+
+class stub_data_client final : public saga_data_client {
+public:
+  stub_data_client(std::shared_ptr<stub_kafka> k, std::shared_ptr<stub_client_log> log)
+    : k_(std::move(k)), log_(std::move(log)) {}
+
+  kafka::consume_result consume(std::chrono::milliseconds) override {
+    kafka::consume_result r;
+    if (log_->script.empty())
+      return r; // nothing: never blocks, the actor's next step is a timer
+    r.what = kafka::consume_result::message;
+    r.msg = std::move(log_->script.front());
+    log_->script.pop_front();
+    return r;
+  }
+  std::optional<std::string> commit(std::vector<kafka::topic_partition>& offsets) override {
+    for (auto& tp : offsets) {
+      tp.ok = true;
+      k_->commits[{tp.topic, tp.partition}].push_back(tp.offset);
+    }
+    return std::nullopt;
+  }
+  bool add(const std::vector<kafka::topic_partition>& partitions, bool) override {
+    log_->added.insert(log_->added.end(), partitions.begin(), partitions.end());
+    return true;
+  }
+  bool remove(const std::vector<kafka::topic_partition>&) override { return true; }
+  std::optional<int> partition_count(const std::string&, std::chrono::milliseconds,
+                                     std::string&) override {
+    return 1;
+  }
+  bool pause_all() override { return true; }
+  bool resume_all() override { return true; }
+  bool assignment_ok() const override { return log_->assignment_ok; }
+  std::optional<std::int64_t> high_watermark(const std::string&, std::int32_t) override {
+    return std::nullopt;
+  }
+  void close() override { log_->closed = true; }
+
+private:
+  std::shared_ptr<stub_kafka> k_;
+  std::shared_ptr<stub_client_log> log_;
+};
+
+/// Delivery reports come only inside poll(), as librdkafka's do.
+class stub_dlq final : public saga_dlq {
+public:
+  explicit stub_dlq(std::shared_ptr<stub_kafka> k) : k_(std::move(k)) {}
+
+  std::uint64_t write(const kafka::consumed_message& m, const std::string& reason) override {
+    k_->dlq.emplace_back(m, reason);
+    return k_->dlq.size();
+  }
+  void pump() override {}
+  void poll() override {
+    while (!k_->dlq_acks.empty()) {
+      auto token = k_->dlq_acks.front();
+      k_->dlq_acks.pop_front();
+      k_->dlq_handlers.delivered(token, false);
+    }
+  }
+  int flush(std::chrono::milliseconds) override { return 0; }
+  void forget_unsent(const partition_test&) override {}
+
+private:
+  std::shared_ptr<stub_kafka> k_;
+};
+
+/// Owns `shards` from the first step on and keeps them across new data clients (a
+/// static member that comes back in time); nothing is ever revoked.
+class fixed_membership final : public saga_membership {
+public:
+  explicit fixed_membership(std::vector<int> shards) : shards_(std::move(shards)) {}
+
+  bool ensure(consumer_state& st) override {
+    auto& own = *st.shards.ownership;
+    if (own.owned_count() > 0)
+      return true;
+    own.set_count(static_cast<int>(shards_.size()));
+    for (int s : shards_)
+      own.acquired(s, 1);
+    own.mark_joined();
+    flashsale::reassign_owned(st); // the shards' partitions, to the data client
+    return true;
+  }
+  void poll(consumer_state&) override {}
+  void close(consumer_state&) override {}
+  void reassign_owned(consumer_state& st) override { flashsale::reassign_owned(st); }
+
+private:
+  std::vector<int> shards_;
+};
+
+inline consumer_ports stub_ports(std::shared_ptr<stub_kafka> k, std::vector<int> shards,
+                                 std::chrono::milliseconds idle_step) {
+  consumer_ports p;
+  p.make_client = [k](const kafka::consumer_client_settings&, kafka::consumer_client::handlers,
+                      std::string&) -> std::unique_ptr<saga_data_client> {
+    k->clients.push_back(std::make_shared<stub_client_log>());
+    return std::make_unique<stub_data_client>(k, k->clients.back());
+  };
+  p.make_dlq = [k](const std::string&, const std::string&, kafka::dlq_handlers h,
+                   std::string&) -> std::unique_ptr<saga_dlq> {
+    k->dlq_handlers = std::move(h);
+    return std::make_unique<stub_dlq>(k);
+  };
+  p.membership = std::make_shared<fixed_membership>(std::move(shards));
+  p.idle_step = idle_step;
+  return p;
+}
+
+/// The registry's requests as it got them; their answers wait for the test.
+struct stub_orders {
+  struct request {
+    incoming_event event;
+    caf::response_promise answer;
+    bool answered = false;
+  };
+  std::vector<request> requests;
+};
+
+/// Speaks order_api's (event_atom, incoming_event) -> event_reply; (answer_atom, i,
+/// reply) answers the i-th request it got.
+inline order_api spawn_stub_registry(caf::actor_system& sys, std::shared_ptr<stub_orders> orders) {
+  auto a = sys.spawn([orders](caf::event_based_actor* self) -> caf::behavior {
+    return {
+      [=](event_atom, const incoming_event& ev) -> caf::result<event_reply> {
+        auto rp = self->make_response_promise();
+        orders->requests.push_back({ev, rp, false});
+        return rp;
+      },
+      [orders](answer_atom, std::size_t i, const event_reply& reply) {
+        auto& r = orders->requests.at(i);
+        r.answered = true;
+        r.answer.deliver(reply);
+      },
+    };
+  });
+  return caf::actor_cast<order_api>(a);
+}
+
+} // namespace flashsale::test
