@@ -57,6 +57,8 @@ struct relay_fixture : caf_fixture {
   relay_metrics metrics = register_outbox_metrics(registry);
   relay_settings cfg;
   caf::actor relay;
+  /// More messages than any test needs: a relay still busy after these is stuck.
+  static constexpr std::size_t max_steps = 100000;
 
   /// Spawns the relay; its first step claims at once.
   void start() { relay = spawn_outbox_relay_over(sys, cfg, 0, metrics, stub_relay_ports(world)); }
@@ -64,11 +66,23 @@ struct relay_fixture : caf_fixture {
   /// The relay loops by itself (a stub never blocks), so run() would not return while it
   /// is alive: this runs its messages one by one until `done`.
   template <class Pred>
-  void run_until(Pred done, std::size_t max_steps = 100000) {
+  void run_until(Pred done) {
     for (std::size_t step = 0; !done(); ++step) {
       BOOST_REQUIRE_MESSAGE(step < max_steps, "the relay never got there");
       BOOST_REQUIRE_MESSAGE(sched.try_run_once(), "the relay waits for a timer");
     }
+  }
+
+  /// Runs the queued messages until the relay waits for a timer, failing (not hanging)
+  /// when it never comes to rest.
+  void settle() {
+    BOOST_REQUIRE_MESSAGE(sched.run(max_steps) < max_steps, "the relay never came to rest");
+  }
+
+  /// Moves CAF's clock by `d` (the relay's backoff timer) and settles.
+  void pass(caf::timespan d) {
+    sched.advance_time(d);
+    settle();
   }
 
   void run_until_recorded(std::size_t batches = 1) {
@@ -78,14 +92,16 @@ struct relay_fixture : caf_fixture {
   /// Stops the relay (exit message) and runs its end.
   void stop() {
     caf::anon_send_exit(relay, caf::exit_reason::user_shutdown);
-    run();
+    settle();
     relay = nullptr;
   }
 
   // The relay uses the metrics to its end: stop it before they go.
   ~relay_fixture() {
-    if (relay)
-      stop();
+    if (!relay)
+      return;
+    caf::anon_send_exit(relay, caf::exit_reason::user_shutdown);
+    sched.run(max_steps); // no check here: a destructor must not throw
   }
 
   const completion& only_completion() {
@@ -215,11 +231,11 @@ BOOST_FIXTURE_TEST_CASE(a_failed_claim_resets_the_store_and_claims_again_after_t
   world->fail_next.insert("claim");
   world->claims.push_back(claim_of(2, {row(1, order_a)}));
   start();
-  run(); // the step fails, then the relay waits for its backoff timer
+  settle(); // the step fails, then the relay waits for its backoff timer
   BOOST_TEST(world->claim_calls == 1);
   BOOST_TEST(world->disconnects == 1);
   BOOST_TEST(world->purges == 0); // nothing was outstanding
-  advance(cfg.backoff_base - 1ms);
+  pass(cfg.backoff_base - 1ms);
   BOOST_TEST(world->claim_calls == 1);
   sched.advance_time(1ms);
   run_until_recorded();
@@ -234,13 +250,13 @@ BOOST_FIXTURE_TEST_CASE(a_failed_record_forgets_the_batch_and_claims_again_after
   world->claims.push_back(claim_of(1, {row(1, order_a), row(2, order_b)}));
   world->claims.push_back(claim_of(2, {row(1, order_a), row(2, order_b)})); // after the lease
   start();
-  run();
+  settle();
   BOOST_TEST(world->completions.empty());
   BOOST_TEST(world->disconnects == 1);
   BOOST_TEST(world->claim_calls == 1);
   BOOST_TEST(metrics.abandoned_batches->value() == 1u);
   BOOST_TEST(metrics.published->value() == 0u);
-  advance(cfg.backoff_base - 1ms);
+  pass(cfg.backoff_base - 1ms);
   BOOST_TEST(world->claim_calls == 1);
   sched.advance_time(1ms);
   run_until_recorded();
@@ -258,7 +274,7 @@ BOOST_FIXTURE_TEST_CASE(an_error_with_rows_outstanding_purges_them, relay_fixtur
   world->claims.push_back(claim_of(1, {row(1, order_a), row(2, order_b)}));
   world->claims.push_back(claim_of(2, {row(1, order_a), row(2, order_b)}));
   start();
-  run();
+  settle();
   BOOST_TEST(world->produced == (seqs{1}), boost::test_tools::per_element());
   BOOST_TEST(world->purges == 1);
   BOOST_TEST(world->disconnects == 1);
