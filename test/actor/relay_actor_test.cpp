@@ -226,6 +226,19 @@ BOOST_FIXTURE_TEST_CASE(an_order_acknowledged_alone_is_sent_whole, relay_fixture
   BOOST_TEST(metrics.delivered_alone->value() == 2u);
 }
 
+BOOST_FIXTURE_TEST_CASE(an_empty_claim_waits_for_the_poll_or_a_notification, relay_fixture) {
+  start();
+  run_until([&] { return world->claim_calls == 1; });
+  auto empty_at = world->now;
+  run_until([&] { return world->claim_calls == 2; });
+  BOOST_TEST((world->now - empty_at == cfg.poll_interval)); // no NOTIFY: the fallback poll
+  BOOST_TEST(metrics.empty_claims->value() == 2u);
+  auto notified_at = world->now;
+  world->notifications = 1; // a commit: claimed after the coalescing window, not the poll
+  run_until([&] { return world->claim_calls == 3; });
+  BOOST_TEST((world->now - notified_at == cfg.wakeup_coalesce));
+}
+
 BOOST_FIXTURE_TEST_CASE(a_failed_claim_resets_the_store_and_claims_again_after_the_backoff,
                         relay_fixture) {
   world->fail_next.insert("claim");
