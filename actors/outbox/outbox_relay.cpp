@@ -1,11 +1,9 @@
 #include "actors/outbox/outbox_actors.hpp"
 
 #include "actors/log.hpp"
-#include "actors/outbox/relay_producer.hpp"
 #include "actors/outbox/relay_batch.hpp"
 #include "actors/outbox/relay_log.hpp"
-#include "persistence/outbox_repository.hpp"
-#include "persistence/pg_session.hpp"
+#include "actors/outbox/relay_ports.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
@@ -41,8 +39,9 @@ struct relay_state {
   relay_settings cfg;
   std::size_t index = 0;
   relay_metrics metrics;
-  std::unique_ptr<persistence::pg_session> db;
-  std::unique_ptr<kafka::producer> producer;
+  relay_ports ports;
+  std::unique_ptr<outbox_store> db;
+  std::unique_ptr<message_sink> producer;
   bool listening = false;
   bool failing = false; // the last step failed on the database
   relay_phase phase = relay_phase::claiming;
@@ -79,7 +78,7 @@ void on_delivery(relay_state& st, const kafka::delivery_report& r) {
 bool ensure_producer(relay_actor* self) {
   auto& st = self->state;
   if (!st.producer)
-    st.producer = make_relay_producer(st.cfg, st.index, [self](const kafka::delivery_report& r) {
+    st.producer = st.ports.sink([self](const kafka::delivery_report& r) {
       on_delivery(self->state, r);
     });
   return st.producer != nullptr;
@@ -95,9 +94,7 @@ void produce_batch(relay_state& st) {
     const auto& row = rows[i];
     if (stopped.count(row.aggregate_id))
       continue;
-    auto refused =
-      st.producer->produce_viewed(st.cfg.topic, row.aggregate_id, row.payload,
-                                  headers_of(row), report_token(st.generation, i));
+    auto refused = st.producer->produce(st.cfg.topic, row, report_token(st.generation, i));
     if (refused) {
       st.outcomes[i] = refused_outcome(refused->permanent, refused->error);
       stopped.insert(row.aggregate_id);
@@ -112,12 +109,7 @@ void produce_batch(relay_state& st) {
 void record_batch(relay_state& st) {
   auto record = record_of(st.cfg, st.claim->rows, st.fates, st.outcomes);
   log_batch_record(record, st.claim->rows);
-  st.db->with([&](auto& conn) {
-    persistence::complete_outbox_claim(conn, *st.claim, record.sent, record.failed,
-                                       st.cfg.retention.count() > 0
-                                         ? persistence::delivered_rows::keep
-                                         : persistence::delivered_rows::remove);
-  });
+  st.db->complete(*st.claim, record.sent, record.failed);
   st.metrics.published->inc(record.sent.size());
   st.metrics.failed_attempts->inc(record.failed.size());
   st.metrics.dead->inc(record.dead);
@@ -162,43 +154,39 @@ void reset_after_error(relay_state& st) {
   if (st.claim)
     st.metrics.abandoned_batches->inc();
   forget_batch(st);
-  st.db->reset();
+  st.db->disconnect();
   st.listening = false;
   st.phase = relay_phase::claiming;
 }
 
 void start_batch(relay_actor* self) {
   auto& st = self->state;
-  // Every call runs under the session's watchdog (pg_session::with): one the database
-  // does not answer is cut after db_limits.call_timeout() and ends up in relay_step's
-  // handler, which drops the connection and retries.
+  // A store call the database does not answer is cut (relay_adapters.cpp) and ends up
+  // in relay_step's handler, which drops the connection and retries.
   if (!st.listening) {
-    st.db->with([](auto& conn) { persistence::prepare_relay_session(conn); });
+    st.db->prepare();
     st.listening = true;
   }
   ++st.generation;
-  st.started_at = steady::now();
-  st.claim = st.db->with([&st](auto& conn) {
-    return persistence::claim_outbox(conn, st.max_orders, st.cfg.batch, claim_lease(st.cfg),
-                                     st.cfg.claim_runs);
-  });
+  st.started_at = st.ports.now();
+  st.claim = st.db->claim(st.max_orders, st.cfg.batch, claim_lease(st.cfg), st.cfg.claim_runs);
   if (st.claim->rows.empty()) {
     st.claim.reset();
     st.metrics.empty_claims->inc();
-    if (st.db->with([](auto& conn) { return persistence::outbox_has_due_rows(conn); }))
+    if (st.db->has_due_rows())
       st.metrics.contended_claims->inc();
     st.max_orders = heads_to_claim(st.cfg, 0, 0);
     st.phase = relay_phase::waiting;
-    st.next_poll = steady::now() + st.cfg.poll_interval;
+    st.next_poll = st.ports.now() + st.cfg.poll_interval;
     return;
   }
   st.metrics.batch_rows->observe(static_cast<double>(st.claim->rows.size()));
   st.max_orders = heads_to_claim(st.cfg, st.claim->rows.size(), st.claim->orders);
   for (const auto& row : st.claim->rows)
     st.orders.push_back(row.aggregate_id);
-  st.claimed_at = steady::now();
+  st.claimed_at = st.ports.now();
   produce_batch(st);
-  st.produced_at = steady::now();
+  st.produced_at = st.ports.now();
   st.phase = relay_phase::delivering;
 }
 
@@ -227,15 +215,15 @@ void end_batch(relay_state& st, steady::time_point delivered_at) {
   } else {
     st.phase = relay_phase::waiting;
     st.woken = true;
-    st.claim_at = steady::now() + st.cfg.wakeup_coalesce;
-    st.next_poll = steady::now() + st.cfg.poll_interval;
+    st.claim_at = st.ports.now() + st.cfg.wakeup_coalesce;
+    st.next_poll = st.ports.now() + st.cfg.poll_interval;
   }
 }
 
 void await_deliveries(relay_state& st) {
   if (st.producer->flush(st.cfg.wait_slice) > 0)
     return;
-  auto delivered_at = steady::now();
+  auto delivered_at = st.ports.now();
   drop_failed_producer(st);
   if (sort_first_pass(st)) {
     st.phase = relay_phase::alone;
@@ -256,15 +244,13 @@ void send_alone(relay_actor* self) {
     drop_failed_producer(st);
   }
   while (auto next = st.alone.next(st.orders, st.outcomes,
-                                   alone_may_start(st.cfg, steady::now() - st.started_at))) {
+                                   alone_may_start(st.cfg, st.ports.now() - st.started_at))) {
     auto i = *next;
     const auto& row = st.claim->rows[i];
     if (!ensure_producer(self))
       continue;
     st.metrics.retried_alone->inc();
-    if (auto refused =
-          st.producer->produce_viewed(st.cfg.topic, row.aggregate_id, row.payload,
-                                      headers_of(row), report_token(st.generation, i))) {
+    if (auto refused = st.producer->produce(st.cfg.topic, row, report_token(st.generation, i))) {
       st.outcomes[i] = refused_outcome(refused->permanent, refused->error);
       continue;
     }
@@ -273,14 +259,14 @@ void send_alone(relay_actor* self) {
     return;
   }
   sort_alone_pass(st);
-  end_batch(st, steady::now());
+  end_batch(st, st.ports.now());
 }
 
 /// Waits for a NOTIFY or the fallback poll; after a NOTIFY, for wakeup_coalesce more,
 /// serving the notifications that come meanwhile.
 void await_wakeup(relay_state& st) {
   using us = std::chrono::microseconds;
-  auto now = steady::now();
+  auto now = st.ports.now();
   auto until = st.woken ? st.claim_at : st.next_poll;
   if (now >= until) {
     st.woken = false;
@@ -288,11 +274,10 @@ void await_wakeup(relay_state& st) {
     return;
   }
   auto slice = std::min<us>(std::chrono::duration_cast<us>(until - now), st.cfg.wait_slice);
-  int notes = st.db->with(
-    [slice](auto& conn) { return persistence::await_outbox_notification(conn, slice); });
+  int notes = st.db->await_notification(slice);
   if (notes > 0 && !st.woken) {
     st.woken = true;
-    st.claim_at = steady::now() + st.cfg.wakeup_coalesce;
+    st.claim_at = st.ports.now() + st.cfg.wakeup_coalesce;
   }
 }
 
@@ -357,7 +342,7 @@ void stop_relay(relay_state& st) {
     st.producer->purge();
     st.producer->flush(std::chrono::milliseconds{0});
     st.metrics.abandoned_batches->inc();
-    st.db->with([&st](auto& conn) { persistence::release_outbox_claim(conn, *st.claim); });
+    st.db->release(*st.claim);
   } catch (const std::exception& e) {
     log::warn("outbox relay stopping: batch left to its lease",
               {{"relay", std::to_string(st.index)}, {"error", e.what()}});
@@ -366,14 +351,14 @@ void stop_relay(relay_state& st) {
 }
 
 caf::behavior outbox_relay(relay_actor* self, relay_settings cfg, std::size_t index,
-                           relay_metrics metrics) {
+                           relay_metrics metrics, relay_ports ports) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.index = index;
   st.metrics = std::move(metrics);
+  st.ports = std::move(ports);
   st.max_orders = st.cfg.batch;
-  st.db = std::make_unique<persistence::pg_session>(
-    st.cfg.database_url, std::chrono::milliseconds{500}, st.cfg.db_limits);
+  st.db = st.ports.store();
   self->set_exit_handler([self](caf::exit_msg& msg) {
     stop_relay(self->state);
     self->state.producer.reset();
@@ -390,7 +375,14 @@ caf::behavior outbox_relay(relay_actor* self, relay_settings cfg, std::size_t in
 
 caf::actor spawn_outbox_relay(caf::actor_system& sys, const relay_settings& settings,
                               std::size_t index, const relay_metrics& metrics) {
-  return sys.spawn<caf::detached>(outbox_relay, settings, index, metrics);
+  return sys.spawn<caf::detached>(outbox_relay, settings, index, metrics,
+                                  production_relay_ports(settings, index));
+}
+
+caf::actor spawn_outbox_relay_over(caf::actor_system& sys, const relay_settings& settings,
+                                   std::size_t index, const relay_metrics& metrics,
+                                   relay_ports ports) {
+  return sys.spawn(outbox_relay, settings, index, metrics, std::move(ports));
 }
 
 } // namespace flashsale
