@@ -9,6 +9,8 @@
 # send time (tools/open_loop.py); the 201s and the refusals (503) are reported apart, and
 # errors and timeouts (no answer within OPEN_TIMEOUT_S) are counted. CPU per 201 is the
 # service's, PostgreSQL's and the broker's CPU time over the step (/proc) divided by its 201s.
+# Then each mode's capacity (the highest step with >= 99.9 % 201 and p99 <= 100 ms) against
+# pgbench one order per transaction on the same server (OPEN_PGBENCH=0 leaves it out).
 # Before the first step the broker and the service are warmed up for OPEN_WARMUP_S s at
 # OPEN_WARMUP_RATE/s (not reported).
 set -euo pipefail
@@ -74,6 +76,8 @@ row() { # MODE RATE: one step; prints a table row
     -timeout="${TIMEOUT_S}s" ${MAX_CONNS:+-max-connections="$MAX_CONNS"} >"$TMP/results.bin"
   svc1=$(cpu_ticks "$SERVICE_PID") pg1=$(cpu_ticks $(pg_pids)) kf1=$(cpu_ticks $BROKER_PID)
   "$VEGETA" encode --to json <"$TMP/results.bin" | $OPEN_LOOP summary "$rate" >"$TMP/summary.json"
+  jq -r --arg mode "$mode" '"\($mode) \(.offered_per_s) \(.created_share) \(.p99_201_ms // 1e9) \(.errors + .timeouts)"' \
+    "$TMP/summary.json" >>"$TMP/steps"
   local limit
   limit=$(curl -sS "$URL/metrics" | awk '$1 == "http_admission_limit" {print $2}')
   jq -r --arg mode "$mode" --arg limit "${limit:--}" --argjson svc $((svc1 - svc0)) \
@@ -125,3 +129,25 @@ for mode in $MODES; do
   SERVICE_PID=
   psql -q "$DATABASE_URL" -c "DROP DATABASE $NAME" >/dev/null 2>&1 || true
 done
+
+# Capacity: the highest offered rate of a mode with >= 99.9 % 201, p99 of the 201s <= 100
+# ms and no error or timeout; against pgbench committing the same rows one order per
+# transaction (32 clients, STEP_S s) on the same server right after (OPEN_PGBENCH=0: not).
+printf '
+'
+for mode in $MODES; do
+  cap=$(awk -v m="$mode" '$1 == m && $3 >= 0.999 && $4 <= 100 && $5 == 0 { if ($2 > c) c = $2 } END { print c + 0 }' "$TMP/steps")
+  echo "$mode $cap" >>"$TMP/capacity"
+done
+if [[ ${OPEN_PGBENCH:-1} == 1 ]]; then
+  PG_NAME=bench_open_pg_$$
+  PG_DB=$(migrated_db "$DATABASE_URL" "$PG_NAME" "$BIN")
+  TPS=$(pgbench -n -c 32 -j 2 -T "$STEP_S" -f tools/bench/pgbench_create_order.sql "$PG_DB" 2>&1 |
+    awk '/^tps = / {printf "%.0f", $3; exit}')
+  psql -q "$DATABASE_URL" -c "DROP DATABASE $PG_NAME" >/dev/null 2>&1 || true
+  while read -r mode cap; do
+    awk -v m="$mode" -v c="$cap" -v t="${TPS:-0}" 'BEGIN { printf "capacity [%s]: %d creates/s (>= 99.9 %% 201, p99 <= 100 ms, of the steps run); pgbench one order per transaction: %d tps; capacity / pgbench %.2fx (target 2x)\n", m, c, t, (t > 0 ? c / t : 0) }'
+  done <"$TMP/capacity"
+else
+  while read -r mode cap; do echo "capacity [$mode]: $cap creates/s (of the steps run)"; done <"$TMP/capacity"
+fi
