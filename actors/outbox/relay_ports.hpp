@@ -36,7 +36,8 @@ public:
                                           std::chrono::milliseconds lease, bool runs) = 0;
   /// Whether due rows are pending (tells contention from an empty outbox).
   virtual bool has_due_rows() = 0;
-  /// Records a finished batch: `sent` SENT, `failed` retried or DEAD, the rest released.
+  /// Records a finished batch: `sent` delivered (deleted, or SENT: OUTBOX_RETENTION_S),
+  /// `failed` retried or DEAD, the rest released.
   virtual void complete(const persistence::outbox_claim& claim,
                         const std::vector<std::int64_t>& sent,
                         const std::vector<persistence::outbox_failure>& failed) = 0;
