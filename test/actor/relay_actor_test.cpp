@@ -2,8 +2,9 @@
 // (test/actor/relay_stubs.hpp) on CAF's test_coordinator: what it tells the store about
 // each batch (SENT, retried, DEAD, released), how it produces (seq order, nothing of an
 // order behind a refusal, one row at a time after a record batch was refused), what it
-// does after a store error, and how it stops. Deterministic: the test runs the
-// messages one by one; the relay's clock moves only when a stub "waits".
+// does after a store error or a stopped sink, and how it stops (in the alone pass too).
+// Deterministic: the test runs the messages one by one; the relay's clock moves only
+// when a stub "waits".
 #include "actors/outbox/relay_batch.hpp"
 #include "actors/outbox/relay_ports.hpp"
 #include "metrics/metrics.hpp"
@@ -77,6 +78,14 @@ struct relay_fixture : caf_fixture {
   /// when it never comes to rest.
   void settle() {
     BOOST_REQUIRE_MESSAGE(sched.run(max_steps) < max_steps, "the relay never came to rest");
+  }
+
+  /// Runs the queued messages until the relay waits for a timer or `stop` holds (when
+  /// the relay, broken, would loop on instead of waiting).
+  template <class Pred>
+  void settle_or(Pred stop) {
+    for (std::size_t step = 0; !stop() && sched.try_run_once(); ++step)
+      BOOST_REQUIRE_MESSAGE(step < max_steps, "the relay never came to rest");
   }
 
   /// Moves CAF's clock by `d` (the relay's backoff timer) and settles.
@@ -323,6 +332,98 @@ BOOST_FIXTURE_TEST_CASE(stopping_releases_a_batch_whose_reports_do_not_come, rel
   BOOST_TEST(world->released_claims == (seqs{4}), boost::test_tools::per_element());
   BOOST_TEST(world->purges == 1);
   BOOST_TEST(metrics.abandoned_batches->value() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_sink_stopped_by_a_fatal_error_is_replaced_when_one_can_be_made,
+                        relay_fixture) {
+  // Row 1's refusal stops the first sink (the gapless guarantee): the batch is still
+  // recorded as its reports said, 1 retried, and the next claim goes through a new sink.
+  world->claims.push_back(claim_of(1, {row(1, order_a), row(2, order_b)}));
+  world->claims.push_back(claim_of(2, {row(1, order_a, 1), row(3, order_b)}));
+  world->fates[1] = {send_fate::fatal};
+  start();
+  run_until_recorded();
+  const auto first = world->completions.front(); // a copy: a second record follows
+  BOOST_TEST(first.sent == (seqs{2}), boost::test_tools::per_element());
+  BOOST_REQUIRE_EQUAL(first.failed.size(), 1u);
+  BOOST_TEST(first.failed[0].seq == 1);
+  BOOST_TEST(!first.failed[0].dead);
+  BOOST_TEST(first.failed[0].error == "Local: Fatal error");
+
+  // No sink can be made now: nothing is claimed until the poll interval has passed.
+  world->sinks_unavailable = 1;
+  auto claimed = [&] { return world->claim_calls > 1; };
+  settle_or(claimed);
+  BOOST_TEST(world->claim_calls == 1);
+  BOOST_TEST(world->sink_attempts == 2); // a new sink was asked for, and none came
+  sched.advance_time(cfg.poll_interval - 1ms);
+  settle_or(claimed);
+  BOOST_TEST(world->claim_calls == 1);
+  BOOST_TEST(world->sink_attempts == 2);
+  sched.advance_time(1ms);
+  run_until_recorded(2);
+  BOOST_TEST(world->sink_attempts == 3);
+  BOOST_TEST(world->sinks_made == 2);
+  BOOST_TEST(world->claim_calls == 2);
+  const auto& second = world->completions.back();
+  BOOST_TEST(second.claim.claim_id == 2);
+  BOOST_TEST(second.sent == (seqs{1, 3}), boost::test_tools::per_element());
+  BOOST_TEST(second.failed.empty());
+  // The first sink had the first batch and nothing more; the new one the second batch.
+  BOOST_TEST(world->produced == (seqs{1, 2, 1, 3}), boost::test_tools::per_element());
+  BOOST_TEST(world->produced_by == (std::vector<int>{1, 1, 2, 2}),
+             boost::test_tools::per_element());
+}
+
+namespace {
+
+/// Claim 5: a's 1 and 2 and b's 3 travel in a record batch the broker refuses, c's 4 in
+/// another that is acknowledged. Runs the relay until row 1 is produced alone and in
+/// flight, its report coming `alone_latency` later.
+void run_into_the_alone_pass(relay_fixture& f, std::chrono::milliseconds alone_latency) {
+  f.world->claims.push_back(
+    claim_of(5, {row(1, order_a), row(2, order_a), row(3, order_b), row(4, order_c)}));
+  for (std::int64_t seq : {1, 2, 3})
+    f.world->fates[seq] = {send_fate::too_large, send_fate::ok};
+  f.start();
+  f.run_until([&] { return f.world->produced.size() == 4; }); // the first pass
+  f.world->latency = alone_latency;
+  f.run_until([&] { return f.world->produced.size() == 5; }); // row 1, alone
+  BOOST_TEST(f.world->produced == (seqs{1, 2, 3, 4, 1}), boost::test_tools::per_element());
+  BOOST_TEST(f.world->completions.empty());
+  BOOST_TEST(f.metrics.refused_batches->value() == 1u);
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(stopping_in_the_alone_pass_records_the_batch_within_the_grace,
+                        relay_fixture) {
+  // Row 1's report comes within the grace (and beyond a step's wait); 2 and 3 were
+  // never produced alone: released, not produced now.
+  run_into_the_alone_pass(*this, cfg.shutdown_grace / 2);
+  stop();
+  BOOST_TEST(world->produced == (seqs{1, 2, 3, 4, 1}), boost::test_tools::per_element());
+  const auto& c = only_completion();
+  BOOST_TEST(c.claim.claim_id == 5);
+  BOOST_TEST(c.sent == (seqs{1, 4}), boost::test_tools::per_element());
+  BOOST_TEST(c.failed.empty());
+  BOOST_TEST(c.released() == (seqs{2, 3}), boost::test_tools::per_element());
+  BOOST_TEST(world->released_claims.empty());
+  BOOST_TEST(world->purges == 0);
+  BOOST_TEST(metrics.delivered_alone->value() == 1u);
+  BOOST_TEST(metrics.abandoned_batches->value() == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(stopping_in_the_alone_pass_releases_the_batch_after_the_grace,
+                        relay_fixture) {
+  run_into_the_alone_pass(*this, cfg.shutdown_grace * 2);
+  stop();
+  BOOST_TEST(world->produced == (seqs{1, 2, 3, 4, 1}), boost::test_tools::per_element());
+  BOOST_TEST(world->completions.empty()); // not even the acknowledged 4: all released
+  BOOST_TEST(world->released_claims == (seqs{5}), boost::test_tools::per_element());
+  BOOST_TEST(world->purges == 1);
+  BOOST_TEST(metrics.abandoned_batches->value() == 1u);
+  BOOST_TEST(metrics.delivered_alone->value() == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

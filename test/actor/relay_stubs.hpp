@@ -2,10 +2,11 @@
 // Stub ports of the outbox relay (actors/outbox/relay_ports.hpp) for actor tests: an
 // outbox store that hands out the claims the test scripts and records what the relay
 // tells it, and a message sink that answers each produced row as the test scripts,
-// after a latency measured on the relay's clock. Nothing blocks: a wait moves that
-// clock instead (await_notification by its whole timeout, flush until the reports are
-// due or the timeout passes). Only our own ports are stubbed here: PostgreSQL and Kafka
-// stay real in the integration tests.
+// after a latency measured on the relay's clock (a scripted refusal may stop the sink
+// for good, as the gapless guarantee does; the sink factory may fail to make one).
+// Nothing blocks: a wait moves that clock instead (await_notification by its whole
+// timeout, flush until the reports are due or the timeout passes). Only our own ports
+// are stubbed here: PostgreSQL and Kafka stay real in the integration tests.
 
 #include "actors/outbox/relay_ports.hpp"
 
@@ -30,6 +31,8 @@ enum class send_fate {
   too_large,        // the broker refused the record batch it travelled in
   refuse,           // refused at once by the producer, passing (queue full)
   refuse_too_large, // refused at once, for its own size
+  fatal,            // a broker refused it and the sink stopped: with the gapless guarantee
+                    // any refusal is fatal; the report fails (passing), the sink is done
 };
 
 /// A finished batch as the store was told it.
@@ -70,9 +73,12 @@ struct relay_world {
   std::map<std::int64_t, std::deque<send_fate>> fates; // per seq, one a produce; ok after
   std::chrono::milliseconds latency{0};                // a report comes this long after produce
   std::vector<std::int64_t> produced;                  // seqs as produced (refused ones too)
+  std::vector<int> produced_by;                        // the sink of each (1 = the first made)
   std::vector<int> outstanding_at_produce;             // the sink's outstanding rows then
   std::optional<std::size_t> produce_throws_at;        // the produce() after this many throws
   int sinks_made = 0;
+  int sinks_unavailable = 0; // the next this many sinks cannot be made (the factory gives null)
+  int sink_attempts = 0;     // calls of the sink factory, made or not
   int purges = 0;
 
   void maybe_throw(const std::string& call) {
@@ -142,8 +148,8 @@ private:
 
 class stub_message_sink final : public message_sink {
 public:
-  stub_message_sink(std::shared_ptr<relay_world> w, report_handler on_report)
-    : w_(std::move(w)), on_report_(std::move(on_report)) {}
+  stub_message_sink(std::shared_ptr<relay_world> w, report_handler on_report, int number)
+    : w_(std::move(w)), on_report_(std::move(on_report)), number_(number) {}
 
   std::optional<kafka::delivery_report> produce(const std::string&,
                                                 const persistence::outbox_row& row,
@@ -153,14 +159,17 @@ public:
       throw std::runtime_error("stub: produce failed");
     }
     w_->produced.push_back(row.seq);
+    w_->produced_by.push_back(number_);
     w_->outstanding_at_produce.push_back(outstanding());
+    if (fatal_) // a stopped producer refuses everything
+      return report(token, false, false, "Local: Fatal error");
     auto fate = w_->next_fate(row.seq);
     if (fate == send_fate::refuse || fate == send_fate::refuse_too_large) {
       bool permanent = fate == send_fate::refuse_too_large;
       return report(token, false, permanent,
                     permanent ? "Broker: Message size too large" : "Local: Queue full");
     }
-    flying_.push_back({report_of(token, fate), w_->now + w_->latency});
+    flying_.push_back({report_of(token, fate), w_->now + w_->latency, fate == send_fate::fatal});
     return std::nullopt;
   }
 
@@ -169,6 +178,8 @@ public:
     for (;;) {
       while (!flying_.empty() && flying_.front().due <= w_->now) {
         auto r = flying_.front().report;
+        if (flying_.front().stops_sink)
+          fatal_ = "Local: Fatal error: broker refused a message (gapless guarantee)";
         flying_.pop_front();
         on_report_(r);
       }
@@ -191,12 +202,13 @@ public:
     }
   }
 
-  std::optional<std::string> fatal_error() const override { return std::nullopt; }
+  std::optional<std::string> fatal_error() const override { return fatal_; }
 
 private:
   struct in_flight {
     kafka::delivery_report report;
     std::chrono::steady_clock::time_point due;
+    bool stops_sink = false; // serving it stops the sink (send_fate::fatal)
   };
 
   static kafka::delivery_report report(std::uint64_t token, bool ok, bool permanent,
@@ -215,6 +227,8 @@ private:
         return report(token, true, false, {});
       case send_fate::too_large:
         return report(token, false, true, "Broker: Message size too large");
+      case send_fate::fatal:
+        return report(token, false, false, "Local: Fatal error");
       default:
         return report(token, false, false, "Local: Message timed out");
     }
@@ -222,7 +236,9 @@ private:
 
   std::shared_ptr<relay_world> w_;
   report_handler on_report_;
+  int number_; // 1 for the first sink made over the world, 2 for the next...
   std::deque<in_flight> flying_;
+  std::optional<std::string> fatal_;
 };
 
 /// Ports over `w`: the store and every sink the relay makes share it.
@@ -232,8 +248,12 @@ inline relay_ports stub_relay_ports(std::shared_ptr<relay_world> w) {
     return std::make_unique<stub_outbox_store>(w);
   };
   ports.sink = [w](message_sink::report_handler on_report) -> std::unique_ptr<message_sink> {
-    ++w->sinks_made;
-    return std::make_unique<stub_message_sink>(w, std::move(on_report));
+    ++w->sink_attempts;
+    if (w->sinks_unavailable > 0) {
+      --w->sinks_unavailable;
+      return nullptr;
+    }
+    return std::make_unique<stub_message_sink>(w, std::move(on_report), ++w->sinks_made);
   };
   ports.now = [w] { return w->now; };
   return ports;
