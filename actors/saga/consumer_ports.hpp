@@ -4,7 +4,7 @@
 // saga partitions, the DLQ writer, and the shards' group membership. kafka_ports() wraps
 // the librdkafka-based classes (kafka/consumer_client.hpp, kafka/dlq_writer.hpp) and the
 // shards' group (shard_membership.hpp), which is what the service runs; the actor tests
-// (test/actor/saga_consumer_test.cpp) give stubs of these ports, so the consumer runs on
+// (test/actor/saga_consumer_*test.cpp) give stubs of these ports, so the consumer runs on
 // CAF's test_coordinator with the test deciding what is read and when answers come.
 
 #include "kafka/consumer_client.hpp"

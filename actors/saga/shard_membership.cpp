@@ -111,6 +111,8 @@ bool on_shards_assigned(consumer_state& st, const std::vector<kafka::topic_parti
   return true; // paused: nothing of the shards' topic is ever read by this client
 }
 
+} // namespace
+
 void on_shards_revoked(consumer_state& st, const std::vector<kafka::topic_partition>& parts,
                        bool lost) {
   st.metrics.rebalances->inc();
@@ -139,6 +141,8 @@ void on_shards_revoked(consumer_state& st, const std::vector<kafka::topic_partit
     return st.shards.ownership->fence_of_shard(s).has_value();
   }));
 }
+
+namespace {
 
 std::unique_ptr<kafka::consumer_client> make_membership(consumer_state& st, std::string& error) {
   kafka::consumer_client_settings s;

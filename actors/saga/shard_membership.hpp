@@ -12,12 +12,17 @@
 #include <cstddef>
 #include <memory>
 #include <set>
+#include <vector>
 
 #include "actors/order/order_protocol.hpp"
 
 #include <caf/actor.hpp>
 
 namespace flashsale {
+
+namespace kafka {
+struct topic_partition;
+}
 
 struct consumer_state;
 class shard_ownership;
@@ -41,5 +46,14 @@ void close_membership(consumer_state& st);
 
 /// The saga partitions of the owned shards, to add to a new data client.
 void reassign_owned(consumer_state& st);
+
+/// The group took `parts` (partitions of the shards' topic, one a shard; `lost`: this
+/// member's session expired): commits what is done in their saga partitions unless
+/// lost, stops reading them, forgets their queued events and unsent DLQ copies, and
+/// releases their actors (lost ones stay owned until the group answers again,
+/// shard_handoff.hpp). The shards' client's revoke handler; the actor tests' membership
+/// (test/actor/saga_consumer_stubs.hpp) calls it too.
+void on_shards_revoked(consumer_state& st, const std::vector<kafka::topic_partition>& parts,
+                       bool lost);
 
 } // namespace flashsale

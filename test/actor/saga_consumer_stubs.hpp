@@ -1,10 +1,11 @@
 #pragma once
-// Stub ports for the saga consumer's actor test (actors/saga/consumer_ports.hpp): data
+// Stub ports for the saga consumer's actor tests (actors/saga/consumer_ports.hpp): data
 // clients whose consume() gives what the test scripted, a DLQ writer whose deliveries
-// the test acknowledges, a membership that owns a fixed set of shards for good, and a
-// registry that holds every event's answer until the test releases it. Only our own
-// ports are stubbed here: Kafka and the database stay real in the integration and e2e
-// tests.
+// the test acknowledges, a membership that owns a fixed set of shards until the test
+// has the group revoke (or lose) some, a registry that holds every event's answer until
+// the test releases it, and one that records the releases of revoked shards' actors.
+// Only our own ports are stubbed here: Kafka and the database stay real in the
+// integration and e2e tests.
 
 #include "actors/cluster/shard_ownership.hpp"
 #include "actors/order/order_protocol.hpp"
@@ -15,10 +16,12 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,8 +34,15 @@ using answer_atom = caf::atom_constant<caf::atom("t_answer")>;
 struct stub_client_log {
   std::deque<kafka::consumed_message> script; // consume() gives these, then nothing
   std::vector<kafka::topic_partition> added;
+  std::vector<kafka::topic_partition> removed;
   bool assignment_ok = true; // the test sets false: librdkafka refused an assign
   bool closed = false;
+};
+
+/// The shards' group takes `shards` from this node at the membership's next poll().
+struct stub_revoke {
+  std::vector<int> shards;
+  bool lost = false; // the session expired: another member may own them already
 };
 
 /// Everything the stub ports saw, shared by the test and the stubs.
@@ -41,6 +51,9 @@ struct stub_kafka {
   std::map<partition_id, std::vector<std::int64_t>> commits; // positions, as committed
   std::vector<std::pair<kafka::consumed_message, std::string>> dlq; // copies; token = index + 1
   std::deque<std::uint64_t> dlq_acks; // acknowledged at the writer's next poll()
+  std::set<std::uint64_t> dlq_acked;
+  std::set<std::uint64_t> dlq_forgotten; // unacknowledged copies forget_unsent() matched
+  std::deque<stub_revoke> revokes;       // served by the membership's next poll()
   kafka::dlq_handlers dlq_handlers;
 
   /// The highest position committed for `p`, -1 when none was.
@@ -75,7 +88,10 @@ public:
     log_->added.insert(log_->added.end(), partitions.begin(), partitions.end());
     return true;
   }
-  bool remove(const std::vector<kafka::topic_partition>&) override { return true; }
+  bool remove(const std::vector<kafka::topic_partition>& partitions) override {
+    log_->removed.insert(log_->removed.end(), partitions.begin(), partitions.end());
+    return true;
+  }
   std::optional<int> partition_count(const std::string&, std::chrono::milliseconds,
                                      std::string&) override {
     return 1;
@@ -93,7 +109,8 @@ private:
   std::shared_ptr<stub_client_log> log_;
 };
 
-/// Delivery reports come only inside poll(), as librdkafka's do.
+/// Delivery reports come only inside poll(), as librdkafka's do, for the tokens the test
+/// acknowledges: a forgotten copy's too, as for one produced before it was forgotten.
 class stub_dlq final : public saga_dlq {
 public:
   explicit stub_dlq(std::shared_ptr<stub_kafka> k) : k_(std::move(k)) {}
@@ -107,26 +124,37 @@ public:
     while (!k_->dlq_acks.empty()) {
       auto token = k_->dlq_acks.front();
       k_->dlq_acks.pop_front();
+      k_->dlq_acked.insert(token);
       k_->dlq_handlers.delivered(token, false);
     }
   }
   int flush(std::chrono::milliseconds) override { return 0; }
-  void forget_unsent(const partition_test&) override {}
+  void forget_unsent(const partition_test& from_partition) override {
+    for (std::uint64_t token = 1; token <= k_->dlq.size(); ++token) {
+      const auto& m = k_->dlq[token - 1].first;
+      if (k_->dlq_acked.count(token) == 0 && from_partition(m.topic, m.partition))
+        k_->dlq_forgotten.insert(token);
+    }
+  }
 
 private:
   std::shared_ptr<stub_kafka> k_;
 };
 
-/// Owns `shards` from the first step on and keeps them across new data clients (a
-/// static member that comes back in time); nothing is ever revoked.
-class fixed_membership final : public saga_membership {
+/// Owns `shards` (of as many) from the first step on and keeps them across new data
+/// clients (a static member that comes back in time) until the test scripts a revoke
+/// (stub_kafka::revokes): poll() hands it to the service's own revoke handler
+/// (shard_membership.hpp), as the shards' client does inside its consume().
+class scripted_membership final : public saga_membership {
 public:
-  explicit fixed_membership(std::vector<int> shards) : shards_(std::move(shards)) {}
+  scripted_membership(std::shared_ptr<stub_kafka> k, std::vector<int> shards)
+    : k_(std::move(k)), shards_(std::move(shards)) {}
 
   bool ensure(consumer_state& st) override {
-    auto& own = *st.shards.ownership;
-    if (own.owned_count() > 0)
+    if (joined_)
       return true;
+    joined_ = true;
+    auto& own = *st.shards.ownership;
     own.set_count(static_cast<int>(shards_.size()));
     for (int s : shards_)
       own.acquired(s, 1);
@@ -134,12 +162,23 @@ public:
     flashsale::reassign_owned(st); // the shards' partitions, to the data client
     return true;
   }
-  void poll(consumer_state&) override {}
+  void poll(consumer_state& st) override {
+    while (!k_->revokes.empty()) {
+      auto r = std::move(k_->revokes.front());
+      k_->revokes.pop_front();
+      std::vector<kafka::topic_partition> parts; // the shards' topic: the first saga topic
+      for (int s : r.shards)
+        parts.push_back({st.cfg.topics.front(), s, kafka::committed_offset, true});
+      on_shards_revoked(st, parts, r.lost);
+    }
+  }
   void close(consumer_state&) override {}
   void reassign_owned(consumer_state& st) override { flashsale::reassign_owned(st); }
 
 private:
+  std::shared_ptr<stub_kafka> k_;
   std::vector<int> shards_;
+  bool joined_ = false;
 };
 
 inline consumer_ports stub_ports(std::shared_ptr<stub_kafka> k, std::vector<int> shards,
@@ -155,7 +194,7 @@ inline consumer_ports stub_ports(std::shared_ptr<stub_kafka> k, std::vector<int>
     k->dlq_handlers = std::move(h);
     return std::make_unique<stub_dlq>(k);
   };
-  p.membership = std::make_shared<fixed_membership>(std::move(shards));
+  p.membership = std::make_shared<scripted_membership>(k, std::move(shards));
   p.idle_step = idle_step;
   return p;
 }
@@ -188,6 +227,14 @@ inline order_api spawn_stub_registry(caf::actor_system& sys, std::shared_ptr<stu
     };
   });
   return caf::actor_cast<order_api>(a);
+}
+
+/// The registry's release side: records what it was told to release.
+inline release_api spawn_stub_release(caf::actor_system& sys,
+                                      std::shared_ptr<std::vector<ownership_test>> got) {
+  return sys.spawn([got]() -> release_api::behavior_type {
+    return {[got](release_atom, const ownership_test& owns) { got->push_back(owns); }};
+  });
 }
 
 } // namespace flashsale::test

@@ -3,15 +3,10 @@
 // one at a time under interleaved answers, a retry after its backoff, and poison copied
 // to the DLQ. Deterministic: consume steps and retries are timers the test moves the
 // clock past, and every answer of the orders comes when the test releases it.
-#include "actors/saga/kafka_consumer.hpp"
-#include "metrics/metrics.hpp"
-#include "test/actor/caf_fixture.hpp"
-#include "test/actor/saga_consumer_stubs.hpp"
+#include "test/actor/saga_consumer_fixture.hpp"
 
 #include <boost/test/unit_test.hpp>
 
-#include <chrono>
-#include <memory>
 #include <string>
 
 using namespace flashsale;
@@ -20,82 +15,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string topic = topics::inventory_events;
-const partition_id shard0{topic, 0};
+const partition_id shard0{saga_topic, 0};
 const std::string order_x = "0b7f3c5e-8d2a-4f61-9c3e-1a2b3c4d5e6f";
 const std::string order_y = "1c8a4d6f-9e3b-4a72-8d4f-2b3c4d5e6f70";
-
-std::string event_id_of(std::int64_t offset) {
-  auto n = std::to_string(offset);
-  return "00000000-0000-4000-8000-" + std::string(12 - n.size(), '0') + n;
-}
-
-/// A valid saga event of `order_id` at `offset` of shard 0's inventory partition.
-kafka::consumed_message message(std::int64_t offset, const std::string& order_id) {
-  kafka::consumed_message m;
-  m.topic = topic;
-  m.partition = 0;
-  m.offset = offset;
-  m.key = order_id;
-  m.value = R"({"event_id":")" + event_id_of(offset)
-            + R"(","event_type":"INVENTORY_RESERVED","occurred_at":"2026-01-01T00:00:00.000Z",)"
-            + R"("schema_version":1,"payload":{"order_id":")" + order_id + R"("}})";
-  return m;
-}
-
-event_reply answer_of(event_status s) {
-  return {s, order_status::reserved};
-}
-
-struct consumer_fixture : caf_fixture {
-  std::shared_ptr<stub_kafka> kafka = std::make_shared<stub_kafka>();
-  std::shared_ptr<stub_orders> orders = std::make_shared<stub_orders>();
-  metrics_registry metrics;
-  consumer_settings settings;
-  order_api registry;
-  caf::actor consumer;
-
-  consumer_fixture() {
-    settings.request_timeout = 24h; // answers come when the test says, never a timeout
-    registry = keep(spawn_stub_registry(sys, orders));
-    shard_ports shards{std::make_shared<shard_ownership>(), {}};
-    consumer = keep(spawn_saga_consumer_on_ports(
-      sys, settings, registry, shards, stub_ports(kafka, {0}, settings.poll_wait), metrics));
-    run(); // the first step: clients made, shard 0 owned, its partitions added
-    BOOST_REQUIRE(kafka->clients.size() == 1u);
-  }
-
-  /// The consumer goes before `metrics` does (its counters live there).
-  ~consumer_fixture() {
-    caf::anon_send_exit(consumer, caf::exit_reason::user_shutdown);
-    run();
-  }
-
-  /// The next consume steps read `m` from the current data client.
-  void deliver(kafka::consumed_message m) {
-    kafka->clients.back()->script.push_back(std::move(m));
-    advance(settings.poll_wait);
-  }
-
-  /// The orders answer their i-th request.
-  void answer(std::size_t i, event_status s) {
-    BOOST_REQUIRE(i < orders->requests.size());
-    caf::anon_send(caf::actor_cast<caf::actor>(registry), answer_atom::value, i, answer_of(s));
-    run();
-  }
-
-  /// Lets a commit round come; returns shard 0's committed position afterwards.
-  std::int64_t committed_after_a_round() {
-    advance(settings.commit_interval);
-    return kafka->committed(shard0);
-  }
-
-  std::uint64_t count(const char* name, const metric_labels& labels = {}) {
-    return metrics.get_counter(name, "", labels).value();
-  }
-
-  std::string event_sent(std::size_t i) const { return orders->requests.at(i).event.event_id; }
-};
 
 } // namespace
 
