@@ -624,6 +624,20 @@ inserted_events insert_big_among_small(const std::string& url,
   return out;
 }
 
+/// Runs a relay process (2 relays, OUTBOX_RETENTION_S=`retention`) on the outbox of `url`
+/// and SIGKILLs it once `drained_enough` holds while it has a batch leased. Small
+/// batches make for a slow drain, so that the kill lands in its middle.
+void kill_relay_process_mid_batch(const std::string& url, std::chrono::seconds retention,
+                                  const std::function<bool()>& drained_enough) {
+  outbox_probe db{url};
+  relay_process victim{url, {{"OUTBOX_RELAYS", "2"}, {"OUTBOX_BATCH", "16"},
+                             {"OUTBOX_RETENTION_S", std::to_string(retention.count())}}};
+  wait_until([&] { return drained_enough() && db.leased() > 0; }, 30s,
+             "the relay process to be in the middle of a batch");
+  int status = victim.signal_and_wait(SIGKILL);
+  BOOST_REQUIRE(WIFSIGNALED(status));
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(outbox_relay)
@@ -812,14 +826,7 @@ BOOST_AUTO_TEST_CASE(a_relay_process_killed_mid_batch_loses_nothing) {
   outbox_probe db{url};
   topic_reader reader;
   auto events = insert_events(url, 1000, 10, 5);
-  {
-    // Small batches make for a slow drain, so that the kill lands in its middle.
-    relay_process victim{url, {{"OUTBOX_RELAYS", "2"}, {"OUTBOX_BATCH", "16"}}};
-    wait_until([&] { return db.sent() >= 1000 && db.leased() > 0; }, 30s,
-               "the relay process to be in the middle of a batch");
-    int status = victim.signal_and_wait(SIGKILL);
-    BOOST_REQUIRE(WIFSIGNALED(status));
-  }
+  kill_relay_process_mid_batch(url, keep_sent, [&] { return db.sent() >= 1000; });
   BOOST_TEST_MESSAGE("killed with " << db.sent() << " rows sent");
   BOOST_CHECK_EQUAL(db.pending_or_sent(), 10000);
   relay_pool pool{settings_for(url, 4)};
@@ -927,14 +934,7 @@ BOOST_AUTO_TEST_CASE(a_relay_process_killed_mid_batch_loses_nothing_deleting_del
   outbox_probe db{url};
   topic_reader reader;
   auto events = insert_events(url, 1000, 10, 9);
-  {
-    relay_process victim{url, {{"OUTBOX_RELAYS", "2"}, {"OUTBOX_BATCH", "16"},
-                               {"OUTBOX_RETENTION_S", "0"}}};
-    wait_until([&] { return db.count() <= 9000 && db.leased() > 0; }, 30s,
-               "the relay process to be in the middle of a batch");
-    int status = victim.signal_and_wait(SIGKILL);
-    BOOST_REQUIRE(WIFSIGNALED(status));
-  }
+  kill_relay_process_mid_batch(url, std::chrono::seconds{0}, [&] { return db.count() <= 9000; });
   BOOST_TEST_MESSAGE("killed with " << db.count() << " rows left");
   BOOST_CHECK_EQUAL(db.sent(), 0);
   auto s = settings_for(url, 4);
