@@ -189,6 +189,22 @@ done
 live_nodes() { curl -s "http://127.0.0.1:${HTTP[1]}/metrics" | sed -n 's/^cluster_nodes_live \([0-9]*\).*/\1/p'; }
 three_live() { [[ $(live_nodes) == 3 ]]; }
 check "the nodes see each other over mutual TLS" wait_for 30 "3 live nodes" three_live
+# A create is minted inside a shard its node owns, and a node that owns none answers 503
+# with Retry-After (DESIGN "Many nodes"). While the third node joins, the cooperative
+# rebalance can leave one node without a shard for a moment: wait until the group has
+# settled, every shard owned and each node holding some, before the order below.
+SHARDS=${KAFKA_PARTITIONS:-8} # tools/apache_kafka.sh's partitions per topic
+shards_of() { curl -s "http://127.0.0.1:${HTTP[$1]}/metrics" | sed -n 's/^cluster_shards_owned \([0-9]*\).*/\1/p'; }
+shards_shared() {
+  local n owned sum=0
+  for n in 1 2 3; do
+    owned=$(shards_of "$n")
+    [[ $owned =~ ^[0-9]+$ ]] && ((owned >= 1)) || return 1
+    sum=$((sum + owned))
+  done
+  ((sum == SHARDS))
+}
+check "the three nodes share all $SHARDS shards, each owning some" wait_for 60 "shards shared" shards_shared
 
 # --- the saga simulator's container drives an order to a terminal state
 # As docker-compose.yaml runs it: `healthcheck: disable: true` (it serves no HTTP).
