@@ -38,6 +38,10 @@ for n in node-1 node-2; do
   wait_for 30 "$n readyz 200" ready
   check "$n sees both TLS nodes" wait_for 15 "$n: 2 live nodes" live_nodes_are "$n" 2
 done
+# node-1 mints the order below in a shard it owns, and while the two nodes' group
+# settles it may own none for a moment (503, DESIGN "Many nodes"): wait for one.
+owns_some() { (($(on "$1" && metric cluster_shards_owned) >= 1)); }
+check "node-1 owns a shard" wait_for 30 "node-1 owns a shard" owns_some node-1
 
 # --- the cluster port listens on CLUSTER_HOST (127.0.0.1 here), not every interface
 P1=$(caf_port "$DB" node-1)
