@@ -68,6 +68,9 @@ public:
   void poll(consumer_state& st) override { poll_membership(st); }
   void close(consumer_state& st) override { close_membership(st); }
   void reassign_owned(consumer_state& st) override { flashsale::reassign_owned(st); }
+  std::int64_t take_epoch(consumer_state& st, int shard, std::size_t& ended) override {
+    return take_shard_epoch(st, shard, ended);
+  }
 };
 
 } // namespace

@@ -11,6 +11,7 @@
 #include "kafka/dlq_writer.hpp"
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -67,6 +68,10 @@ public:
   virtual void close(consumer_state& st) = 0;
   /// A new data client: the owned shards' partitions are added to it.
   virtual void reassign_owned(consumer_state& st) = 0;
+  /// Raises `shard`'s epoch for this node (PostgreSQL in the service): the new epoch;
+  /// `ended` counts the previous owner's transactions it ended. Throws when it cannot
+  /// be taken now (the shard stays pending).
+  virtual std::int64_t take_epoch(consumer_state& st, int shard, std::size_t& ended) = 0;
 };
 
 struct consumer_ports {

@@ -54,9 +54,7 @@ void acquire_pending(consumer_state& st) {
   for (int shard : std::vector<int>(st.handoff.pending().begin(), st.handoff.pending().end())) {
     std::size_t ended = 0;
     try {
-      auto epoch = st.epochs_db->with([&](pqxx::connection_base& conn) {
-        return persistence::acquire_shard(conn, shard, st.cfg.node_id, st.cfg.acquire_wait, &ended);
-      });
+      auto epoch = st.ports.membership->take_epoch(st, shard, ended);
       st.shards.ownership->acquired(shard, epoch);
       st.metrics.shard_acquisitions->inc();
       st.handoff.acquired(shard);
@@ -95,6 +93,14 @@ void release(consumer_state& st, const std::vector<int>& shards) {
   caf::anon_send(st.shards.registry, release_atom::value, std::move(owns));
 }
 
+} // namespace
+
+std::int64_t take_shard_epoch(consumer_state& st, int shard, std::size_t& ended) {
+  return st.epochs_db->with([&](pqxx::connection_base& conn) {
+    return persistence::acquire_shard(conn, shard, st.cfg.node_id, st.cfg.acquire_wait, &ended);
+  });
+}
+
 bool on_shards_assigned(consumer_state& st, const std::vector<kafka::topic_partition>& parts) {
   st.metrics.rebalances->inc();
   st.ever_assigned = true;
@@ -110,8 +116,6 @@ bool on_shards_assigned(consumer_state& st, const std::vector<kafka::topic_parti
   acquire_pending(st); // an empty assignment too: the group has answered
   return true; // paused: nothing of the shards' topic is ever read by this client
 }
-
-} // namespace
 
 void on_shards_revoked(consumer_state& st, const std::vector<kafka::topic_partition>& parts,
                        bool lost) {
@@ -249,16 +253,23 @@ void poll_membership(consumer_state& st) {
 void close_membership(consumer_state& st) {
   if (!st.membership)
     return;
+  leave_shards_group(st, [&st] {
+    // librdkafka 2.0.2 crashes when a cooperative-sticky member that has joined but not
+    // yet received its first assignment is closed or destroyed (#4312: the assignor's
+    // state is still null). Let the group answer first, within a bound.
+    auto until = std::chrono::steady_clock::now() + st.cfg.first_assignment_wait;
+    while (!st.ever_assigned && std::chrono::steady_clock::now() < until)
+      st.membership->consume(std::chrono::milliseconds{50});
+    st.membership->close(); // revokes every shard through on_shards_revoked
+    st.membership.reset();
+  });
+}
+
+void leave_shards_group(consumer_state& st, const std::function<void()>& close_client) {
   st.closing = true;
-  // librdkafka 2.0.2 crashes when a cooperative-sticky member that has joined but not yet
-  // received its first assignment is closed or destroyed (#4312: the assignor's state is
-  // still null). Let the group answer first, within a bound.
-  auto until = std::chrono::steady_clock::now() + st.cfg.first_assignment_wait;
-  while (!st.ever_assigned && std::chrono::steady_clock::now() < until)
-    st.membership->consume(std::chrono::milliseconds{50});
-  st.membership->close(); // revokes every shard through on_shards_revoked
-  st.membership.reset();
-  // A close that could not revoke (refused) must still not leave shards owned here.
+  close_client();
+  // A close that could not revoke (refused), or shards kept after a lost session that the
+  // client no longer holds, must still not leave shards owned here.
   auto left = st.shards.ownership->owned();
   if (!left.empty()) {
     std::vector<kafka::topic_partition> parts;

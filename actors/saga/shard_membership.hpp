@@ -10,6 +10,8 @@
 // reading them, forgets their queued events, and has the registry stop their actors.
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <set>
 #include <vector>
@@ -44,8 +46,29 @@ void poll_membership(consumer_state& st);
 /// Leaves the shards' group: every shard is revoked first (committed, released).
 void close_membership(consumer_state& st);
 
+/// What close_membership does around its client: `close_client` closes the shards'
+/// client, which revokes (through on_shards_revoked) the shards it holds; the shards still
+/// owned after it (a close librdkafka refused, shards kept after a lost session) are then
+/// revoked as lost: nothing of them is committed, all are released. The actor tests'
+/// membership (test/actor/saga_consumer_stubs.hpp) closes through it too.
+void leave_shards_group(consumer_state& st, const std::function<void()>& close_client);
+
 /// The saga partitions of the owned shards, to add to a new data client.
 void reassign_owned(consumer_state& st);
+
+/// Raises `shard`'s epoch in PostgreSQL for this node (persistence::acquire_shard over
+/// the consumer's epochs session): the new epoch; `ended` counts the previous owner's
+/// transactions it ended. Throws when the database does not answer. The service's
+/// saga_membership::take_epoch (consumer_ports.cpp).
+std::int64_t take_shard_epoch(consumer_state& st, int shard, std::size_t& ended);
+
+/// The group gave `parts` (partitions of the shards' topic, one a shard): shards kept
+/// after a lost session that it did not give back are released; every given one gets a
+/// new epoch (saga_membership::take_epoch; one the database does not take waits for the
+/// next step) and is then read from its committed offsets. Returns true (the shards'
+/// topic stays paused). The shards' client's assign handler; the actor tests'
+/// membership calls it too.
+bool on_shards_assigned(consumer_state& st, const std::vector<kafka::topic_partition>& parts);
 
 /// The group took `parts` (partitions of the shards' topic, one a shard; `lost`: this
 /// member's session expired): commits what is done in their saga partitions unless

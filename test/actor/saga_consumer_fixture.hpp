@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace flashsale::test {
@@ -65,10 +66,11 @@ struct consumer_fixture : caf_fixture {
   order_api registry;
   caf::actor consumer;
 
-  /// The consumer owns `shards` of as many.
-  explicit consumer_fixture(std::vector<int> shards = {0}) {
+  /// The consumer owns `shards` of as many, with `base` settings.
+  explicit consumer_fixture(std::vector<int> shards = {0}, consumer_settings base = {})
+    : settings(std::move(base)) {
     settings.request_timeout = std::chrono::hours{24}; // answers come when the test says
-    registry = keep(spawn_stub_registry(sys, orders));
+    registry = keep(spawn_stub_registry(sys, orders, ownership));
     shard_ports ports{ownership, keep(spawn_stub_release(sys, releases))};
     auto owned = shards.size();
     consumer = keep(spawn_saga_consumer_on_ports(
@@ -80,7 +82,10 @@ struct consumer_fixture : caf_fixture {
   }
 
   /// The consumer goes before `metrics` does (its counters live there).
-  ~consumer_fixture() {
+  ~consumer_fixture() { stop(); }
+
+  /// Stops the consumer as the service does at exit (it leaves the shards' group).
+  void stop() {
     caf::anon_send_exit(consumer, caf::exit_reason::user_shutdown);
     run();
   }

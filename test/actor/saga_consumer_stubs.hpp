@@ -2,8 +2,9 @@
 // Stub ports for the saga consumer's actor tests (actors/saga/consumer_ports.hpp): data
 // clients whose consume() gives what the test scripted, a DLQ writer whose deliveries
 // the test acknowledges, a membership that owns a fixed set of shards until the test
-// has the group revoke (or lose) some, a registry that holds every event's answer until
-// the test releases it, and one that records the releases of revoked shards' actors.
+// has the group revoke (or lose) some or assign some back (each assignment under a new
+// epoch the stub hands out), a registry that holds every event's answer until the test
+// releases it, and one that records the releases of revoked shards' actors.
 // Only our own ports are stubbed here: Kafka and the database stay real in the
 // integration and e2e tests.
 
@@ -21,6 +22,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -36,6 +38,7 @@ struct stub_client_log {
   std::vector<kafka::topic_partition> added;
   std::vector<kafka::topic_partition> removed;
   bool assignment_ok = true; // the test sets false: librdkafka refused an assign
+  bool paused = false;       // pause_all() taken: consume() gives nothing, as librdkafka
   bool closed = false;
 };
 
@@ -43,6 +46,13 @@ struct stub_client_log {
 struct stub_revoke {
   std::vector<int> shards;
   bool lost = false; // the session expired: another member may own them already
+};
+
+/// A shard epoch the membership took (saga_membership::take_epoch).
+struct stub_epoch {
+  int shard = 0;
+  std::int64_t epoch = 0;
+  std::size_t added_before = 0; // partitions the data client had been given by then
 };
 
 /// Everything the stub ports saw, shared by the test and the stubs.
@@ -54,6 +64,12 @@ struct stub_kafka {
   std::set<std::uint64_t> dlq_acked;
   std::set<std::uint64_t> dlq_forgotten; // unacknowledged copies forget_unsent() matched
   std::deque<stub_revoke> revokes;       // served by the membership's next poll()
+  std::deque<std::vector<int>> assigns;  // the group gives these shards, after revokes
+  std::vector<stub_epoch> epochs;        // every epoch taken after the first step's
+  std::int64_t next_epoch = 2;           // the first step owns its shards under epoch 1
+  /// The shards' client revokes what it holds when closed, as librdkafka does; false: a
+  /// close librdkafka refused (no revoke).
+  bool close_revokes = true;
   kafka::dlq_handlers dlq_handlers;
 
   /// The highest position committed for `p`, -1 when none was.
@@ -70,7 +86,7 @@ public:
 
   kafka::consume_result consume(std::chrono::milliseconds) override {
     kafka::consume_result r;
-    if (log_->script.empty())
+    if (log_->script.empty() || log_->paused)
       return r; // nothing: never blocks, the actor's next step is a timer
     r.what = kafka::consume_result::message;
     r.msg = std::move(log_->script.front());
@@ -96,8 +112,14 @@ public:
                                      std::string&) override {
     return 1;
   }
-  bool pause_all() override { return true; }
-  bool resume_all() override { return true; }
+  bool pause_all() override {
+    log_->paused = true;
+    return true;
+  }
+  bool resume_all() override {
+    log_->paused = false;
+    return true;
+  }
   bool assignment_ok() const override { return log_->assignment_ok; }
   std::optional<std::int64_t> high_watermark(const std::string&, std::int32_t) override {
     return std::nullopt;
@@ -141,19 +163,27 @@ private:
   std::shared_ptr<stub_kafka> k_;
 };
 
-/// Owns `shards` (of as many) from the first step on and keeps them across new data
-/// clients (a static member that comes back in time) until the test scripts a revoke
-/// (stub_kafka::revokes): poll() hands it to the service's own revoke handler
-/// (shard_membership.hpp), as the shards' client does inside its consume().
+/// Owns `shards` (of as many) under epoch 1 from the first step on until the test scripts
+/// a revoke (stub_kafka::revokes) or an assignment (stub_kafka::assigns): poll() hands it
+/// to the service's own handlers (shard_membership.hpp), as the shards' client does
+/// inside its consume(). close() leaves through the service's leave_shards_group, as
+/// close_membership does (a new data client closes the membership too); the next
+/// ensure() joins again and the group gives back what it held (a static member that
+/// comes back in time), each shard under a new epoch.
 class scripted_membership final : public saga_membership {
 public:
   scripted_membership(std::shared_ptr<stub_kafka> k, std::vector<int> shards)
-    : k_(std::move(k)), shards_(std::move(shards)) {}
+    : k_(std::move(k)), shards_(std::move(shards)), held_(shards_.begin(), shards_.end()) {}
 
   bool ensure(consumer_state& st) override {
     if (joined_)
       return true;
     joined_ = true;
+    if (left_) { // joins again: the group answers at the next poll()
+      k_->assigns.push_back(std::move(rejoin_));
+      rejoin_.clear();
+      return true;
+    }
     auto& own = *st.shards.ownership;
     own.set_count(static_cast<int>(shards_.size()));
     for (int s : shards_)
@@ -166,19 +196,51 @@ public:
     while (!k_->revokes.empty()) {
       auto r = std::move(k_->revokes.front());
       k_->revokes.pop_front();
-      std::vector<kafka::topic_partition> parts; // the shards' topic: the first saga topic
       for (int s : r.shards)
-        parts.push_back({st.cfg.topics.front(), s, kafka::committed_offset, true});
-      on_shards_revoked(st, parts, r.lost);
+        held_.erase(s);
+      on_shards_revoked(st, parts_of(st, r.shards), r.lost);
+    }
+    while (!k_->assigns.empty()) {
+      auto given = std::move(k_->assigns.front());
+      k_->assigns.pop_front();
+      held_.insert(given.begin(), given.end());
+      on_shards_assigned(st, parts_of(st, given));
     }
   }
-  void close(consumer_state&) override {}
+  void close(consumer_state& st) override {
+    leave_shards_group(st, [&] {
+      std::vector<int> held(held_.begin(), held_.end());
+      if (k_->close_revokes && !held.empty())
+        on_shards_revoked(st, parts_of(st, held), false);
+      held_.clear();
+      rejoin_ = std::move(held);
+    });
+    joined_ = false;
+    left_ = true;
+  }
   void reassign_owned(consumer_state& st) override { flashsale::reassign_owned(st); }
+  std::int64_t take_epoch(consumer_state& st, int shard, std::size_t&) override {
+    auto added = st.consumer ? k_->clients.back()->added.size() : 0;
+    k_->epochs.push_back({shard, k_->next_epoch, added});
+    return k_->next_epoch++;
+  }
 
 private:
+  /// The shards' topic's partitions (the first saga topic's) of `shards`.
+  static std::vector<kafka::topic_partition> parts_of(const consumer_state& st,
+                                                      const std::vector<int>& shards) {
+    std::vector<kafka::topic_partition> parts;
+    for (int s : shards)
+      parts.push_back({st.cfg.topics.front(), s, kafka::committed_offset, true});
+    return parts;
+  }
+
   std::shared_ptr<stub_kafka> k_;
   std::vector<int> shards_;
+  std::set<int> held_; // what the shards' client holds: given and not taken since
+  std::vector<int> rejoin_; // what it held when it left: given back when it joins again
   bool joined_ = false;
+  bool left_ = false;
 };
 
 inline consumer_ports stub_ports(std::shared_ptr<stub_kafka> k, std::vector<int> shards,
@@ -203,6 +265,7 @@ inline consumer_ports stub_ports(std::shared_ptr<stub_kafka> k, std::vector<int>
 struct stub_orders {
   struct request {
     incoming_event event;
+    std::optional<shard_fence> fence; // the order's fence when it came (what it writes under)
     caf::response_promise answer;
     bool answered = false;
   };
@@ -210,13 +273,15 @@ struct stub_orders {
 };
 
 /// Speaks order_api's (event_atom, incoming_event) -> event_reply; (answer_atom, i,
-/// reply) answers the i-th request it got.
-inline order_api spawn_stub_registry(caf::actor_system& sys, std::shared_ptr<stub_orders> orders) {
-  auto a = sys.spawn([orders](caf::event_based_actor* self) -> caf::behavior {
+/// reply) answers the i-th request it got. Records each order's fence in `ownership`
+/// when its event comes, as the registry spawns its actor with (order_registry.cpp).
+inline order_api spawn_stub_registry(caf::actor_system& sys, std::shared_ptr<stub_orders> orders,
+                                     std::shared_ptr<shard_ownership> ownership) {
+  auto a = sys.spawn([orders, ownership](caf::event_based_actor* self) -> caf::behavior {
     return {
       [=](event_atom, const incoming_event& ev) -> caf::result<event_reply> {
         auto rp = self->make_response_promise();
-        orders->requests.push_back({ev, rp, false});
+        orders->requests.push_back({ev, ownership->fence_of(ev.order_id), rp, false});
         return rp;
       },
       [orders](answer_atom, std::size_t i, const event_reply& reply) {
