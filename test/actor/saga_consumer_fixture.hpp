@@ -1,7 +1,8 @@
 #pragma once
 // The saga consumer actor (actors/saga/kafka_consumer.cpp) over the stub ports of
 // saga_consumer_stubs.hpp on CAF's test_coordinator, with the saga messages and the
-// answers its tests use (saga_consumer_test.cpp, saga_consumer_revoke_test.cpp).
+// answers its tests use (saga_consumer_test.cpp, saga_consumer_revoke_test.cpp,
+// saga_consumer_handover_test.cpp).
 
 #include "actors/saga/kafka_consumer.hpp"
 #include "messages/shard.hpp"
