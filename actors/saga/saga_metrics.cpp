@@ -57,12 +57,12 @@ saga_metrics register_saga_metrics(metrics_registry& reg) {
   m.shard_writers_ended = &reg.get_counter(
     "cluster_shard_writers_ended_total",
     "Open transactions of a previous owner ended to take its shard (a paused process)");
-  m.shards_revoked = &reg.get_counter("cluster_shards_revoked_total",
-                                      "Shards handed over cleanly: done work committed first",
-                                      {{"how", "revoked"}});
-  m.shards_lost = &reg.get_counter("cluster_shards_revoked_total",
-                                   "Shards handed over cleanly: done work committed first",
-                                   {{"how", "lost"}});
+  // One help text for the family: Prometheus keeps one per metric name.
+  const char* revoked_help = "Shards the group took from this node: revoked (done work "
+                             "committed first) or lost (session expired, nothing committed)";
+  m.shards_revoked =
+    &reg.get_counter("cluster_shards_revoked_total", revoked_help, {{"how", "revoked"}});
+  m.shards_lost = &reg.get_counter("cluster_shards_revoked_total", revoked_help, {{"how", "lost"}});
   auto g = m.gauges;
   reg.add_gauge("cluster_shards_owned", "Shards this node owns now (epoch taken)",
                 [g] { return g->shards_owned.load(); });
