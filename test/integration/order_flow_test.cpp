@@ -109,6 +109,29 @@ struct actor_fixture {
     return ask_registry(
       caf::make_message(cancel_atom::value, id, std::string{"USER_CANCEL"}, user, std::string{}));
   }
+
+  /// Moves the order's deadline into the past, then has a fresh actor expire it: the live
+  /// actor holds the old deadline, a fresh one (after passivation, a restart) reads the
+  /// new one, so the ask goes through a second registry. The order as that actor then
+  /// answers a fetch comes back in `after`.
+  event_reply expire_past_deadline(const std::string& id, order_reply* after = nullptr) {
+    {
+      pqxx::connection c{url};
+      pqxx::work tx{c};
+      tx.exec("UPDATE orders SET expired_at = now() - interval '1 second' WHERE id = "
+              + tx.quote(id));
+      tx.commit();
+    }
+    auto fresh = spawn_order_registry(sys, {writers, readers, {}, {}}, order_settings{});
+    event_reply r;
+    self->request(fresh, 10s, expire_atom::value, id)
+      .receive([&](event_reply& x) { r = x; }, [&](caf::error&) { BOOST_FAIL("no reply"); });
+    if (after)
+      self->request(fresh, 10s, fetch_atom::value, id)
+        .receive([&](order_reply& x) { *after = x; }, [&](caf::error&) { BOOST_FAIL("no reply"); });
+    self->send_exit(fresh, caf::exit_reason::user_shutdown);
+    return r;
+  }
 };
 
 } // namespace
@@ -367,20 +390,8 @@ BOOST_FIXTURE_TEST_CASE(early_payment_of_an_expired_order_is_rejected, actor_fix
   auto id = create(sample_command(new_uuid(), "x")).stored.id;
   deliver(id, "INVENTORY_RESERVED");
   BOOST_TEST((deliver(id, "PAYMENT_SUCCEEDED").status == event_status::held));
-  {
-    pqxx::connection c{url};
-    pqxx::work tx{c};
-    tx.exec("UPDATE orders SET expired_at = now() - interval '1 second' WHERE id = '" + id + "'");
-    tx.commit();
-  }
-  auto fresh = spawn_order_registry(sys, {writers, readers, {}, {}}, order_settings{});
-  event_reply r;
-  self->request(fresh, 10s, expire_atom::value, id)
-    .receive([&](event_reply& x) { r = x; }, [&](caf::error&) { BOOST_FAIL("no reply"); });
   order_reply after;
-  self->request(fresh, 10s, fetch_atom::value, id)
-    .receive([&](order_reply& x) { after = x; }, [&](caf::error&) { BOOST_FAIL("no reply"); });
-  self->send_exit(fresh, caf::exit_reason::user_shutdown);
+  auto r = expire_past_deadline(id, &after);
   BOOST_TEST((r.status == event_status::applied));
   BOOST_TEST((after.value.status == order_status::expired));
   BOOST_TEST(count(url, "SELECT count(*) FROM outbox_events WHERE event_type = "
@@ -581,19 +592,7 @@ BOOST_FIXTURE_TEST_CASE(sweeper_expiry_applies_only_past_deadlines, actor_fixtur
   auto id = create(sample_command(new_uuid(), "e")).stored.id;
   deliver(id, "INVENTORY_RESERVED");
   BOOST_TEST((expire(id).status == event_status::ignored)); // deadline still ahead
-  {
-    pqxx::connection c{url};
-    pqxx::work tx{c};
-    tx.exec("UPDATE orders SET expired_at = now() - interval '1 second' WHERE id = '" + id + "'");
-    tx.commit();
-  }
-  // The live actor holds the old deadline; a fresh actor (after passivation) reads the
-  // new one. Ask through a second registry to get a fresh actor, as after a restart.
-  auto fresh = spawn_order_registry(sys, {writers, readers, {}, {}}, order_settings{});
-  event_reply r;
-  self->request(fresh, 10s, expire_atom::value, id)
-    .receive([&](event_reply& x) { r = x; }, [&](caf::error&) { BOOST_FAIL("no reply"); });
-  self->send_exit(fresh, caf::exit_reason::user_shutdown);
+  auto r = expire_past_deadline(id);
   BOOST_TEST((r.status == event_status::applied));
   BOOST_TEST((r.current == order_status::expired));
   BOOST_TEST(count(url, "SELECT count(*) FROM orders WHERE id = '" + id
