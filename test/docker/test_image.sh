@@ -220,6 +220,13 @@ status_of() { curl -s "http://127.0.0.1:${HTTP[3]}/api/v1/orders/$ORDER" | jq -r
 terminal() { [[ $(status_of) =~ ^(PAID|CANCELLED|EXPIRED)$ ]]; }
 check "the order reaches a terminal state" wait_for 90 "order $ORDER terminal" terminal
 say "order $ORDER: $(status_of)"
+# The image's default record of a delivery (OUTBOX_RETENTION_S=0, docs/OUTBOX.md): a
+# relay deletes each row it delivered; none is left PENDING or kept SENT.
+outbox_rows() {
+  psql -qtA "$DB_URL" -c "SELECT count(*) FROM outbox_events WHERE aggregate_id = '$ORDER' AND status IN ('PENDING', 'SENT')"
+}
+outbox_drained() { [[ $(outbox_rows) == 0 ]]; }
+check "the order's delivered events are deleted from the outbox" wait_for 30 "outbox rows of $ORDER gone" outbox_drained
 
 # --- SIGTERM: every node drains and exits 0
 STOPS=()
