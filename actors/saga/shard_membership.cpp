@@ -245,8 +245,7 @@ bool ensure_membership(consumer_state& st) {
 void poll_membership(consumer_state& st) {
   if (!st.membership)
     return;
-  if (!st.handoff.pending().empty())
-    acquire_pending(st);
+  retry_pending(st);
   // Rebalances are served inside consume(); the partitions are paused, nothing comes.
   st.membership->consume(std::chrono::milliseconds{0});
   if (!st.membership->assignment_ok()) {
@@ -285,6 +284,11 @@ void leave_shards_group(consumer_state& st, const std::function<void()>& close_c
   st.handoff.clear();
   st.closing = false;
   st.ever_assigned = false;
+}
+
+void retry_pending(consumer_state& st) {
+  if (!st.handoff.pending().empty())
+    acquire_pending(st);
 }
 
 void reassign_owned(consumer_state& st) {
