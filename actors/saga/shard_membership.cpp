@@ -33,6 +33,18 @@ std::vector<kafka::topic_partition> saga_partitions(const consumer_state& st,
   return out;
 }
 
+/// Those of `shards` the data client reads: owned, neither kept after a lost session
+/// (their partitions went then) nor waiting for an epoch (added once it is taken).
+/// librdkafka refuses a whole unassign that names one partition it does not hold.
+std::vector<int> being_read(const consumer_state& st, const std::vector<int>& shards) {
+  std::vector<int> out;
+  for (int s : shards)
+    if (st.shards.ownership->fence_of_shard(s) && st.handoff.lost().count(s) == 0
+        && st.handoff.pending().count(s) == 0)
+      out.push_back(s);
+  return out;
+}
+
 void update_owned_gauge(consumer_state& st) {
   st.metrics.gauges->shards_owned = static_cast<double>(st.shards.ownership->owned_count());
 }
@@ -130,8 +142,9 @@ void on_shards_revoked(consumer_state& st, const std::vector<kafka::topic_partit
     revoked.insert({tp.topic, tp.partition});
   if (!lost)
     commit(st, revoked); // lost: another member may own them already, its commits count
-  if (st.consumer)
-    st.consumer->remove(data);
+  auto read = being_read(st, shards);
+  if (st.consumer && !read.empty())
+    st.consumer->remove(saga_partitions(st, read));
   st.pipeline.on_revoke(revoked);
   if (st.dlq_writer)
     st.dlq_writer->forget_unsent([&](const std::string& topic, std::int32_t partition) {
@@ -245,8 +258,7 @@ bool ensure_membership(consumer_state& st) {
 void poll_membership(consumer_state& st) {
   if (!st.membership)
     return;
-  if (!st.handoff.pending().empty())
-    acquire_pending(st);
+  retry_pending(st);
   // Rebalances are served inside consume(); the partitions are paused, nothing comes.
   st.membership->consume(std::chrono::milliseconds{0});
   if (!st.membership->assignment_ok()) {
@@ -285,6 +297,11 @@ void leave_shards_group(consumer_state& st, const std::function<void()>& close_c
   st.handoff.clear();
   st.closing = false;
   st.ever_assigned = false;
+}
+
+void retry_pending(consumer_state& st) {
+  if (!st.handoff.pending().empty())
+    acquire_pending(st);
 }
 
 void reassign_owned(consumer_state& st) {

@@ -53,6 +53,11 @@ void close_membership(consumer_state& st);
 /// membership (test/actor/saga_consumer_stubs.hpp) closes through it too.
 void leave_shards_group(consumer_state& st, const std::function<void()>& close_client);
 
+/// Takes the epochs of the shards still pending (given while the database did not
+/// answer); those it still cannot take wait for the next step. poll_membership's first
+/// act; the actor tests' membership polls through it too.
+void retry_pending(consumer_state& st);
+
 /// The saga partitions of the owned shards, to add to a new data client.
 void reassign_owned(consumer_state& st);
 

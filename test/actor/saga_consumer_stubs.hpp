@@ -1,9 +1,10 @@
 #pragma once
 // Stub ports for the saga consumer's actor tests (actors/saga/consumer_ports.hpp): data
-// clients whose consume() gives what the test scripted, a DLQ writer whose deliveries
+// clients whose consume() gives what the test scripted and whose add() and remove()
+// refuse what librdkafka's incremental (un)assign refuses, a DLQ writer whose deliveries
 // the test acknowledges, a membership that owns a fixed set of shards until the test
 // has the group revoke (or lose) some or assign some back (each assignment under a new
-// epoch the stub hands out), a registry that holds every event's answer until the test
+// epoch the stub hands out, or refuses while the test says the database is down), a registry that holds every event's answer until the test
 // releases it, and one that records the releases of revoked shards' actors.
 // Only our own ports are stubbed here: Kafka and the database stay real in the
 // integration and e2e tests.
@@ -24,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +39,8 @@ struct stub_client_log {
   std::deque<kafka::consumed_message> script; // consume() gives these, then nothing
   std::vector<kafka::topic_partition> added;
   std::vector<kafka::topic_partition> removed;
+  std::set<partition_id> assigned;    // added and not removed since
+  std::vector<std::string> refused;   // "assign" / "unassign" calls refused as a whole
   bool assignment_ok = true; // the test sets false: librdkafka refused an assign
   bool paused = false;       // pause_all() taken: consume() gives nothing, as librdkafka
   bool closed = false;
@@ -66,6 +70,8 @@ struct stub_kafka {
   std::deque<stub_revoke> revokes;       // served by the membership's next poll()
   std::deque<std::vector<int>> assigns;  // the group gives these shards, after revokes
   std::vector<stub_epoch> epochs;        // every epoch taken after the first step's
+  std::vector<int> epoch_attempts;       // the shard of every take_epoch, refused or not
+  std::map<int, int> epoch_refusals;     // take_epoch throws for the shard this many times more
   std::int64_t next_epoch = 2;           // the first step owns its shards under epoch 1
   /// The shards' client revokes what it holds when closed, as librdkafka does; false: a
   /// close librdkafka refused (no revoke).
@@ -79,10 +85,15 @@ struct stub_kafka {
   }
 };
 
+/// librdkafka 2.0's incremental_assign() refuses the whole list when one partition is
+/// assigned already, incremental_unassign() when one is not assigned (the assignment is
+/// checked before it is changed); the refusal comes to the handlers' `failed`, as from
+/// kafka::consumer_client, and a refused assign turns assignment_ok() false.
 class stub_data_client final : public saga_data_client {
 public:
-  stub_data_client(std::shared_ptr<stub_kafka> k, std::shared_ptr<stub_client_log> log)
-    : k_(std::move(k)), log_(std::move(log)) {}
+  stub_data_client(std::shared_ptr<stub_kafka> k, std::shared_ptr<stub_client_log> log,
+                   kafka::consumer_client::handlers h)
+    : k_(std::move(k)), log_(std::move(log)), h_(std::move(h)) {}
 
   kafka::consume_result consume(std::chrono::milliseconds) override {
     kafka::consume_result r;
@@ -101,10 +112,22 @@ public:
     return std::nullopt;
   }
   bool add(const std::vector<kafka::topic_partition>& partitions, bool) override {
+    for (const auto& tp : partitions)
+      if (log_->assigned.count({tp.topic, tp.partition}) > 0) {
+        log_->assignment_ok = false;
+        return refuse("assign", tp);
+      }
+    for (const auto& tp : partitions)
+      log_->assigned.insert({tp.topic, tp.partition});
     log_->added.insert(log_->added.end(), partitions.begin(), partitions.end());
     return true;
   }
   bool remove(const std::vector<kafka::topic_partition>& partitions) override {
+    for (const auto& tp : partitions)
+      if (log_->assigned.count({tp.topic, tp.partition}) == 0)
+        return refuse("unassign", tp);
+    for (const auto& tp : partitions)
+      log_->assigned.erase({tp.topic, tp.partition});
     log_->removed.insert(log_->removed.end(), partitions.begin(), partitions.end());
     return true;
   }
@@ -127,8 +150,17 @@ public:
   void close() override { log_->closed = true; }
 
 private:
+  bool refuse(const std::string& op, const kafka::topic_partition& tp) {
+    log_->refused.push_back(op);
+    if (h_.failed)
+      h_.failed(op, "Local: Invalid argument or configuration",
+                tp.topic + "[" + std::to_string(tp.partition) + "]");
+    return false;
+  }
+
   std::shared_ptr<stub_kafka> k_;
   std::shared_ptr<stub_client_log> log_;
+  kafka::consumer_client::handlers h_;
 };
 
 /// Delivery reports come only inside poll(), as librdkafka's do, for the tokens the test
@@ -164,9 +196,10 @@ private:
 };
 
 /// Owns `shards` (of as many) under epoch 1 from the first step on until the test scripts
-/// a revoke (stub_kafka::revokes) or an assignment (stub_kafka::assigns): poll() hands it
-/// to the service's own handlers (shard_membership.hpp), as the shards' client does
-/// inside its consume(). close() leaves through the service's leave_shards_group, as
+/// a revoke (stub_kafka::revokes) or an assignment (stub_kafka::assigns): poll() first
+/// retries the pending shards' epochs, then hands the rebalances to the service's own
+/// handlers (shard_membership.hpp), as poll_membership does around the shards' client's
+/// consume(). close() leaves through the service's leave_shards_group, as
 /// close_membership does (a new data client closes the membership too); the next
 /// ensure() joins again and the group gives back what it held (a static member that
 /// comes back in time), each shard under a new epoch.
@@ -193,6 +226,7 @@ public:
     return true;
   }
   void poll(consumer_state& st) override {
+    retry_pending(st);
     while (!k_->revokes.empty()) {
       auto r = std::move(k_->revokes.front());
       k_->revokes.pop_front();
@@ -220,6 +254,11 @@ public:
   }
   void reassign_owned(consumer_state& st) override { flashsale::reassign_owned(st); }
   std::int64_t take_epoch(consumer_state& st, int shard, std::size_t&) override {
+    k_->epoch_attempts.push_back(shard);
+    if (auto i = k_->epoch_refusals.find(shard); i != k_->epoch_refusals.end() && i->second > 0) {
+      --i->second;
+      throw std::runtime_error("the database does not answer (stub)");
+    }
     auto added = st.consumer ? k_->clients.back()->added.size() : 0;
     k_->epochs.push_back({shard, k_->next_epoch, added});
     return k_->next_epoch++;
@@ -246,10 +285,10 @@ private:
 inline consumer_ports stub_ports(std::shared_ptr<stub_kafka> k, std::vector<int> shards,
                                  std::chrono::milliseconds idle_step) {
   consumer_ports p;
-  p.make_client = [k](const kafka::consumer_client_settings&, kafka::consumer_client::handlers,
+  p.make_client = [k](const kafka::consumer_client_settings&, kafka::consumer_client::handlers h,
                       std::string&) -> std::unique_ptr<saga_data_client> {
     k->clients.push_back(std::make_shared<stub_client_log>());
-    return std::make_unique<stub_data_client>(k, k->clients.back());
+    return std::make_unique<stub_data_client>(k, k->clients.back(), std::move(h));
   };
   p.make_dlq = [k](const std::string&, const std::string&, kafka::dlq_handlers h,
                    std::string&) -> std::unique_ptr<saga_dlq> {
