@@ -150,10 +150,12 @@ void on_shards_revoked(consumer_state& st, const std::vector<kafka::topic_partit
     st.dlq_writer->forget_unsent([&](const std::string& topic, std::int32_t partition) {
       return revoked.count({topic, partition}) > 0;
     });
-  // A shard kept after a lost session was counted when it was lost; a later revoke (the
-  // fallback at stop) only releases it.
-  auto newly = std::count_if(shards.begin(), shards.end(),
-                             [&](int s) { return st.handoff.lost().count(s) == 0; });
+  // Counted: the shards held until now. One kept after a lost session was counted when
+  // it was lost (a later revoke, the fallback at stop, only releases it); one still
+  // waiting for its epoch was never held.
+  auto newly = std::count_if(shards.begin(), shards.end(), [&](int s) {
+    return st.shards.ownership->fence_of_shard(s) && st.handoff.lost().count(s) == 0;
+  });
   (lost ? st.metrics.shards_lost : st.metrics.shards_revoked)->inc(static_cast<double>(newly));
   log::info("shards revoked", {{"node_id", st.cfg.node_id},
                                {"shards", shard_list(shards)},

@@ -181,6 +181,8 @@ BOOST_FIXTURE_TEST_CASE(a_shard_revoked_while_pending_is_dropped_and_never_acqui
   BOOST_TEST(kafka->clients.back()->assigned.empty()); // shard 1 no longer read
   BOOST_TEST(kafka->committed(q1) == 51);
   BOOST_TEST(ownership->owned().empty());
+  // Shard 0 counted at its first revoke, shard 1 now; the pending shard 0 was not held.
+  BOOST_TEST(count("cluster_shards_revoked_total", {{"how", "revoked"}}) == 2u);
 
   kafka->epoch_refusals[0] = 0; // the database answers again
   for (int i = 0; i < 3; ++i)
