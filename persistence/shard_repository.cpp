@@ -87,10 +87,21 @@ std::int64_t acquire_shard(pqxx::connection_base& conn, int shard, const std::st
       return raise_epoch(conn, shard, node_id, wait);
     } catch (const pqxx::sql_error& e) {
       // 55P03 lock_not_available: lock_timeout expired.
-      if (e.sqlstate() != "55P03" || attempt >= 1)
+      if (e.sqlstate() != "55P03")
         throw;
+      if (attempt >= 1)
+        throw shard_lock_taken("shard " + std::to_string(shard) + ": its lock stays held ("
+                               + e.what() + ")");
     }
-    auto n = terminate_holders(conn, shard);
+    std::size_t n = 0;
+    try {
+      n = terminate_holders(conn, shard);
+    } catch (const pqxx::insufficient_privilege& e) {
+      // 42501: a holder this role may not end (a superuser's).
+      throw shard_lock_taken("shard " + std::to_string(shard)
+                             + ": its lock is held by a session this role may not end ("
+                             + e.what() + ")");
+    }
     if (terminated)
       *terminated += n;
   }

@@ -16,12 +16,20 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace flashsale {
 
 struct consumer_state;
+
+/// saga_membership::take_epoch's answer when the database answered but refused this one
+/// shard (its lock stayed taken): the other pending shards are still tried in the same
+/// step. Any other exception means the database is not answering, and the rest wait.
+struct shard_epoch_refused : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 /// The client reading the owned shards' saga partitions (kafka::consumer_client's calls
 /// the consumer makes, with the same meaning).
@@ -70,7 +78,7 @@ public:
   virtual void reassign_owned(consumer_state& st) = 0;
   /// Raises `shard`'s epoch for this node (PostgreSQL in the service): the new epoch;
   /// `ended` counts the previous owner's transactions it ended. Throws when it cannot
-  /// be taken now (the shard stays pending).
+  /// be taken now (the shard stays pending): shard_epoch_refused for this shard alone.
   virtual std::int64_t take_epoch(consumer_state& st, int shard, std::size_t& ended) = 0;
 };
 

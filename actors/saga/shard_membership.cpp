@@ -60,6 +60,15 @@ void start_reading(consumer_state& st, const std::vector<int>& shards) {
     st.consumer->add(parts, st.pipeline.flow().paused());
 }
 
+/// Tried again every step while it fails: logged once per restart_pause.
+void warn_epoch_not_taken(consumer_state& st, int shard, const std::exception& e) {
+  if (st.now() < st.acquire_quiet_until)
+    return;
+  st.acquire_quiet_until = st.now() + st.cfg.restart_pause;
+  log::warn("shard epoch not taken, retrying",
+            {{"shard", std::to_string(shard)}, {"error", e.what()}});
+}
+
 /// Raises the epochs of the pending shards; those the database did not take stay
 /// pending for the next step.
 void acquire_pending(consumer_state& st) {
@@ -72,13 +81,11 @@ void acquire_pending(consumer_state& st) {
       st.metrics.shard_acquisitions->inc();
       st.handoff.acquired(shard);
       taken.push_back(shard);
+    } catch (const shard_epoch_refused& e) {
+      warn_epoch_not_taken(st, shard, e);
+      continue; // this shard alone: the others are still tried, it is at the next step
     } catch (const std::exception& e) {
-      // Tried again every step while the database is down: logged once per restart_pause.
-      if (st.now() >= st.acquire_quiet_until) {
-        st.acquire_quiet_until = st.now() + st.cfg.restart_pause;
-        log::warn("shard epoch not taken, retrying", {{"shard", std::to_string(shard)},
-                                                      {"error", e.what()}});
-      }
+      warn_epoch_not_taken(st, shard, e);
       break; // the database is likely down: the next step tries again
     }
     if (ended > 0) {
@@ -109,9 +116,13 @@ void release(consumer_state& st, const std::vector<int>& shards) {
 } // namespace
 
 std::int64_t take_shard_epoch(consumer_state& st, int shard, std::size_t& ended) {
-  return st.epochs_db->with([&](pqxx::connection_base& conn) {
-    return persistence::acquire_shard(conn, shard, st.cfg.node_id, st.cfg.acquire_wait, &ended);
-  });
+  try {
+    return st.epochs_db->with([&](pqxx::connection_base& conn) {
+      return persistence::acquire_shard(conn, shard, st.cfg.node_id, st.cfg.acquire_wait, &ended);
+    });
+  } catch (const persistence::shard_lock_taken& e) {
+    throw shard_epoch_refused(e.what()); // the database answered: this shard alone
+  }
 }
 
 bool on_shards_assigned(consumer_state& st, const std::vector<kafka::topic_partition>& parts) {

@@ -203,4 +203,34 @@ BOOST_FIXTURE_TEST_CASE(a_shard_revoked_while_pending_is_dropped_and_never_acqui
   BOOST_TEST(kafka->clients.back()->refused.empty());
 }
 
+/// Both shards revoked and given back. A database that does not answer stops a step's
+/// attempts at the first shard: the rest would only wait out the same timeout. A refusal
+/// of one shard alone (its lock stays taken) does not hold up the shards after it.
+BOOST_FIXTURE_TEST_CASE(a_shard_refused_alone_does_not_hold_up_the_others, shard_0_given_back) {
+  kafka->revokes.push_back({{0, 1}, false});
+  step();
+  BOOST_REQUIRE(ownership->owned().empty());
+  kafka->epoch_refusals[0] = 1; // the database does not answer: one attempt, shard 1 waits
+  kafka->assigns.push_back({0, 1});
+  step();
+  BOOST_TEST(kafka->epoch_attempts == std::vector<int>{0});
+  BOOST_TEST(ownership->owned().empty());
+
+  kafka->epoch_busy[0] = 1000; // now the database answers, but shard 0's lock stays taken
+  step();
+  BOOST_TEST(kafka->epoch_attempts == (std::vector<int>{0, 0, 1}));
+  BOOST_REQUIRE(kafka->epochs.size() == 1u);
+  BOOST_TEST(kafka->epochs[0].shard == 1);
+  BOOST_TEST(ownership->owned() == std::vector<int>{1});
+  BOOST_TEST(added_of(1) == 2 * settings.topics.size()); // at the start, and now
+  BOOST_TEST(added_of(0) == settings.topics.size());     // at the start only
+  BOOST_TEST(count("cluster_shard_acquisitions_total") == 1u);
+
+  kafka->epoch_busy[0] = 0; // the lock is free: shard 0 taken at the next step
+  step();
+  BOOST_TEST(ownership->owned() == (std::vector<int>{0, 1}));
+  BOOST_TEST(count("cluster_shard_acquisitions_total") == 2u);
+  BOOST_TEST(kafka->clients.back()->refused.empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

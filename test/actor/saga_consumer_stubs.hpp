@@ -72,6 +72,7 @@ struct stub_kafka {
   std::vector<stub_epoch> epochs;        // every epoch taken after the first step's
   std::vector<int> epoch_attempts;       // the shard of every take_epoch, refused or not
   std::map<int, int> epoch_refusals;     // take_epoch throws for the shard this many times more
+  std::map<int, int> epoch_busy;         // the same, as shard_epoch_refused (this shard only)
   std::int64_t next_epoch = 2;           // the first step owns its shards under epoch 1
   /// The shards' client revokes what it holds when closed, as librdkafka does; false: a
   /// close librdkafka refused (no revoke).
@@ -258,6 +259,10 @@ public:
     if (auto i = k_->epoch_refusals.find(shard); i != k_->epoch_refusals.end() && i->second > 0) {
       --i->second;
       throw std::runtime_error("the database does not answer (stub)");
+    }
+    if (auto i = k_->epoch_busy.find(shard); i != k_->epoch_busy.end() && i->second > 0) {
+      --i->second;
+      throw shard_epoch_refused("the shard's lock stays taken (stub)");
     }
     auto added = st.consumer ? k_->clients.back()->added.size() : 0;
     k_->epochs.push_back({shard, k_->next_epoch, added});

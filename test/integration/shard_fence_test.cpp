@@ -175,6 +175,36 @@ BOOST_FIXTURE_TEST_CASE(an_acquisition_ends_a_writer_that_stays_open, fence_fixt
   BOOST_TEST(gone());
 }
 
+// A holder the acquiring role may not terminate (a superuser's session, as this test's
+// own is): PostgreSQL refuses pg_terminate_backend (42501), the lock stays held, and the
+// acquisition says so with shard_lock_taken (the saga consumer then goes on with its
+// other shards), having changed nothing.
+BOOST_FIXTURE_TEST_CASE(a_holder_that_cannot_be_ended_refuses_that_shard_alone, fence_fixture) {
+  auto e1 = persistence::acquire_shard(conn, 5, "node-a", 1s);
+  {
+    pqxx::nontransaction admin{conn};
+    admin.exec("DO $$ BEGIN CREATE ROLE ft_plain_acquirer LOGIN; "
+               "EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+    admin.exec("GRANT SELECT, INSERT, UPDATE ON shard_owners TO ft_plain_acquirer");
+  }
+  pqxx::connection plain{url + (url.find('?') == std::string::npos ? "?" : "&")
+                         + "user=ft_plain_acquirer"};
+  BOOST_REQUIRE(scalar("SELECT rolsuper::text FROM pg_roles WHERE rolname = current_user")
+                == "true");
+  pqxx::connection holder{url}; // a superuser's writer, mid-transaction
+  pqxx::work held{holder};
+  persistence::stale_fences(held, {{5, e1}});
+
+  std::size_t ended = 0;
+  BOOST_CHECK_THROW(persistence::acquire_shard(plain, 5, "node-b", 200ms, &ended),
+                    persistence::shard_lock_taken);
+  BOOST_TEST(ended == 0u);
+  BOOST_TEST(scalar("SELECT epoch || ':' || node_id FROM shard_owners WHERE shard = 5")
+             == std::to_string(e1) + ":node-a");
+  held.commit(); // the writer ends: the same role acquires now
+  BOOST_TEST(persistence::acquire_shard(plain, 5, "node-b", 1s) == e1 + 1);
+}
+
 BOOST_FIXTURE_TEST_CASE(the_sweeper_sees_only_the_shards_it_is_given, fence_fixture) {
   auto e1 = persistence::acquire_shard(conn, 1, "n", 1s);
   auto e4 = persistence::acquire_shard(conn, 4, "n", 1s);
