@@ -208,7 +208,10 @@ check "the three nodes share all $SHARDS shards, each owning some" wait_for 60 "
 
 # --- the saga simulator's container drives an order to a terminal state
 # As docker-compose.yaml runs it: `healthcheck: disable: true` (it serves no HTTP).
-run_bg saga-sim --no-healthcheck -e KAFKA_BROKERS="$KAFKA_BROKERS" \
+# SIM_NO_ANSWER_RATE=0: by default the simulator leaves 5 % of payments unanswered (to
+# exercise the PAYMENT_PENDING deadline, 600 s), and this test waits 90 s for a terminal
+# state. A decline (CANCELLED) is terminal too, so the decline rate stays.
+run_bg saga-sim --no-healthcheck -e KAFKA_BROKERS="$KAFKA_BROKERS" -e SIM_NO_ANSWER_RATE=0 \
   -e SIM_GROUP_ID="saga-sim-$GROUP" --entrypoint flashsale-saga-sim "$IMAGE"
 check "saga-sim has no inherited health check" test "$(health_of "$(name_of saga-sim)")" = none
 BODY=$(curl -s -X POST "http://127.0.0.1:${HTTP[2]}/api/v1/orders" -H 'Content-Type: application/json' \
