@@ -60,7 +60,7 @@ cleanup() {
   if ((status != 0)) && [[ -n $DOCKERD_PID ]]; then
     for c in "${CONTAINERS[@]}"; do
       echo "--- logs of $c" >&2
-      dk logs --tail 20 "$c" >&2 2>/dev/null || true
+      dk logs --tail 20 "$c" >&2 2>&1 || true # the container's stderr too: the service logs there
     done
   fi
   for c in "${CONTAINERS[@]}"; do dk rm -f "$c" >/dev/null 2>&1 || true; done
