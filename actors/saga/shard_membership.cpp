@@ -33,14 +33,19 @@ std::vector<kafka::topic_partition> saga_partitions(const consumer_state& st,
   return out;
 }
 
-/// Those of `shards` the data client reads: owned, neither kept after a lost session
-/// (their partitions went then) nor waiting for an epoch (added once it is taken).
-/// librdkafka refuses a whole unassign that names one partition it does not hold.
+/// Held here until now: owned under an epoch, and not kept after a lost session (such a
+/// shard's partitions went, and it was counted lost, when the session was lost).
+bool held(const consumer_state& st, int shard) {
+  return st.shards.ownership->fence_of_shard(shard) && st.handoff.lost().count(shard) == 0;
+}
+
+/// Those of `shards` the data client reads: held and not waiting for a new epoch (their
+/// partitions are added once it is taken). librdkafka refuses a whole unassign that names
+/// one partition it does not hold.
 std::vector<int> being_read(const consumer_state& st, const std::vector<int>& shards) {
   std::vector<int> out;
   for (int s : shards)
-    if (st.shards.ownership->fence_of_shard(s) && st.handoff.lost().count(s) == 0
-        && st.handoff.pending().count(s) == 0)
+    if (held(st, s) && st.handoff.pending().count(s) == 0)
       out.push_back(s);
   return out;
 }
@@ -161,12 +166,9 @@ void on_shards_revoked(consumer_state& st, const std::vector<kafka::topic_partit
     st.dlq_writer->forget_unsent([&](const std::string& topic, std::int32_t partition) {
       return revoked.count({topic, partition}) > 0;
     });
-  // Counted: the shards held until now. One kept after a lost session was counted when
-  // it was lost (a later revoke, the fallback at stop, only releases it); one still
-  // waiting for its epoch was never held.
-  auto newly = std::count_if(shards.begin(), shards.end(), [&](int s) {
-    return st.shards.ownership->fence_of_shard(s) && st.handoff.lost().count(s) == 0;
-  });
+  // Counted: the shards held until now, not one kept after a lost session (the fallback
+  // at stop only releases it) nor one still waiting for its first epoch here.
+  auto newly = std::count_if(shards.begin(), shards.end(), [&](int s) { return held(st, s); });
   (lost ? st.metrics.shards_lost : st.metrics.shards_revoked)->inc(static_cast<double>(newly));
   log::info("shards revoked", {{"node_id", st.cfg.node_id},
                                {"shards", shard_list(shards)},
